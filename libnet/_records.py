@@ -1,0 +1,105 @@
+"""The controller's state: plain records of networks, endpoints and sandboxes.
+
+Records are what the controller keeps (and what a store persists); the public
+``Network``, ``Endpoint`` and ``Sandbox`` objects are handles that read them.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from libnet import labels
+from libnet.errors import InvalidNameError, InvalidOptionError
+
+MAX_NAME = 64
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def new_id() -> str:
+    """A random 64-hex-character ID, as Docker makes them."""
+    return secrets.token_hex(32)
+
+
+def now() -> str:
+    """The current UTC time in ISO 8601, as Docker prints it."""
+    return datetime.now(timezone.utc).isoformat()
+
+
+def check_name(kind: str, name: object) -> str:
+    """Return ``name`` if it is a valid object name, else raise InvalidNameError."""
+    if not isinstance(name, str) or not name:
+        raise InvalidNameError(f"{kind} name must be a non-empty string, not {name!r}")
+    if len(name) > MAX_NAME:
+        raise InvalidNameError(
+            f"{kind} name {name[:20]!r}... is {len(name)} characters long; the limit is {MAX_NAME}"
+        )
+    if not _NAME_RE.match(name):
+        raise InvalidNameError(
+            f"{kind} name {name!r} is not valid: use letters, digits, '_', '.' and '-', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def check_mapping(kind: str, value: object) -> dict[str, Any]:
+    """Copy an options or labels mapping, checking that its keys are non-empty strings."""
+    if value is None:
+        return {}
+    if not hasattr(value, "items"):
+        raise InvalidOptionError(f"{kind} must be a mapping of strings, not {type(value).__name__}")
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not key:
+            raise InvalidOptionError(f"{kind} key {key!r} must be a non-empty string")
+        out[key] = item
+    return out
+
+
+@dataclass
+class EndpointRecord:
+    id: str
+    name: str
+    network_id: str
+    options: dict[str, Any]
+    interface: dict[str, str | None]
+    created: str
+    sandbox_id: str | None = None
+    join: dict[str, Any] | None = None
+    join_options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class NetworkRecord:
+    id: str
+    name: str
+    type: str
+    scope: str
+    options: dict[str, Any]
+    labels: dict[str, str]
+    internal: bool
+    enable_ipv6: bool
+    created: str
+    endpoints: dict[str, EndpointRecord] = field(default_factory=dict)
+
+    def driver_options(self) -> dict[str, Any]:
+        """The options mapping handed to the driver's create_network, as libnetwork builds it."""
+        return {
+            labels.GENERIC: dict(self.options),
+            labels.ENABLE_IPV6: self.enable_ipv6,
+            labels.INTERNAL: self.internal,
+            labels.NETWORK_LABELS: dict(self.labels),
+        }
+
+
+@dataclass
+class SandboxRecord:
+    id: str
+    container_id: str
+    key: str | None
+    created: str
+    endpoints: list[tuple[str, str]] = field(default_factory=list)
+    """(network ID, endpoint ID) of each joined endpoint, in join order."""

@@ -1,0 +1,1 @@
+"""Network drivers that ship with libnet, one module or package per driver."""

@@ -1,0 +1,400 @@
+"""Plugins from entry points: discovery without import, then loading with failure isolation.
+
+Discovery (:func:`discover`) reads the installed distributions' entry points for one group,
+de-duplicates them, sorts them and applies the allow- and deny-lists, all without importing
+anything. Loading (:class:`PluginLoader`) imports one plugin on demand, registers it with a
+pluggy ``PluginManager`` built on :mod:`libnet.hookspecs`, and runs its init hook with a
+callback scoped to that plugin. A plugin that fails at any step is unregistered, undone and
+recorded as a :class:`PluginFailure`; nothing else is affected.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+import pluggy
+
+from libnet import hookspecs
+from libnet.errors import PluginLoadError
+
+if sys.version_info >= (3, 12):  # pragma: no cover - depends on the interpreter
+    from importlib import metadata
+else:  # pragma: no cover
+    import importlib_metadata as metadata
+
+__all__ = [
+    "Discovery",
+    "PluginFailure",
+    "PluginFilter",
+    "PluginLoader",
+    "PluginSpec",
+    "discover",
+    "normalize_dist_name",
+]
+
+log = logging.getLogger("libnet.plugins")
+
+
+def normalize_dist_name(name: str) -> str:
+    """Normalise a distribution name as PEP 503 does (``My_Pkg`` -> ``my-pkg``)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@dataclass(frozen=True)
+class PluginSpec:
+    """One entry point of a plugin group, found but not imported."""
+
+    name: str
+    value: str
+    group: str
+    distribution: str | None
+    version: str | None
+    entry_point: Any
+
+    @property
+    def dist_key(self) -> str:
+        """The normalised distribution name (empty when unknown)."""
+        return normalize_dist_name(self.distribution or "")
+
+    def describe(self) -> str:
+        dist = self.distribution or "an unknown distribution"
+        version = f" {self.version}" if self.version else ""
+        return f"entry point {self.name!r} ({self.value}) of {dist}{version}"
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    """Why a plugin was skipped: which entry point, at which phase, with which error."""
+
+    spec: PluginSpec
+    phase: str
+    error: str
+    traceback: str | None = None
+
+    def message(self) -> str:
+        return f"{self.spec.describe()} failed at {self.phase}: {self.error}"
+
+
+@dataclass(frozen=True)
+class PluginFilter:
+    """Allow- and deny-lists of entry-point or distribution names, applied before import.
+
+    ``allow=None`` allows everything; an empty ``allow`` allows nothing.
+    """
+
+    allow: frozenset[str] | None = None
+    deny: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_values(
+        cls, allow: Iterable[str] | str | None, deny: Iterable[str] | str | None
+    ) -> PluginFilter:
+        return cls(
+            None if allow is None else frozenset(_names(allow)),
+            frozenset(_names(deny or ())),
+        )
+
+    def permits(self, spec: PluginSpec) -> bool:
+        keys = {spec.name, spec.dist_key}
+        if keys & self.deny:
+            return False
+        return self.allow is None or bool(keys & self.allow)
+
+
+def _names(values: Iterable[str] | str) -> set[str]:
+    """Split a comma-separated string or list of names; each matches as given or normalised."""
+    if isinstance(values, str):
+        values = values.split(",")
+    out: set[str] = set()
+    for value in values:
+        value = value.strip()
+        if value:
+            out.update((value, normalize_dist_name(value)))
+    return out
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """What a scan of one entry-point group found, in deterministic order."""
+
+    specs: tuple[PluginSpec, ...]
+    disabled: tuple[PluginSpec, ...]
+    conflicts: tuple[PluginFailure, ...]
+
+
+def discover(group: str, plugin_filter: PluginFilter | None = None) -> Discovery:
+    """Enumerate the entry points of ``group`` without importing them.
+
+    Entry points are de-duplicated by distribution (the first on ``sys.path`` wins, as
+    for imports) and sorted by name, then distribution. When two distributions advertise
+    the same name, the first in that order keeps it and the other is a conflict.
+    """
+    plugin_filter = plugin_filter or PluginFilter()
+    found: list[PluginSpec] = []
+    for ep in metadata.entry_points(group=group):
+        dist = getattr(ep, "dist", None)
+        found.append(
+            PluginSpec(
+                name=ep.name,
+                value=ep.value,
+                group=group,
+                distribution=dist.metadata["Name"] if dist is not None else None,
+                version=dist.version if dist is not None else None,
+                entry_point=ep,
+            )
+        )
+    found.sort(key=lambda s: (s.name, s.dist_key, s.value))
+    specs: list[PluginSpec] = []
+    disabled: list[PluginSpec] = []
+    conflicts: list[PluginFailure] = []
+    taken: dict[str, PluginSpec] = {}
+    for spec in found:
+        if not plugin_filter.permits(spec):
+            disabled.append(spec)
+            continue
+        first = taken.get(spec.name)
+        if first is not None:
+            if first.dist_key == spec.dist_key:
+                continue
+            conflicts.append(
+                PluginFailure(
+                    spec,
+                    "discovery",
+                    f"network type {spec.name!r} is also advertised by {first.describe()}, "
+                    "which takes it; uninstall or disable one of them",
+                )
+            )
+            continue
+        taken[spec.name] = spec
+        specs.append(spec)
+    return Discovery(tuple(specs), tuple(disabled), tuple(conflicts))
+
+
+RegisterFn = Callable[[PluginSpec, str, Any, Any], Any]
+"""Registers one thing a plugin offers: (spec, name, obj, capability) -> undo token."""
+
+
+class _ScopedCallback:
+    """The callback a plugin's init hook receives: registers only the plugin's own names."""
+
+    def __init__(
+        self,
+        loader: PluginLoader,
+        spec: PluginSpec,
+        advertised: Mapping[str, PluginSpec],
+        method: str,
+    ) -> None:
+        self._loader = loader
+        self._spec = spec
+        self._advertised = advertised
+        self.registered: list[str] = []
+        self.errors: list[BaseException] = []
+        setattr(self, method, self._register)
+
+    def _register(self, name: str, obj: Any, capability: Any) -> None:
+        try:
+            own = self._advertised.get(name)
+            if own is None:
+                reason = (
+                    "is built into libnet"
+                    if name in self._loader.reserved
+                    else "is not advertised by any of its entry points"
+                )
+                raise self._loader.registration_error(
+                    f"{self._spec.describe()} tried to register {name!r}, which {reason}; "
+                    f"a plugin may register only the names of its own {self._spec.group!r} "
+                    "entry points"
+                )
+            self._loader.register(own, name, obj, capability)
+        except (Exception, SystemExit) as exc:
+            self.errors.append(exc)
+            raise
+        self.registered.append(name)
+
+
+class PluginLoader:
+    """Loads the plugins of one entry-point group on demand, isolating their failures.
+
+    ``hook`` is the init hook's name, ``callback_method`` the method the plugin calls on the
+    callback, ``register(spec, name, obj, capability)`` performs one registration and
+    ``unregister(name)`` undoes it.
+    """
+
+    def __init__(
+        self,
+        discovery: Discovery,
+        *,
+        hook: str,
+        callback_method: str,
+        register: Callable[[PluginSpec, str, Any, Any], None],
+        unregister: Callable[[str], None],
+        config: Mapping[str, Mapping[str, Any]],
+        reserved: frozenset[str],
+        registration_error: Callable[[str], Exception],
+        strict: bool = False,
+    ) -> None:
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self.reserved = reserved
+        self.register = register
+        self.registration_error = registration_error
+        self._unregister = unregister
+        self._hook = hook
+        self._callback_method = callback_method
+        self._config = config
+        self._strict = strict
+        self._specs = {s.name: s for s in discovery.specs}
+        self._disabled = discovery.disabled
+        self._failures: dict[str, PluginFailure] = {}
+        self._loaded: set[str] = set()
+        self._conflicts = discovery.conflicts
+        for failure in discovery.conflicts:
+            self._report(failure)
+
+    @property
+    def specs(self) -> Mapping[str, PluginSpec]:
+        return self._specs
+
+    @property
+    def disabled(self) -> tuple[PluginSpec, ...]:
+        return self._disabled
+
+    @property
+    def failures(self) -> list[PluginFailure]:
+        """Failures of discovered plugins, keyed by the name they advertise."""
+        return list(self._failures.values())
+
+    @property
+    def conflicts(self) -> tuple[PluginFailure, ...]:
+        """Entry points that lost a name to another distribution at discovery."""
+        return self._conflicts
+
+    def failure(self, name: str) -> PluginFailure | None:
+        return self._failures.get(name)
+
+    def status(self, name: str) -> str:
+        """``ok``, ``failed`` or ``not-loaded`` for a discovered name."""
+        if name in self._failures:
+            return "failed"
+        return "ok" if name in self._loaded else "not-loaded"
+
+    def load_all(self) -> None:
+        """Load every discovered plugin that is not loaded yet, in sorted order."""
+        for name in list(self._specs):
+            self.load(name)
+
+    def load(self, name: str) -> bool:
+        """Load the plugin that advertises ``name``; True if ``name`` is now registered."""
+        if name in self._loaded:
+            return True
+        spec = self._specs.get(name)
+        if spec is None or name in self._failures:
+            return False
+        # Every entry point of the distribution with the same target is the same plugin.
+        group = [
+            s for s in self._specs.values()
+            if s.dist_key == spec.dist_key and s.value == spec.value
+        ]
+        advertised = {s.name: s for s in self._specs.values() if s.dist_key == spec.dist_key}
+        try:
+            plugin = spec.entry_point.load()
+        except (Exception, SystemExit) as exc:
+            self._fail_all(group, "import", exc)
+            return False
+        if self.pm.is_registered(plugin):
+            # Another entry point named the same object: it was initialised already.
+            self._check_registered(group, spec)
+            return name in self._loaded
+        if not self._register_plugin(plugin, spec, group):
+            return False
+        callback = _ScopedCallback(self, spec, advertised, self._callback_method)
+        caller = self.pm.subset_hook_caller(
+            self._hook, remove_plugins=[p for p in self.pm.get_plugins() if p is not plugin]
+        )
+        try:
+            caller(callback=callback, config=MappingProxyType(dict(self._config.get(name, {}))))
+            if callback.errors:
+                raise callback.errors[0]
+        except (Exception, SystemExit) as exc:
+            for registered in callback.registered:
+                self._unregister(registered)
+            self.pm.unregister(plugin)
+            phase = "registration" if callback.errors else "init"
+            self._fail_all(group, phase, exc)
+            return False
+        self._loaded.update(callback.registered)
+        self._check_registered(group, spec)
+        return name in self._loaded
+
+    def _register_plugin(self, plugin: object, spec: PluginSpec, group: list[PluginSpec]) -> bool:
+        """Register with pluggy and check its hooks; undo and record a failure on error."""
+        plugin_name = f"{spec.dist_key or '?'}:{spec.value}"
+        try:
+            self.pm.register(plugin, name=plugin_name)
+            self._check_hooks(plugin)
+        except (Exception, SystemExit) as exc:
+            if self.pm.is_registered(plugin):
+                self.pm.unregister(plugin)
+            self._fail_all(group, "hook validation", exc)
+            return False
+        return True
+
+    def _check_hooks(self, plugin: object) -> None:
+        known = sorted(n for n in dir(self.pm.hook) if n.startswith("libnet_"))
+        for caller in self.pm.get_hookcallers(plugin) or []:
+            if not caller.has_spec():
+                raise pluggy.PluginValidationError(
+                    plugin,
+                    f"it implements hook {caller.name!r}, which libnet does not define "
+                    f"(known hooks: {', '.join(known)})",
+                )
+        for attr in dir(plugin):
+            if attr in known and self.pm.parse_hookimpl_opts(plugin, attr) is None:
+                raise pluggy.PluginValidationError(
+                    plugin, f"{attr} is not marked as a hook: decorate it with @libnet.hookimpl"
+                )
+        if not any(
+            impl.plugin is plugin for impl in getattr(self.pm.hook, self._hook).get_hookimpls()
+        ):
+            raise pluggy.PluginValidationError(
+                plugin, f"it does not implement {self._hook} (decorated with @libnet.hookimpl)"
+            )
+
+    def _check_registered(self, group: list[PluginSpec], spec: PluginSpec) -> None:
+        for s in group:
+            if s.name not in self._loaded and s.name not in self._failures:
+                self._fail(
+                    PluginFailure(
+                        s,
+                        "registration",
+                        f"the plugin was initialised but did not register {s.name!r}, the "
+                        f"name its entry point advertises; call "
+                        f"callback.{self._callback_method}({s.name!r}, ...) in {self._hook}",
+                    )
+                )
+
+    def _fail_all(self, group: list[PluginSpec], phase: str, exc: BaseException) -> None:
+        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        error = f"{type(exc).__name__}: {exc}"
+        for s in group:
+            self._fail(PluginFailure(s, phase, error, tb), exc)
+
+    def _fail(self, failure: PluginFailure, exc: BaseException | None = None) -> None:
+        self._failures[failure.spec.name] = failure
+        self._report(failure, exc)
+
+    def _report(self, failure: PluginFailure, exc: BaseException | None = None) -> None:
+        log.warning("skipping libnet plugin: %s", failure.message())
+        if self._strict:
+            raise PluginLoadError(
+                f"{failure.message()} (strict plugin loading is on: fix or uninstall "
+                f"{failure.spec.distribution or 'the plugin'}, or disable it with "
+                "LIBNET_DISABLE_PLUGINS)"
+            ) from exc

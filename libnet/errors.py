@@ -1,0 +1,127 @@
+"""One exception tree for libnet, with libnetwork's error categories as base classes.
+
+Callers catch a category (``NotFoundError``, ``ForbiddenError``, ...) to decide what to do,
+or a specific class to handle one case. Every message names the object concerned and, where
+there is one, what the user can do about it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ActiveContainerError",
+    "ActiveEndpointsError",
+    "BadRequestError",
+    "DriverError",
+    "DriverRegistrationError",
+    "EndpointExistsError",
+    "EndpointInSandboxError",
+    "EndpointNotFoundError",
+    "ForbiddenError",
+    "InternalError",
+    "InvalidNameError",
+    "InvalidOptionError",
+    "LibnetError",
+    "NetworkExistsError",
+    "NetworkNotFoundError",
+    "NotFoundError",
+    "OperationTimeoutError",
+    "PluginLoadError",
+    "SandboxExistsError",
+    "SandboxNotFoundError",
+    "UnknownDriverError",
+    "UnsupportedOperationError",
+]
+
+
+class LibnetError(Exception):
+    """Base class of every error libnet raises on purpose."""
+
+
+# Categories (libnetwork's types.BadRequestError, NotFoundError, ForbiddenError, ...).
+
+
+class BadRequestError(LibnetError, ValueError):
+    """The request is malformed: fix the input and try again."""
+
+
+class NotFoundError(LibnetError, LookupError):
+    """The object asked for does not exist."""
+
+
+class ForbiddenError(LibnetError):
+    """The request is well formed but the current state does not allow it."""
+
+
+class UnsupportedOperationError(LibnetError, NotImplementedError):
+    """The driver does not implement this operation (libnetwork's NotImplemented)."""
+
+
+class OperationTimeoutError(LibnetError, TimeoutError):
+    """The operation did not finish in time; it may succeed if retried."""
+
+
+class InternalError(LibnetError):
+    """Something failed inside libnet or a driver; the message says what."""
+
+
+# Specific errors.
+
+
+class InvalidNameError(BadRequestError):
+    """A name is empty, too long or contains characters that are not allowed."""
+
+
+class InvalidOptionError(BadRequestError):
+    """An option, label or argument has a value that cannot be used."""
+
+
+class DriverRegistrationError(BadRequestError):
+    """A driver could not be registered (bad name, missing methods, bad capability)."""
+
+
+class UnknownDriverError(NotFoundError):
+    """No driver serves the requested network type."""
+
+
+class NetworkNotFoundError(NotFoundError):
+    """No network has the given name or ID."""
+
+
+class EndpointNotFoundError(NotFoundError):
+    """No endpoint has the given name or ID on this network."""
+
+
+class SandboxNotFoundError(NotFoundError):
+    """No sandbox has the given ID."""
+
+
+class NetworkExistsError(ForbiddenError):
+    """A network with this name already exists."""
+
+
+class EndpointExistsError(ForbiddenError):
+    """An endpoint with this name already exists on the network."""
+
+
+class SandboxExistsError(ForbiddenError):
+    """A sandbox for this container already exists."""
+
+
+class ActiveEndpointsError(ForbiddenError):
+    """The network still has endpoints: delete them first."""
+
+
+class ActiveContainerError(ForbiddenError):
+    """The endpoint is joined to a sandbox: leave it first, or delete with force."""
+
+
+class EndpointInSandboxError(ForbiddenError):
+    """The endpoint is already joined to a sandbox (an endpoint joins at most one)."""
+
+
+class DriverError(InternalError):
+    """A driver failed or returned something that breaks the driver contract."""
+
+
+class PluginLoadError(InternalError):
+    """A plugin failed to load and strict plugin loading is on."""

@@ -1,0 +1,35 @@
+"""The hooks a libnet plugin implements, as pluggy hook specifications.
+
+A plugin module marks its implementation with :data:`hookimpl`; every hook name starts
+with ``libnet_``. Implementing a hook that has no specification here is a plugin error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pluggy
+
+from libnet.driverapi import DriverCallback
+
+PROJECT = "libnet"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def libnet_driver_init(callback: DriverCallback, config: Mapping[str, Any]) -> None:
+    """Register the network drivers this plugin offers.
+
+    Called once, when the plugin is loaded: on the first use of one of the network types
+    its entry points advertise, or at start-up with eager loading. Call
+    ``callback.register_driver(name, driver, capability)`` once per network type; each
+    ``name`` must be the name of one of the plugin's own ``libnet.drivers`` entry points.
+
+    ``config`` is the read-only mapping the host application gave the controller for the
+    network type being loaded (``Controller(driver_config={TYPE: {...}})``), empty when
+    none was given. An exception raised here marks the plugin failed and undoes every
+    registration it made.
+    """
