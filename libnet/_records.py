@@ -37,7 +37,7 @@ def check_name(kind: str, name: object) -> str:
         raise InvalidNameError(
             f"{kind} name {name[:20]!r}... is {len(name)} characters long; the limit is {MAX_NAME}"
         )
-    if not _NAME_RE.match(name):
+    if not _NAME_RE.fullmatch(name):
         raise InvalidNameError(
             f"{kind} name {name!r} is not valid: use letters, digits, '_', '.' and '-', "
             "starting with a letter or digit"
@@ -83,7 +83,6 @@ class NetworkRecord:
     internal: bool
     enable_ipv6: bool
     created: str
-    endpoints: dict[str, EndpointRecord] = field(default_factory=dict)
 
     def driver_options(self) -> dict[str, Any]:
         """The options mapping handed to the driver's create_network, as libnetwork builds it."""
@@ -103,3 +102,8 @@ class SandboxRecord:
     created: str
     endpoints: list[tuple[str, str]] = field(default_factory=list)
     """(network ID, endpoint ID) of each joined endpoint, in join order."""
+
+
+def to_interface_kwargs(interface: dict[str, str | None]) -> dict[str, str | None]:
+    """The stored interface fields as keyword arguments of InterfaceInfo."""
+    return {k: interface.get(k) for k in ("mac_address", "address", "address_ipv6")}

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any, Literal
 
 from libnet._calls import call_driver
+from libnet._operation import Operation
 from libnet._records import (
     EndpointRecord,
     NetworkRecord,
@@ -17,12 +20,15 @@ from libnet._records import (
     check_name,
     new_id,
     now,
+    to_interface_kwargs,
 )
-from libnet.driverapi import Capability, Driver
+from libnet._state import State
+from libnet.driverapi import Capability, Driver, InterfaceInfo
 from libnet.drivers import host, null
 from libnet.drivers.remote import RemoteManager
 from libnet.drivers.remote.entrypoints import PluginFilter
 from libnet.errors import (
+    AmbiguousIDError,
     InvalidOptionError,
     NetworkExistsError,
     NetworkNotFoundError,
@@ -33,6 +39,7 @@ from libnet.errors import (
 from libnet.network import Network
 from libnet.registry import DriverInfo, DriverOrigin, DriverRegistry, Registered
 from libnet.sandbox import Sandbox
+from libnet.store import MemoryStore, SqliteStore, Store
 
 __all__ = ["BUILTIN_DRIVERS", "Controller"]
 
@@ -54,6 +61,9 @@ def _env_flag(name: str) -> bool:
 class Controller:
     """Creates and tracks networks, endpoints and sandboxes through pluggable drivers.
 
+    State lives in a :class:`~libnet.store.Store`: in memory by default, or in the SQLite
+    file ``state.db`` under ``state_dir``, where controllers in several processes share it.
+
     ``plugins`` chooses how drivers from ``libnet.drivers`` entry points are loaded:
     ``"lazy"`` (default) imports a plugin on the first use of one of its network types,
     ``"eager"`` loads all at start, ``"off"`` does not look for them. ``plugins_allow`` and
@@ -69,6 +79,8 @@ class Controller:
     def __init__(
         self,
         *,
+        state_dir: str | os.PathLike[str] | None = None,
+        store: Store | None = None,
         driver_config: Mapping[str, Mapping[str, Any]] | None = None,
         plugins: PluginMode = "lazy",
         plugins_allow: Iterable[str] | None = None,
@@ -79,10 +91,9 @@ class Controller:
             raise InvalidOptionError(
                 f"plugins={plugins!r} is not a loading mode: use 'lazy', 'eager' or 'off'"
             )
+        if store is not None and state_dir is not None:
+            raise InvalidOptionError("give the controller a state_dir or a store, not both")
         self._lock = threading.RLock()
-        self._closed = False
-        self._networks: dict[str, NetworkRecord] = {}
-        self._sandboxes: dict[str, SandboxRecord] = {}
         self._registry = DriverRegistry(BUILTIN_DRIVERS)
         null.init(self._registry)
         host.init(self._registry)
@@ -98,6 +109,13 @@ class Controller:
         )
         if plugins == "eager":
             self._remote.load_all()
+        if store is None:
+            store = SqliteStore(Path(state_dir)) if state_dir is not None else MemoryStore()
+        self._store = store
+        self.state_dir = None if state_dir is None else Path(state_dir)
+        # Networks and endpoints this process's drivers know about (created or restored).
+        self._known_networks: set[str] = set()
+        self._known_endpoints: set[str] = set()
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -113,8 +131,25 @@ class Controller:
         self.close()
 
     def close(self) -> None:
-        """Release the controller's resources; networks stay as they are."""
-        self._closed = True
+        """Release the state store; networks stay as they are. Idempotent."""
+        self._store.close()
+
+    @contextmanager
+    def _op(self) -> Iterator[tuple[State, Operation]]:
+        """One all-or-nothing operation: a transaction, undone with its driver steps on error."""
+        op = Operation()
+        with self._lock:
+            try:
+                with self._store.transaction() as tx:
+                    yield State(tx), op
+            except BaseException:
+                op.rollback()
+                raise
+            op.committed()
+
+    def _read(self) -> State:
+        """Reads outside a transaction (one consistent read per call)."""
+        return State(self._store)
 
     # -- drivers ---------------------------------------------------------------------
 
@@ -129,20 +164,26 @@ class Controller:
 
     def drivers(self) -> list[DriverInfo]:
         """One record per driver: registered, not loaded yet, failed or disabled."""
-        rows: dict[tuple[str, str], DriverInfo] = {}
-        for row in self._remote.infos():
-            rows[(row.name, row.status if row.status != "failed" else row.distribution or "")] = row
-        for reg in self._registry.all():
-            if reg.origin.source == "entrypoint":
-                continue
-            rows[(reg.name, "")] = DriverInfo(
+        rows = list(self._remote.infos())
+        rows.extend(
+            DriverInfo(
                 name=reg.name,
                 source=reg.origin.source,
                 status="ok",
                 capability=reg.capability,
                 address=reg.origin.address,
             )
-        return sorted(rows.values(), key=lambda r: (r.name, r.source, r.distribution or ""))
+            for reg in self._registry.all()
+            if reg.origin.source != "entrypoint"
+        )
+        return sorted(rows, key=lambda r: (r.name, r.source, r.distribution or ""))
+
+    def driver_available(self, network_type: str) -> bool:
+        """Whether ``network_type`` is registered or could be loaded, without loading it."""
+        if self._registry.get(network_type) is not None:
+            return True
+        loader = self._remote.loader
+        return network_type in loader.specs and loader.status(network_type) != "failed"
 
     def _driver(self, network_type: str) -> Registered:
         """The registered driver for a network type, loading its plugin if needed."""
@@ -157,13 +198,45 @@ class Controller:
                 f"network type {network_type!r} is not available: {reason}; run "
                 "'libnet drivers' for details"
             )
-        known = sorted(
-            {r.name for r in self._registry.all()} | set(self._remote.loader.specs)
-        )
+        known = sorted({r.name for r in self._registry.all()} | set(self._remote.loader.specs))
         raise UnknownDriverError(
             f"no driver serves network type {network_type!r} (available: {', '.join(known)}); "
             "install a plugin package that provides it, then run 'libnet drivers'"
         )
+
+    def _network_driver(self, net: NetworkRecord) -> Driver:
+        """The network's driver, told about the network first if this process never was.
+
+        This is the restore path: after a restart, or when another process created the
+        network, the driver's ``restore_network`` runs before its first call about it.
+        """
+        driver = self._driver(net.type).driver
+        if net.id not in self._known_networks:
+            call_driver(
+                f"network {net.name!r}",
+                driver.restore_network,
+                net.id,
+                MappingProxyType(net.driver_options()),
+                [],
+                [],
+            )
+            self._known_networks.add(net.id)
+        return driver
+
+    def _endpoint_driver(self, net: NetworkRecord, ep: EndpointRecord) -> Driver:
+        """The endpoint's driver, told about network and endpoint first if need be."""
+        driver = self._network_driver(net)
+        if ep.id not in self._known_endpoints:
+            call_driver(
+                f"endpoint {ep.name!r} on network {net.name!r}",
+                driver.restore_endpoint,
+                net.id,
+                ep.id,
+                InterfaceInfo(**to_interface_kwargs(ep.interface)),
+                MappingProxyType(ep.options),
+            )
+            self._known_endpoints.add(ep.id)
+        return driver
 
     # -- networks --------------------------------------------------------------------
 
@@ -181,8 +254,8 @@ class Controller:
         check_name("network", name)
         opts = check_mapping(f"options of network {name!r}", options)
         lbls = check_mapping(f"labels of network {name!r}", labels)
-        with self._lock:
-            if self._find_name(name) is not None:
+        with self._op() as (st, op):
+            if any(rec.name == name for rec in st.networks()):
                 raise NetworkExistsError(
                     f"network {name!r} already exists; choose another name or remove it first"
                 )
@@ -206,47 +279,42 @@ class Controller:
                 [],
                 [],
             )
-            self._networks[rec.id] = rec
-            return Network(self, rec.id)
-
-    def _find_name(self, name: str) -> NetworkRecord | None:
-        for rec in self._networks.values():
-            if rec.name == name:
-                return rec
-        return None
+            op.on_failure(f"creation of network {name!r}", reg.driver.delete_network, rec.id)
+            op.on_success(self._known_networks.add, rec.id)
+            st.put_network(rec)
+        return Network(self, rec.id)
 
     def networks(self) -> list[Network]:
         """Every network, sorted by name."""
-        with self._lock:
-            recs = sorted(self._networks.values(), key=lambda r: r.name)
-            return [Network(self, r.id) for r in recs]
+        recs = sorted(self._read().networks(), key=lambda r: r.name)
+        return [Network(self, r.id) for r in recs]
 
     def network_by_name(self, name: str) -> Network:
         """The network named ``name``; NetworkNotFoundError if there is none."""
-        with self._lock:
-            rec = self._find_name(name)
-            if rec is None:
-                raise NetworkNotFoundError(f"network {name!r} not found")
-            return Network(self, rec.id)
+        for rec in self._read().networks():
+            if rec.name == name:
+                return Network(self, rec.id)
+        raise NetworkNotFoundError(f"network {name!r} not found")
 
     def network_by_id(self, network_id: str) -> Network:
         """The network with this full ID; NetworkNotFoundError if there is none."""
-        with self._lock:
-            if network_id not in self._networks:
-                raise NetworkNotFoundError(f"network with ID {network_id!r} not found")
-            return Network(self, network_id)
+        if self._read().find_network(network_id) is None:
+            raise NetworkNotFoundError(f"network with ID {network_id!r} not found")
+        return Network(self, network_id)
+
+    def network(self, ref: str) -> Network:
+        """The network named ``ref``, or with ID or unique ID prefix ``ref`` (as Docker does)."""
+        recs = self._read().networks()
+        for rec in recs:
+            if rec.name == ref or rec.id == ref:
+                return Network(self, rec.id)
+        return Network(self, _by_prefix("network", ref, [r.id for r in recs]))
 
     def walk_networks(self, fn: Callable[[Network], bool | None]) -> None:
         """Call ``fn`` on each network in name order until it returns True."""
         for network in self.networks():
             if fn(network):
                 return
-
-    def _network_record(self, network_id: str) -> NetworkRecord:
-        rec = self._networks.get(network_id)
-        if rec is None:
-            raise NetworkNotFoundError(f"network {network_id[:12]} no longer exists")
-        return rec
 
     # -- sandboxes -------------------------------------------------------------------
 
@@ -259,36 +327,44 @@ class Controller:
             )
         if key is not None and (not isinstance(key, str) or not key):
             raise InvalidOptionError(f"sandbox key {key!r} must be a non-empty path")
-        with self._lock:
-            for rec in self._sandboxes.values():
+        with self._op() as (st, _op):
+            for rec in st.sandboxes():
                 if rec.container_id == container_id:
                     raise SandboxExistsError(
                         f"container {container_id!r} already has sandbox {rec.id[:12]}; "
                         "use it or delete it first"
                     )
             sandbox = SandboxRecord(new_id(), container_id, key, now())
-            self._sandboxes[sandbox.id] = sandbox
-            return Sandbox(self, sandbox.id)
+            st.put_sandbox(sandbox)
+        return Sandbox(self, sandbox.id)
 
     def sandboxes(self) -> list[Sandbox]:
         """Every sandbox, in creation order."""
-        with self._lock:
-            return [Sandbox(self, sid) for sid in self._sandboxes]
+        recs = sorted(self._read().sandboxes(), key=lambda r: (r.created, r.id))
+        return [Sandbox(self, r.id) for r in recs]
 
     def sandbox_by_id(self, sandbox_id: str) -> Sandbox:
         """The sandbox with this full ID; SandboxNotFoundError if there is none."""
-        with self._lock:
-            if sandbox_id not in self._sandboxes:
-                raise SandboxNotFoundError(f"sandbox with ID {sandbox_id!r} not found")
-            return Sandbox(self, sandbox_id)
+        self._read().sandbox(sandbox_id)
+        return Sandbox(self, sandbox_id)
 
-    def _joined(self, sandbox: SandboxRecord) -> list[EndpointRecord]:
-        """The records of the endpoints joined to ``sandbox``, in join order."""
-        return [self._networks[nid].endpoints[eid] for nid, eid in sandbox.endpoints]
+    def sandbox(self, ref: str) -> Sandbox:
+        """The sandbox of container ``ref``, or with ID or unique ID prefix ``ref``."""
+        recs = self._read().sandboxes()
+        for rec in recs:
+            if ref in (rec.id, rec.container_id):
+                return Sandbox(self, rec.id)
+        return Sandbox(self, _by_prefix("sandbox", ref, [r.id for r in recs]))
 
-    def _sandbox_record(self, sandbox_id: str) -> SandboxRecord:
-        rec = self._sandboxes.get(sandbox_id)
-        if rec is None:
-            raise SandboxNotFoundError(f"sandbox {sandbox_id[:12]} no longer exists")
-        return rec
 
+def _by_prefix(kind: str, prefix: str, ids: list[str]) -> str:
+    """The one ID starting with ``prefix``; NotFound or AmbiguousIDError otherwise."""
+    matches = [i for i in ids if prefix and i.startswith(prefix)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        error = NetworkNotFoundError if kind == "network" else SandboxNotFoundError
+        raise error(f"{kind} {prefix!r} not found")
+    raise AmbiguousIDError(
+        f"{kind} ID prefix {prefix!r} matches {len(matches)} {kind}s; give more characters"
+    )

@@ -95,7 +95,10 @@ class Capability:
 
     def to_dict(self) -> dict[str, str]:
         """The capability as plain strings, for listings and JSON."""
-        return {"data_scope": str(self.data_scope), "connectivity_scope": str(self.connectivity_scope)}
+        return {
+            "data_scope": str(self.data_scope),
+            "connectivity_scope": str(self.connectivity_scope),
+        }
 
 
 class RouteType(enum.IntEnum):
@@ -405,9 +408,7 @@ class Driver:
         """Detach the endpoint from its sandbox."""
         raise NotImplementedError("leave")
 
-    def program_external_connectivity(
-        self, nid: str, eid: str, options: Mapping[str, Any]
-    ) -> None:
+    def program_external_connectivity(self, nid: str, eid: str, options: Mapping[str, Any]) -> None:
         """Set up connectivity beyond the network (port mappings); none by default."""
 
     def revoke_external_connectivity(self, nid: str, eid: str) -> None:
@@ -463,9 +464,9 @@ def missing_methods(driver: object) -> list[str]:
     missing = []
     for name in REQUIRED_METHODS:
         attr = getattr(driver, name, None)
-        if not callable(attr):
-            missing.append(name)
-        elif isinstance(driver, Driver) and getattr(type(driver), name) is getattr(Driver, name):
+        if not callable(attr) or (
+            isinstance(driver, Driver) and getattr(type(driver), name) is getattr(Driver, name)
+        ):
             missing.append(name)
     return missing
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "ActiveContainerError",
     "ActiveEndpointsError",
+    "AmbiguousIDError",
     "BadRequestError",
     "DriverError",
     "DriverRegistrationError",
@@ -20,6 +21,7 @@ __all__ = [
     "InternalError",
     "InvalidNameError",
     "InvalidOptionError",
+    "KeyNotFoundError",
     "LibnetError",
     "NetworkExistsError",
     "NetworkNotFoundError",
@@ -28,6 +30,11 @@ __all__ = [
     "PluginLoadError",
     "SandboxExistsError",
     "SandboxNotFoundError",
+    "StaleVersionError",
+    "StoreBusyError",
+    "StoreCorruptError",
+    "StoreError",
+    "StoreVersionError",
     "UnknownDriverError",
     "UnsupportedOperationError",
 ]
@@ -125,3 +132,51 @@ class DriverError(InternalError):
 
 class PluginLoadError(InternalError):
     """A plugin failed to load and strict plugin loading is on."""
+
+
+# The state store (libnet.store).
+
+
+class StoreError(InternalError):
+    """The state store cannot be opened, read or written; the message names the file."""
+
+
+class StoreCorruptError(StoreError):
+    """The state file is not a libnet state database or is damaged; libnet leaves it untouched."""
+
+
+class StoreVersionError(StoreError):
+    """The state file was written by a newer libnet, with a schema this version does not know."""
+
+
+class StoreBusyError(StoreError, OperationTimeoutError):
+    """Another process held the state store's write lock for longer than the busy timeout."""
+
+
+class KeyNotFoundError(NotFoundError):
+    """The state store holds no value at the key (``key`` names it)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"key {key!r} not found in the state store")
+        self.key = key
+
+    def __reduce__(self) -> tuple[type[KeyNotFoundError], tuple[str]]:
+        return (type(self), (self.key,))
+
+
+class StaleVersionError(ForbiddenError):
+    """An atomic write found the key changed since it was read: read it again and retry."""
+
+    retryable = True
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"key {key!r} changed since it was read ({reason}); read it and retry")
+        self.key = key
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[type[StaleVersionError], tuple[str, str]]:
+        return (type(self), (self.key, self.reason))
+
+
+class AmbiguousIDError(BadRequestError):
+    """An ID prefix matches more than one object: give more characters."""

@@ -1,4 +1,4 @@
-"""Network and Endpoint: handles on the controller's records, and the operations on them."""
+"""Network and Endpoint: handles on stored records, and the operations on them."""
 
 from __future__ import annotations
 
@@ -6,20 +6,32 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from libnet._calls import call_driver, undo
-from libnet._records import EndpointRecord, NetworkRecord, check_mapping, check_name, new_id, now
-from libnet.driverapi import InterfaceInfo, JoinInfo
+from libnet._calls import call_driver
+from libnet._records import (
+    EndpointRecord,
+    NetworkRecord,
+    check_mapping,
+    check_name,
+    new_id,
+    now,
+    to_interface_kwargs,
+)
+from libnet._state import State
+from libnet.driverapi import Driver, InterfaceInfo, JoinInfo
 from libnet.errors import (
     ActiveContainerError,
     ActiveEndpointsError,
+    AmbiguousIDError,
     DriverError,
     EndpointExistsError,
     EndpointInSandboxError,
     EndpointNotFoundError,
     ForbiddenError,
+    UnknownDriverError,
 )
 
 if TYPE_CHECKING:
+    from libnet._operation import Operation
     from libnet.controller import Controller
     from libnet.sandbox import Sandbox
 
@@ -36,7 +48,7 @@ class Network:
         self.id = network_id
 
     def _rec(self) -> NetworkRecord:
-        return self._c._network_record(self.id)
+        return self._c._read().network(self.id)
 
     @property
     def name(self) -> str:
@@ -73,6 +85,11 @@ class Network:
         """Creation time, ISO 8601 in UTC."""
         return self._rec().created
 
+    @property
+    def status(self) -> str:
+        """``ok``, or ``unavailable`` when no installed driver serves the network's type."""
+        return "ok" if self._c.driver_available(self._rec().type) else "unavailable"
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Network) and other.id == self.id and other._c is self._c
 
@@ -86,14 +103,14 @@ class Network:
         """Create an endpoint named ``name``; the driver creates it before it is recorded."""
         check_name("endpoint", name)
         opts = check_mapping(f"options of endpoint {name!r}", options)
-        with self._c._lock:
-            net = self._rec()
-            if any(ep.name == name for ep in net.endpoints.values()):
+        c = self._c
+        with c._op() as (st, op):
+            net = st.network(self.id)
+            if any(ep.name == name for ep in st.endpoints(net)):
                 raise EndpointExistsError(
-                    f"endpoint {name!r} already exists on network {net.name!r}; "
-                    "choose another name"
+                    f"endpoint {name!r} already exists on network {net.name!r}; choose another name"
                 )
-            driver = self._c._driver(net.type).driver
+            driver = c._network_driver(net)
             iface = InterfaceInfo()
             ep = EndpointRecord(new_id(), name, net.id, opts, {}, now())
             call_driver(
@@ -104,66 +121,101 @@ class Network:
                 iface,
                 MappingProxyType(opts),
             )
+            op.on_failure(f"creation of endpoint {name!r}", driver.delete_endpoint, net.id, ep.id)
+            op.on_success(c._known_endpoints.add, ep.id)
             ep.interface = iface.to_dict()
-            net.endpoints[ep.id] = ep
-            return Endpoint(self, ep.id)
+            st.put_endpoint(net, ep)
+        return Endpoint(self, ep.id)
 
     def endpoints(self) -> list[Endpoint]:
         """The network's endpoints, sorted by name."""
-        with self._c._lock:
-            eps = sorted(self._rec().endpoints.values(), key=lambda e: e.name)
-            return [Endpoint(self, e.id) for e in eps]
+        st = self._c._read()
+        eps = sorted(st.endpoints(st.network(self.id)), key=lambda e: e.name)
+        return [Endpoint(self, e.id) for e in eps]
 
     def endpoint_by_name(self, name: str) -> Endpoint:
         """The endpoint named ``name``; EndpointNotFoundError if there is none."""
-        with self._c._lock:
-            net = self._rec()
-            for ep in net.endpoints.values():
-                if ep.name == name:
-                    return Endpoint(self, ep.id)
-            raise EndpointNotFoundError(f"endpoint {name!r} not found on network {net.name!r}")
+        st = self._c._read()
+        net = st.network(self.id)
+        for ep in st.endpoints(net):
+            if ep.name == name:
+                return Endpoint(self, ep.id)
+        raise EndpointNotFoundError(f"endpoint {name!r} not found on network {net.name!r}")
 
     def endpoint_by_id(self, endpoint_id: str) -> Endpoint:
         """The endpoint with this full ID; EndpointNotFoundError if there is none."""
-        with self._c._lock:
-            net = self._rec()
-            if endpoint_id not in net.endpoints:
-                raise EndpointNotFoundError(
-                    f"endpoint with ID {endpoint_id!r} not found on network {net.name!r}"
-                )
-            return Endpoint(self, endpoint_id)
+        st = self._c._read()
+        st.endpoint(st.network(self.id), endpoint_id)
+        return Endpoint(self, endpoint_id)
 
-    def delete(self) -> None:
-        """Delete the network; it must have no endpoints (ActiveEndpointsError)."""
-        with self._c._lock:
-            net = self._rec()
-            if net.endpoints:
-                names = ", ".join(sorted(e.name for e in net.endpoints.values()))
+    def endpoint(self, ref: str) -> Endpoint:
+        """The endpoint named ``ref``, or with ID or unique ID prefix ``ref``."""
+        st = self._c._read()
+        net = st.network(self.id)
+        eps = st.endpoints(net)
+        for ep in eps:
+            if ref in (ep.name, ep.id):
+                return Endpoint(self, ep.id)
+        matches = [ep.id for ep in eps if ref and ep.id.startswith(ref)]
+        if len(matches) > 1:
+            raise AmbiguousIDError(
+                f"endpoint ID prefix {ref!r} matches {len(matches)} endpoints on network "
+                f"{net.name!r}; give more characters"
+            )
+        if not matches:
+            raise EndpointNotFoundError(f"endpoint {ref!r} not found on network {net.name!r}")
+        return Endpoint(self, matches[0])
+
+    def delete(self, force: bool = False) -> None:
+        """Delete the network.
+
+        It must have no endpoints (ActiveEndpointsError) and its driver must be installed.
+        With ``force=True`` its endpoints are deleted first (leaving their sandboxes), and
+        a network whose driver is no longer installed is removed from the state alone.
+        """
+        c = self._c
+        with c._op() as (st, op):
+            net = st.network(self.id)
+            eps = st.endpoints(net)
+            if eps and not force:
+                names = ", ".join(sorted(e.name for e in eps))
                 raise ActiveEndpointsError(
                     f"network {net.name!r} has active endpoints ({names}); delete them first"
                 )
-            driver = self._c._driver(net.type).driver
-            call_driver(f"network {net.name!r}", driver.delete_network, net.id)
-            del self._c._networks[net.id]
+            if not c.driver_available(net.type):
+                if not force:
+                    raise UnknownDriverError(
+                        f"network {net.name!r} cannot be deleted: no installed driver serves "
+                        f"its type {net.type!r}; install it again, or remove the network "
+                        "with force (libnet network rm --force)"
+                    )
+                for ep in eps:
+                    _forget_endpoint(st, net, ep)
+            else:
+                driver = c._network_driver(net)
+                for ep in eps:
+                    Endpoint(self, ep.id)._delete(st, op, net, ep, force=True)
+                call_driver(f"network {net.name!r}", driver.delete_network, net.id)
+                c._known_networks.discard(net.id)
+            st.delete_network(net)
 
     def to_dict(self) -> dict[str, Any]:
         """The network as plain values, as ``libnet network inspect`` prints it."""
-        with self._c._lock:
-            net = self._rec()
-            return {
-                "id": net.id,
-                "name": net.name,
-                "driver": net.type,
-                "scope": net.scope,
-                "created": net.created,
-                "internal": net.internal,
-                "enable_ipv6": net.enable_ipv6,
-                "options": dict(net.options),
-                "labels": dict(net.labels),
-                "endpoints": {
-                    ep.id: Endpoint(self, ep.id).info() for ep in net.endpoints.values()
-                },
-            }
+        st = self._c._read()
+        net = st.network(self.id)
+        return {
+            "id": net.id,
+            "name": net.name,
+            "driver": net.type,
+            "scope": net.scope,
+            "status": "ok" if self._c.driver_available(net.type) else "unavailable",
+            "created": net.created,
+            "internal": net.internal,
+            "enable_ipv6": net.enable_ipv6,
+            "options": dict(net.options),
+            "labels": dict(net.labels),
+            "endpoints": {ep.id: _info(ep) for ep in st.endpoints(net)},
+        }
 
 
 class Endpoint:
@@ -176,13 +228,8 @@ class Endpoint:
         self.id = endpoint_id
 
     def _rec(self) -> EndpointRecord:
-        net = self.network._rec()
-        ep = net.endpoints.get(self.id)
-        if ep is None:
-            raise EndpointNotFoundError(
-                f"endpoint {self.id[:12]} no longer exists on network {net.name!r}"
-            )
-        return ep
+        st = self.network._c._read()
+        return st.endpoint(st.network(self.network.id), self.id)
 
     @property
     def name(self) -> str:
@@ -206,145 +253,187 @@ class Endpoint:
     def __repr__(self) -> str:
         return f"<Endpoint {self.id[:12]} on network {self.network.id[:12]}>"
 
-    def _what(self, ep: EndpointRecord) -> str:
-        return f"endpoint {ep.name!r} on network {self.network._rec().name!r}"
-
     def join(self, sandbox: Sandbox, *, options: Mapping[str, Any] | None = None) -> None:
         """Join the endpoint to ``sandbox``; an endpoint is in at most one sandbox."""
         opts = check_mapping("join options", options)
+        with self.network._c._op() as (st, op):
+            self._join(st, op, sandbox.id, opts)
+
+    def _join(self, st: State, op: Operation, sandbox_id: str, opts: dict[str, Any]) -> None:
         c = self.network._c
-        with c._lock:
-            ep = self._rec()
-            sbox = c._sandbox_record(sandbox.id)
-            if ep.sandbox_id is not None:
-                raise EndpointInSandboxError(
-                    f"{self._what(ep)} is already joined to sandbox {ep.sandbox_id[:12]}; "
-                    "leave it first"
-                )
-            net = self.network._rec()
-            driver = c._driver(net.type).driver
-            iface = InterfaceInfo(**ep.interface)
-            jinfo = JoinInfo(iface)
-            what = self._what(ep)
-            call_driver(what, driver.join, net.id, ep.id, sbox.key, jinfo, MappingProxyType(opts))
-            try:
-                _check_applicable(what, jinfo, c._joined(sbox))
-                call_driver(
-                    what,
-                    driver.program_external_connectivity,
-                    net.id,
-                    ep.id,
-                    MappingProxyType(opts),
-                )
-            except BaseException:
-                undo(f"join of {what}", driver.leave, net.id, ep.id)
-                raise
-            ep.sandbox_id = sbox.id
-            ep.join = jinfo.to_dict()
-            ep.join_options = opts
-            sbox.endpoints.append((net.id, ep.id))
+        net = st.network(self.network.id)
+        ep = st.endpoint(net, self.id)
+        sbox = st.sandbox(sandbox_id)
+        what = _what(net, ep)
+        if ep.sandbox_id is not None:
+            raise EndpointInSandboxError(
+                f"{what} is already joined to sandbox {ep.sandbox_id[:12]}; leave it first"
+            )
+        driver = c._endpoint_driver(net, ep)
+        jinfo = JoinInfo(InterfaceInfo(**to_interface_kwargs(ep.interface)))
+        call_driver(what, driver.join, net.id, ep.id, sbox.key, jinfo, MappingProxyType(opts))
+        op.on_failure(f"join of {what}", driver.leave, net.id, ep.id)
+        if jinfo.dst_name is not None:
+            _check_dst_name(what, jinfo.dst_name, [_joined(st, *pair) for pair in sbox.endpoints])
+        call_driver(
+            what, driver.program_external_connectivity, net.id, ep.id, MappingProxyType(opts)
+        )
+        op.on_failure(
+            f"external connectivity of {what}",
+            driver.revoke_external_connectivity,
+            net.id,
+            ep.id,
+        )
+        ep.sandbox_id = sbox.id
+        ep.join = jinfo.to_dict()
+        ep.join_options = opts
+        sbox.endpoints.append((net.id, ep.id))
+        st.put_endpoint(net, ep)
+        st.put_sandbox(sbox)
 
     def leave(self, sandbox: Sandbox) -> None:
         """Leave ``sandbox``; the endpoint must be joined to it."""
-        c = self.network._c
-        with c._lock:
-            ep = self._rec()
+        with self.network._c._op() as (st, op):
+            net = st.network(self.network.id)
+            ep = st.endpoint(net, self.id)
             if ep.sandbox_id != sandbox.id:
                 raise ForbiddenError(
-                    f"{self._what(ep)} is not joined to sandbox {sandbox.id[:12]}; nothing to leave"
+                    f"{_what(net, ep)} is not joined to sandbox {sandbox.id[:12]}; nothing to leave"
                 )
-            self._leave(ep)
+            self._leave(st, op, net, ep)
 
-    def _leave(self, ep: EndpointRecord) -> None:
+    def _leave(self, st: State, op: Operation, net: NetworkRecord, ep: EndpointRecord) -> None:
         """Leave the joined sandbox through the driver, then forget the join."""
-        c = self.network._c
-        net = self.network._rec()
-        driver = c._driver(net.type).driver
-        what = self._what(ep)
+        driver = self.network._c._endpoint_driver(net, ep)
+        what = _what(net, ep)
+        options = MappingProxyType(ep.join_options)
         call_driver(what, driver.revoke_external_connectivity, net.id, ep.id)
-        try:
-            call_driver(what, driver.leave, net.id, ep.id)
-        except BaseException:
-            undo(
-                f"revoke of {what}",
-                driver.program_external_connectivity,
-                net.id,
-                ep.id,
-                MappingProxyType(ep.join_options),
-            )
-            raise
-        sbox = c._sandboxes.get(ep.sandbox_id or "")
+        op.on_failure(
+            f"revoke of {what}", driver.program_external_connectivity, net.id, ep.id, options
+        )
+        call_driver(what, driver.leave, net.id, ep.id)
+        sbox = st.sandbox(ep.sandbox_id) if ep.sandbox_id else None
+        key = sbox.key if sbox else None
+        op.on_failure(
+            f"leave of {what}",
+            _rejoin,
+            driver,
+            net.id,
+            ep.id,
+            key,
+            InterfaceInfo(**to_interface_kwargs(ep.interface)),
+            options,
+        )
         if sbox is not None:
             sbox.endpoints.remove((net.id, ep.id))
+            st.put_sandbox(sbox)
         ep.sandbox_id = None
         ep.join = None
         ep.join_options = {}
+        st.put_endpoint(net, ep)
 
     def delete(self, force: bool = False) -> None:
         """Delete the endpoint; a joined one needs ``force=True`` (it then leaves first)."""
+        with self.network._c._op() as (st, op):
+            net = st.network(self.network.id)
+            self._delete(st, op, net, st.endpoint(net, self.id), force)
+
+    def _delete(
+        self, st: State, op: Operation, net: NetworkRecord, ep: EndpointRecord, force: bool
+    ) -> None:
         c = self.network._c
-        with c._lock:
-            ep = self._rec()
-            if ep.sandbox_id is not None:
-                if not force:
-                    raise ActiveContainerError(
-                        f"{self._what(ep)} is joined to sandbox {ep.sandbox_id[:12]}; leave it "
-                        "first or delete with force"
-                    )
-                self._leave(ep)
-            net = self.network._rec()
-            driver = c._driver(net.type).driver
-            call_driver(self._what(ep), driver.delete_endpoint, net.id, ep.id)
-            del net.endpoints[ep.id]
+        if ep.sandbox_id is not None:
+            if not force:
+                raise ActiveContainerError(
+                    f"{_what(net, ep)} is joined to sandbox {ep.sandbox_id[:12]}; leave it "
+                    "first or delete with force"
+                )
+            self._leave(st, op, net, ep)
+        driver = c._endpoint_driver(net, ep)
+        call_driver(_what(net, ep), driver.delete_endpoint, net.id, ep.id)
+        c._known_endpoints.discard(ep.id)
+        st.delete_endpoint(net, ep)
 
     def info(self) -> dict[str, Any]:
         """Addresses, MAC, gateways, static routes, interface names and sandbox."""
-        with self.network._c._lock:
-            ep = self._rec()
-            join = ep.join or {}
-            return {
-                "id": ep.id,
-                "name": ep.name,
-                "network": ep.network_id,
-                **ep.interface,
-                "sandbox": ep.sandbox_id,
-                "src_name": join.get("src_name"),
-                "dst_prefix": join.get("dst_prefix"),
-                "dst_name": join.get("dst_name"),
-                "gateway": join.get("gateway"),
-                "gateway_ipv6": join.get("gateway_ipv6"),
-                "static_routes": list(join.get("static_routes", [])),
-                "disable_gateway_service": bool(join.get("disable_gateway_service", False)),
-            }
+        return _info(self._rec())
 
     def driver_info(self) -> dict[str, Any]:
         """What the driver reports about the endpoint (its ``endpoint_oper_info``)."""
         c = self.network._c
         with c._lock:
-            ep = self._rec()
-            net = self.network._rec()
-            driver = c._driver(net.type).driver
-            info = call_driver(self._what(ep), driver.endpoint_oper_info, net.id, ep.id)
-            if not isinstance(info, Mapping):
-                raise DriverError(
-                    f"driver {net.type!r} returned {type(info).__name__} from endpoint_oper_info "
-                    f"for {self._what(ep)}; the contract asks for a dict"
-                )
-            return dict(info)
+            st = c._read()
+            net = st.network(self.network.id)
+            ep = st.endpoint(net, self.id)
+            driver = c._endpoint_driver(net, ep)
+            info = call_driver(_what(net, ep), driver.endpoint_oper_info, net.id, ep.id)
+        if not isinstance(info, Mapping):
+            raise DriverError(
+                f"driver {net.type!r} returned {type(info).__name__} from endpoint_oper_info "
+                f"for {_what(net, ep)}; the contract asks for a dict"
+            )
+        return dict(info)
 
     def to_dict(self) -> dict[str, Any]:
         """The endpoint as plain values, as ``libnet endpoint inspect`` prints it."""
-        return {**self.info(), "options": dict(self.options)}
+        ep = self._rec()
+        return {**_info(ep), "options": dict(ep.options)}
 
 
-def _check_applicable(what: str, jinfo: JoinInfo, others: list[EndpointRecord]) -> None:
-    """Refuse join information the controller could not apply next to ``others``."""
-    if jinfo.dst_name is None:
-        return
+def _what(net: NetworkRecord, ep: EndpointRecord) -> str:
+    return f"endpoint {ep.name!r} on network {net.name!r}"
+
+
+def _info(ep: EndpointRecord) -> dict[str, Any]:
+    join = ep.join or {}
+    return {
+        "id": ep.id,
+        "name": ep.name,
+        "network": ep.network_id,
+        **to_interface_kwargs(ep.interface),
+        "sandbox": ep.sandbox_id,
+        "src_name": join.get("src_name"),
+        "dst_prefix": join.get("dst_prefix"),
+        "dst_name": join.get("dst_name"),
+        "gateway": join.get("gateway"),
+        "gateway_ipv6": join.get("gateway_ipv6"),
+        "static_routes": list(join.get("static_routes", [])),
+        "disable_gateway_service": bool(join.get("disable_gateway_service", False)),
+    }
+
+
+def _joined(st: State, nid: str, eid: str) -> EndpointRecord:
+    return st.endpoint(st.network(nid), eid)
+
+
+def _forget_endpoint(st: State, net: NetworkRecord, ep: EndpointRecord) -> None:
+    """Drop an endpoint from the state alone (its driver is gone)."""
+    if ep.sandbox_id is not None:
+        sbox = st.sandbox(ep.sandbox_id)
+        if (net.id, ep.id) in sbox.endpoints:
+            sbox.endpoints.remove((net.id, ep.id))
+            st.put_sandbox(sbox)
+    st.delete_endpoint(net, ep)
+
+
+def _rejoin(
+    driver: Driver,
+    nid: str,
+    eid: str,
+    key: str | None,
+    iface: InterfaceInfo,
+    options: Mapping[str, Any],
+) -> None:
+    """Undo a leave: join again (the stored join information is kept by the rollback)."""
+    driver.join(nid, eid, key, JoinInfo(iface), options)
+
+
+def _check_dst_name(what: str, dst_name: str, others: list[EndpointRecord]) -> None:
+    """Refuse an interface name that another endpoint in the sandbox already uses."""
     for other in others:
-        if other.join and other.join.get("dst_name") == jinfo.dst_name:
+        if other.join and other.join.get("dst_name") == dst_name:
             raise DriverError(
-                f"join of {what} asks for interface name {jinfo.dst_name!r} in the sandbox, "
+                f"join of {what} asks for interface name {dst_name!r} in the sandbox, "
                 f"which endpoint {other.name!r} already uses; the driver must pick another "
                 "dst_name"
             )

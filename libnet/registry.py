@@ -24,7 +24,7 @@ def check_driver_name(name: object) -> str:
         raise DriverRegistrationError(
             f"driver name {name[:20]!r}... is {len(name)} characters long; the limit is {MAX_NAME}"
         )
-    if not _NAME_RE.match(name):
+    if not _NAME_RE.fullmatch(name):
         raise DriverRegistrationError(
             f"driver name {name!r} is not valid: use lower-case letters, digits, '.', '_' "
             "and '-', starting with a letter or digit"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from libnet._records import SandboxRecord
+from libnet.network import Endpoint, Network
 
 if TYPE_CHECKING:
     from libnet.controller import Controller
-    from libnet.network import Endpoint
 
 __all__ = ["Sandbox"]
 
@@ -27,7 +27,7 @@ class Sandbox:
         self.id = sandbox_id
 
     def _rec(self) -> SandboxRecord:
-        return self._c._sandbox_record(self.id)
+        return self._c._read().sandbox(self.id)
 
     @property
     def container_id(self) -> str:
@@ -48,45 +48,34 @@ class Sandbox:
         return hash(self.id)
 
     def __repr__(self) -> str:
-        return f"<Sandbox {self.id[:12]} of container {self.container_id!r}>"
+        return f"<Sandbox {self.id[:12]}>"
 
     def endpoints(self) -> list[Endpoint]:
         """The joined endpoints, in join order."""
-        with self._c._lock:
-            return [
-                self._c.network_by_id(nid).endpoint_by_id(eid) for nid, eid in self._rec().endpoints
-            ]
+        return [Endpoint(Network(self._c, nid), eid) for nid, eid in self._rec().endpoints]
 
     def delete(self) -> None:
-        """Leave every joined endpoint, then forget the sandbox.
+        """Leave every joined endpoint (newest first), then forget the sandbox.
 
         All or nothing: if one endpoint fails to leave, the ones that already left join
         again and the error is raised.
         """
-        with self._c._lock:
-            rec = self._rec()
-            left: list[tuple[Endpoint, dict[str, Any]]] = []
-            try:
-                for ep in reversed(self.endpoints()):
-                    options = dict(ep._rec().join_options)
-                    ep.leave(self)
-                    left.append((ep, options))
-            except BaseException:
-                for ep, options in reversed(left):
-                    ep.join(self, options=options)
-                raise
-            del self._c._sandboxes[rec.id]
+        c = self._c
+        with c._op() as (st, op):
+            rec = st.sandbox(self.id)
+            for nid, eid in reversed(list(rec.endpoints)):
+                net = st.network(nid)
+                endpoint = Endpoint(Network(c, nid), eid)
+                endpoint._leave(st, op, net, st.endpoint(net, eid))
+            st.delete_sandbox(st.sandbox(self.id))
 
     def to_dict(self) -> dict[str, Any]:
         """The sandbox as plain values, as ``libnet sandbox inspect`` prints it."""
-        with self._c._lock:
-            rec = self._rec()
-            return {
-                "id": rec.id,
-                "container_id": rec.container_id,
-                "key": rec.key,
-                "created": rec.created,
-                "endpoints": [
-                    {"network": nid, "endpoint": eid} for nid, eid in rec.endpoints
-                ],
-            }
+        rec = self._rec()
+        return {
+            "id": rec.id,
+            "container_id": rec.container_id,
+            "key": rec.key,
+            "created": rec.created,
+            "endpoints": [{"network": nid, "endpoint": eid} for nid, eid in rec.endpoints],
+        }

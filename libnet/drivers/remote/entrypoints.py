@@ -299,8 +299,7 @@ class PluginLoader:
             return False
         # Every entry point of the distribution with the same target is the same plugin.
         group = [
-            s for s in self._specs.values()
-            if s.dist_key == spec.dist_key and s.value == spec.value
+            s for s in self._specs.values() if s.dist_key == spec.dist_key and s.value == spec.value
         ]
         advertised = {s.name: s for s in self._specs.values() if s.dist_key == spec.dist_key}
         try:

@@ -104,9 +104,7 @@ class RemoteDriver(Driver):
         except Exception as exc:
             self._fail("leave", exc)
 
-    def program_external_connectivity(
-        self, nid: str, eid: str, options: Mapping[str, Any]
-    ) -> None:
+    def program_external_connectivity(self, nid: str, eid: str, options: Mapping[str, Any]) -> None:
         method = getattr(self._d, "program_external_connectivity", None)
         if method is None:
             return

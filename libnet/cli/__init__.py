@@ -1,0 +1,5 @@
+"""The ``libnet`` command."""
+
+from libnet.cli._main import main
+
+__all__ = ["main"]

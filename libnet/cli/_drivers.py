@@ -1,0 +1,45 @@
+"""``libnet drivers``: every driver, where it comes from, and whether it works."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from libnet.cli._context import CommandContext
+from libnet.cli._format import print_json, print_table
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("drivers", help="list network drivers, failed plugins included")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument(
+        "--traceback", action="store_true", help="include the traceback of failed plugins"
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, ctx: CommandContext) -> int:
+    controller = ctx.controller(plugins="eager")
+    rows = controller.drivers()
+    if args.json:
+        print_json([row.to_dict(traceback=args.traceback) for row in rows])
+    else:
+        print_table(
+            ["NAME", "SOURCE", "STATUS", "SCOPE", "DISTRIBUTION"],
+            [
+                [
+                    row.name,
+                    row.source,
+                    row.status,
+                    str(row.capability.data_scope) if row.capability else "-",
+                    f"{row.distribution} {row.version or ''}".strip() if row.distribution else "-",
+                ]
+                for row in rows
+            ],
+        )
+        for row in rows:
+            if row.error:
+                print(f"{row.name}: {row.error}", file=sys.stderr)
+                if args.traceback and row.traceback:
+                    print(row.traceback, file=sys.stderr)
+    return 0

@@ -1,0 +1,7 @@
+"""libnet's state store, after docker/libkv: a key-value contract and two backends."""
+
+from libnet.store._api import KVOps, KVPair, Store, Transaction
+from libnet.store.memory import MemoryStore
+from libnet.store.sqlite import SqliteStore
+
+__all__ = ["KVOps", "KVPair", "MemoryStore", "SqliteStore", "Store", "Transaction"]

@@ -1,0 +1,152 @@
+"""The state-store contract, after docker/libkv: KVPair, Store and Transaction.
+
+Keys are '/'-separated strings such as ``local/network/<id>``; values are bytes (callers
+store JSON). Every write gives the key a new ``index`` taken from a store-wide counter, as
+libkv's LastIndex does, so an index is never reused: a key deleted and created again never
+matches a KVPair read before the delete.
+"""
+
+from __future__ import annotations
+
+import builtins
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from types import TracebackType
+
+from libnet.errors import BadRequestError, StaleVersionError
+
+__all__ = ["KVOps", "KVPair", "Store", "Transaction"]
+
+
+@dataclass(frozen=True, slots=True)
+class KVPair:
+    """A key, its value and its index (the store's write counter at the key's last write)."""
+
+    key: str
+    value: bytes
+    index: int
+
+
+class KVOps(ABC):
+    """The reads and writes a Store and its transactions both offer."""
+
+    __slots__ = ()
+
+    @abstractmethod
+    def get(self, key: str) -> KVPair:
+        """The pair stored at ``key``; KeyNotFoundError if there is none."""
+
+    @abstractmethod
+    def put(self, key: str, value: bytes) -> KVPair:
+        """Store ``value`` at ``key``, creating or replacing it; return the new pair."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove ``key``; KeyNotFoundError if there is none."""
+
+    @abstractmethod
+    def exists(self, key: str) -> bool:
+        """Whether a value is stored at ``key``."""
+
+    @abstractmethod
+    def list(self, prefix: str) -> builtins.list[KVPair]:
+        """Every pair whose key starts with ``prefix``, sorted by key; empty if none."""
+
+    @abstractmethod
+    def atomic_put(self, key: str, value: bytes, previous: KVPair | None) -> KVPair:
+        """Put only if ``key`` is still as ``previous`` says (None: it must not exist).
+
+        Raises StaleVersionError when the key's index differs from ``previous.index``,
+        or the key exists although ``previous`` is None, or is gone although it is not.
+        """
+
+    @abstractmethod
+    def atomic_delete(self, key: str, previous: KVPair) -> None:
+        """Delete only if ``key`` still has ``previous.index``; StaleVersionError if not."""
+
+
+class Transaction(KVOps):
+    """Reads and writes that commit all together or not at all.
+
+    Use it as a context manager: the writes commit when the block ends normally and are
+    discarded when an exception leaves it. It serialises with every other writer of the
+    store, so a read-modify-write inside it is never interleaved with another.
+    """
+
+    __slots__ = ()
+
+    @abstractmethod
+    def __enter__(self) -> Transaction:
+        """Start the transaction, waiting for other writers to finish."""
+
+    @abstractmethod
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Commit, or roll back if an exception is leaving the block."""
+
+
+class Store(KVOps):
+    """A key-value store holding libnet's state; thread-safe; a context manager that closes."""
+
+    __slots__ = ()
+
+    @abstractmethod
+    def transaction(self) -> Transaction:
+        """A new transaction, to be used in a ``with`` block."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the store's resources; further use raises StoreError. Idempotent."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+# Helpers shared by the backends.
+
+
+def check_write(key: str, value: bytes) -> None:
+    """Raise BadRequestError unless ``key`` is a non-empty string and ``value`` is bytes."""
+    if not key or not isinstance(key, str):
+        raise BadRequestError(f"state store key {key!r} must be a non-empty string")
+    if not isinstance(value, bytes):
+        raise BadRequestError(
+            f"value for state store key {key!r} is {type(value).__name__}; it must be bytes"
+        )
+
+
+def check_previous(key: str, index: int | None, previous: KVPair | None) -> None:
+    """Raise StaleVersionError unless ``key``'s current ``index`` (None: absent) matches."""
+    if previous is None:
+        if index is not None:
+            raise StaleVersionError(key, "it exists, and was expected not to")
+        return
+    if previous.key != key:
+        raise BadRequestError(f"previous pair is for key {previous.key!r}, not {key!r}")
+    if index is None:
+        raise StaleVersionError(key, f"it was deleted after index {previous.index}")
+    if index != previous.index:
+        raise StaleVersionError(key, f"index is {index}, expected {previous.index}")
+
+
+def prefix_end(prefix: str) -> str | None:
+    """The least string greater than every string starting with ``prefix`` (None: no bound)."""
+    stem = prefix.rstrip("\U0010ffff")
+    if not stem:
+        return None
+    code = ord(stem[-1]) + 1
+    if 0xD800 <= code <= 0xDFFF:  # skip surrogates, which cannot be encoded
+        code = 0xE000
+    return stem[:-1] + chr(code)

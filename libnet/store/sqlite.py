@@ -1,0 +1,465 @@
+"""The SQLite Store, libnet's embedded default: one ``state.db`` file in the state directory.
+
+Durability: the file uses a WAL journal with ``synchronous=NORMAL``. A committed write
+survives the process crashing or being killed (SIGKILL); on power loss or an OS crash the
+last transactions before the crash may be lost, but the file stays consistent. Pass
+``synchronous="FULL"`` to sync the WAL at every commit, which makes commits survive power
+loss too at the cost of an fsync each.
+
+Several threads and several processes can use one file at once: a write transaction starts
+with ``BEGIN IMMEDIATE``, so writers queue (for up to ``timeout`` seconds) instead of
+interleaving, and readers are never blocked by another process's writer.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Literal
+
+from libnet.errors import (
+    InvalidOptionError,
+    KeyNotFoundError,
+    StoreBusyError,
+    StoreCorruptError,
+    StoreError,
+    StoreVersionError,
+)
+from libnet.store._api import (
+    KVPair,
+    Store,
+    Transaction,
+    check_previous,
+    check_write,
+    prefix_end,
+)
+
+__all__ = ["DEFAULT_TIMEOUT", "SCHEMA_VERSION", "STATE_FILE", "SqliteStore"]
+
+SCHEMA_VERSION = 1
+"""The schema this code writes; files with a higher version are refused."""
+
+STATE_FILE = "state.db"
+"""The database's name inside the state directory."""
+
+DEFAULT_TIMEOUT = 10.0
+"""Seconds to wait for another process's write transaction before giving up."""
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS kv"
+    " (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL, idx INTEGER NOT NULL)",
+    f"INSERT OR IGNORE INTO meta VALUES ('schema_version', {SCHEMA_VERSION}), ('last_index', 0)",
+)
+_GET = "SELECT value, idx FROM kv WHERE key = ?"
+_IDX = "SELECT idx FROM kv WHERE key = ?"
+_EXISTS = "SELECT 1 FROM kv WHERE key = ?"
+_LIST = "SELECT key, value, idx FROM kv WHERE key >= ? AND key < ? ORDER BY key"
+_LIST_ALL = "SELECT key, value, idx FROM kv WHERE key >= ? ORDER BY key"
+_PUT = (
+    "INSERT INTO kv (key, value, idx) VALUES (?, ?, ?)"
+    " ON CONFLICT (key) DO UPDATE SET value = excluded.value, idx = excluded.idx"
+)
+_DELETE = "DELETE FROM kv WHERE key = ?"
+_LAST_INDEX = "SELECT value FROM meta WHERE name = 'last_index'"
+_SET_LAST_INDEX = "UPDATE meta SET value = ? WHERE name = 'last_index'"
+
+_get_ident = threading.get_ident
+
+
+def _db_path(path: Path) -> Path:
+    """``path`` itself if it names a ``.db`` file, else ``path/state.db``."""
+    if path.suffix == ".db" and not path.is_dir():
+        return path
+    return path / STATE_FILE
+
+
+def _is_busy(error: sqlite3.Error) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)  # Python >= 3.11
+    if isinstance(code, int):
+        return code & 0xFF in (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
+    return "locked" in str(error) or "busy" in str(error)
+
+
+class SqliteStore(Store):
+    """A Store in a SQLite file, safe to share between threads and processes.
+
+    ``path`` is the state directory (created with mode 0700 if missing), holding
+    ``state.db``; a path ending in ``.db`` names the database file itself. An existing
+    file that is corrupt, is not a libnet state file or has a newer schema is refused
+    and left unchanged. One connection, guarded by a lock, serves all threads.
+    """
+
+    __slots__ = ("_closed", "_conn", "_lock", "_owner", "_path", "_timeout")
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        if synchronous not in ("NORMAL", "FULL"):
+            raise InvalidOptionError(
+                f"synchronous={synchronous!r} is not valid for the SQLite store: "
+                "use 'NORMAL' or 'FULL'"
+            )
+        self._path = _db_path(Path(path))
+        self._timeout = timeout
+        self._lock = threading.Lock()
+        self._owner: int | None = None  # thread running a transaction
+        self._closed = False
+        self._conn = self._open(synchronous)
+
+    @property
+    def path(self) -> Path:
+        """The database file."""
+        return self._path
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self._path)!r})"
+
+    # Opening.
+
+    def _open(self, synchronous: str) -> sqlite3.Connection:
+        path = self._path
+        directory = path.parent
+        try:
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(f"cannot create state directory {directory}: {e.strerror or e}") from e
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise StoreError(
+                f"state directory {directory} is not writable: fix its permissions "
+                "or choose another state directory"
+            )
+        if path.is_file() and not os.access(path, os.R_OK | os.W_OK):
+            raise StoreError(f"state file {path} is not readable and writable: fix its permissions")
+        try:
+            conn = sqlite3.connect(
+                path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot open state file {path}: {e}") from e
+        try:
+            needs_init = self._check_schema(conn)  # reads only
+            mode = self._use_wal(conn)
+            if mode != "wal":
+                raise StoreError(
+                    f"state file {path} cannot use a WAL journal (SQLite kept {mode!r}); "
+                    "put the state directory on a local file system"
+                )
+            conn.execute(f"PRAGMA synchronous = {synchronous}")
+            if needs_init:
+                conn.execute("BEGIN IMMEDIATE")
+                if self._check_schema(conn):
+                    for sql in _SCHEMA:
+                        conn.execute(sql)
+                conn.execute("COMMIT")
+        except sqlite3.Error as e:
+            conn.close()
+            raise self._error(e, "open", opening=True) from e
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _use_wal(self, conn: sqlite3.Connection) -> str:
+        """Switch to the WAL journal and return the journal mode now in use.
+
+        Switching needs an exclusive lock and SQLite reports a conflict at once instead of
+        waiting, so processes opening a new file together retry until the timeout.
+        """
+        (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
+        deadline = time.monotonic() + self._timeout
+        while str(mode).lower() != "wal":
+            try:
+                (mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+                break
+            except sqlite3.OperationalError as e:
+                if not _is_busy(e) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.002)
+        return str(mode).lower()
+
+    def _check_schema(self, conn: sqlite3.Connection) -> bool:
+        """Refuse a foreign or newer file; return whether the schema must be created."""
+        path = self._path
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+        if not tables:
+            return True
+        if not {"meta", "kv"} <= tables:
+            raise StoreCorruptError(
+                f"state file {path} is a SQLite database but not a libnet state file; "
+                "libnet did not change it: move it away or choose another state directory"
+            )
+        rows = dict(conn.execute("SELECT name, value FROM meta"))
+        version = rows.get("schema_version")
+        if not isinstance(version, int) or not isinstance(rows.get("last_index"), int):
+            raise StoreCorruptError(
+                f"state file {path} has no valid schema version; libnet did not change it: "
+                "restore it from a backup or move it away"
+            )
+        if version > SCHEMA_VERSION:
+            raise StoreVersionError(
+                f"state file {path} was written by a newer libnet (schema {version}); "
+                f"upgrade libnet (this version reads schema {SCHEMA_VERSION})"
+            )
+        return False
+
+    def _error(self, error: sqlite3.Error, action: str, *, opening: bool = False) -> StoreError:
+        """The libnet error for a SQLite error met while doing ``action``."""
+        path = self._path
+        if type(error) is sqlite3.DatabaseError:  # SQLITE_CORRUPT, SQLITE_NOTADB
+            if opening:
+                return StoreCorruptError(
+                    f"state file {path} is not a SQLite database or is corrupt ({error}); "
+                    "libnet did not change it: restore it from a backup or move it away"
+                )
+            return StoreCorruptError(
+                f"state file {path} is corrupt ({error}); stop libnet and restore it "
+                "from a backup or move it away"
+            )
+        if isinstance(error, sqlite3.OperationalError) and _is_busy(error):
+            return StoreBusyError(
+                f"state file {path} stayed locked by another process for more than "
+                f"{self._timeout:g} s; could not {action}: try again"
+            )
+        return StoreError(f"could not {action} state file {path}: {error}")
+
+    # Locking. The lock guards the connection; a transaction holds it from start to end.
+
+    def _acquire(self) -> None:
+        if self._owner == _get_ident():
+            raise StoreError(
+                f"state store {self._path} was used directly inside one of its own "
+                "transactions; use the transaction object instead"
+            )
+        self._lock.acquire()
+        if self._closed:
+            self._lock.release()
+            raise StoreError(f"state store {self._path} is closed")
+
+    def _begin(self) -> None:
+        self._acquire()
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as e:
+            self._lock.release()
+            raise self._error(e, "start a transaction on") from e
+        self._owner = _get_ident()
+
+    def _end(self, commit: bool, last_index: int | None) -> None:
+        conn = self._conn
+        try:
+            if commit:
+                try:
+                    if last_index is not None:
+                        conn.execute(_SET_LAST_INDEX, (last_index,))
+                    conn.execute("COMMIT")
+                except sqlite3.Error as e:
+                    if conn.in_transaction:
+                        with contextlib.suppress(sqlite3.Error):
+                            conn.execute("ROLLBACK")
+                    raise self._error(e, "commit to") from e
+            elif conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error as e:
+                    raise self._error(e, "roll back a transaction on") from e
+        finally:
+            self._owner = None
+            self._lock.release()
+
+    # SQL, run with the lock held.
+
+    def _get(self, key: str) -> KVPair | None:
+        try:
+            row = self._conn.execute(_GET, (key,)).fetchone()
+        except sqlite3.Error as e:
+            raise self._error(e, "read") from e
+        return None if row is None else KVPair(key, row[0], row[1])
+
+    def _index_of(self, key: str) -> int | None:
+        try:
+            row = self._conn.execute(_IDX, (key,)).fetchone()
+        except sqlite3.Error as e:
+            raise self._error(e, "read") from e
+        return None if row is None else int(row[0])
+
+    def _exists(self, key: str) -> bool:
+        try:
+            return self._conn.execute(_EXISTS, (key,)).fetchone() is not None
+        except sqlite3.Error as e:
+            raise self._error(e, "read") from e
+
+    def _list(self, prefix: str) -> builtins.list[KVPair]:
+        end = prefix_end(prefix)
+        try:
+            if end is None:
+                rows = self._conn.execute(_LIST_ALL, (prefix,)).fetchall()
+            else:
+                rows = self._conn.execute(_LIST, (prefix, end)).fetchall()
+        except sqlite3.Error as e:
+            raise self._error(e, "read") from e
+        return [KVPair(key, value, idx) for key, value, idx in rows]
+
+    def _last_index(self) -> int:
+        try:
+            return int(self._conn.execute(_LAST_INDEX).fetchone()[0])
+        except sqlite3.Error as e:
+            raise self._error(e, "read") from e
+
+    def _put(self, key: str, value: bytes, index: int) -> KVPair:
+        try:
+            self._conn.execute(_PUT, (key, value, index))
+        except sqlite3.Error as e:
+            raise self._error(e, "write") from e
+        return KVPair(key, value, index)
+
+    def _delete(self, key: str) -> bool:
+        try:
+            return self._conn.execute(_DELETE, (key,)).rowcount > 0
+        except sqlite3.Error as e:
+            raise self._error(e, "write") from e
+
+    # The Store API.
+
+    def get(self, key: str) -> KVPair:
+        self._acquire()
+        try:
+            pair = self._get(key)
+        finally:
+            self._lock.release()
+        if pair is None:
+            raise KeyNotFoundError(key)
+        return pair
+
+    def exists(self, key: str) -> bool:
+        self._acquire()
+        try:
+            return self._exists(key)
+        finally:
+            self._lock.release()
+
+    def list(self, prefix: str) -> builtins.list[KVPair]:
+        self._acquire()
+        try:
+            return self._list(prefix)
+        finally:
+            self._lock.release()
+
+    def put(self, key: str, value: bytes) -> KVPair:
+        with _SqliteTransaction(self) as txn:
+            return txn.put(key, value)
+
+    def delete(self, key: str) -> None:
+        with _SqliteTransaction(self) as txn:
+            txn.delete(key)
+
+    def atomic_put(self, key: str, value: bytes, previous: KVPair | None) -> KVPair:
+        with _SqliteTransaction(self) as txn:
+            return txn.atomic_put(key, value, previous)
+
+    def atomic_delete(self, key: str, previous: KVPair) -> None:
+        with _SqliteTransaction(self) as txn:
+            txn.atomic_delete(key, previous)
+
+    def transaction(self) -> Transaction:
+        return _SqliteTransaction(self)
+
+    def close(self) -> None:
+        if self._owner == _get_ident():
+            raise StoreError(f"state store {self._path} cannot be closed inside its transaction")
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._conn.close()
+
+
+_NEW, _ACTIVE, _DONE = 0, 1, 2
+
+
+class _SqliteTransaction(Transaction):
+    """A SqliteStore transaction: ``BEGIN IMMEDIATE`` ... ``COMMIT``, holding the store's lock.
+
+    The store-wide index counter is read at the first write and saved once at commit.
+    """
+
+    __slots__ = ("_index", "_loaded", "_state", "_store")
+
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+        self._state = _NEW
+        self._index = 0
+        self._loaded = -1  # the counter as read from the file; -1: not read yet
+
+    def __enter__(self) -> _SqliteTransaction:
+        if self._state != _NEW:
+            raise StoreError("a state store transaction cannot be started twice")
+        self._store._begin()
+        self._state = _ACTIVE
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._state != _ACTIVE:
+            return
+        self._state = _DONE
+        changed = self._loaded >= 0 and self._index != self._loaded
+        self._store._end(exc_type is None, self._index if changed else None)
+
+    def _check(self) -> SqliteStore:
+        if self._state != _ACTIVE:
+            raise StoreError(
+                "the state store transaction is not active: use it inside its 'with' block"
+            )
+        return self._store
+
+    def _next_index(self) -> int:
+        if self._loaded < 0:
+            self._index = self._loaded = self._store._last_index()
+        self._index += 1
+        return self._index
+
+    def get(self, key: str) -> KVPair:
+        pair = self._check()._get(key)
+        if pair is None:
+            raise KeyNotFoundError(key)
+        return pair
+
+    def exists(self, key: str) -> bool:
+        return self._check()._exists(key)
+
+    def list(self, prefix: str) -> builtins.list[KVPair]:
+        return self._check()._list(prefix)
+
+    def put(self, key: str, value: bytes) -> KVPair:
+        check_write(key, value)
+        store = self._check()
+        return store._put(key, value, self._next_index())
+
+    def delete(self, key: str) -> None:
+        if not self._check()._delete(key):
+            raise KeyNotFoundError(key)
+
+    def atomic_put(self, key: str, value: bytes, previous: KVPair | None) -> KVPair:
+        check_write(key, value)
+        store = self._check()
+        check_previous(key, store._index_of(key), previous)
+        return store._put(key, value, self._next_index())
+
+    def atomic_delete(self, key: str, previous: KVPair) -> None:
+        store = self._check()
+        check_previous(key, store._index_of(key), previous)
+        store._delete(key)
