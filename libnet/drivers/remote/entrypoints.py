@@ -24,11 +24,6 @@ import pluggy
 from libnet import hookspecs
 from libnet.errors import PluginLoadError
 
-if sys.version_info >= (3, 12):  # pragma: no cover - depends on the interpreter
-    from importlib import metadata
-else:  # pragma: no cover
-    import importlib_metadata as metadata
-
 __all__ = [
     "Discovery",
     "PluginFailure",
@@ -136,6 +131,11 @@ def discover(group: str, plugin_filter: PluginFilter | None = None) -> Discovery
     for imports) and sorted by name, then distribution. When two distributions advertise
     the same name, the first in that order keeps it and the other is a conflict.
     """
+    if sys.version_info >= (3, 12):  # pragma: no cover - depends on the interpreter
+        from importlib import metadata
+    else:  # pragma: no cover
+        import importlib_metadata as metadata
+
     plugin_filter = plugin_filter or PluginFilter()
     found: list[PluginSpec] = []
     for ep in metadata.entry_points(group=group):
@@ -182,18 +182,24 @@ RegisterFn = Callable[[PluginSpec, str, Any, Any], Any]
 
 
 class _ScopedCallback:
-    """The callback a plugin's init hook receives: registers only the plugin's own names."""
+    """The callback a plugin's init hook receives: registers only the plugin's own names.
+
+    A name of the plugin's own that the allow- or deny-list disabled is skipped quietly, so
+    disabling one network type of a plugin leaves its other types working.
+    """
 
     def __init__(
         self,
         loader: PluginLoader,
         spec: PluginSpec,
         advertised: Mapping[str, PluginSpec],
+        disabled: frozenset[str],
         method: str,
     ) -> None:
         self._loader = loader
         self._spec = spec
         self._advertised = advertised
+        self._disabled = disabled
         self.registered: list[str] = []
         self.errors: list[BaseException] = []
         setattr(self, method, self._register)
@@ -201,6 +207,9 @@ class _ScopedCallback:
     def _register(self, name: str, obj: Any, capability: Any) -> None:
         try:
             own = self._advertised.get(name)
+            if own is None and name in self._disabled:
+                log.info("%s: not registering %r, which is disabled", self._spec.describe(), name)
+                return
             if own is None:
                 reason = (
                     "is built into libnet"
@@ -302,6 +311,7 @@ class PluginLoader:
             s for s in self._specs.values() if s.dist_key == spec.dist_key and s.value == spec.value
         ]
         advertised = {s.name: s for s in self._specs.values() if s.dist_key == spec.dist_key}
+        disabled = frozenset(s.name for s in self._disabled if s.dist_key == spec.dist_key)
         try:
             plugin = spec.entry_point.load()
         except (Exception, SystemExit) as exc:
@@ -313,7 +323,7 @@ class PluginLoader:
             return name in self._loaded
         if not self._register_plugin(plugin, spec, group):
             return False
-        callback = _ScopedCallback(self, spec, advertised, self._callback_method)
+        callback = _ScopedCallback(self, spec, advertised, disabled, self._callback_method)
         caller = self.pm.subset_hook_caller(
             self._hook, remove_plugins=[p for p in self.pm.get_plugins() if p is not plugin]
         )
@@ -329,6 +339,8 @@ class PluginLoader:
             self._fail_all(group, phase, exc)
             return False
         self._loaded.update(callback.registered)
+        if not callback.registered:
+            self.pm.unregister(plugin)
         self._check_registered(group, spec)
         return name in self._loaded
 
@@ -346,7 +358,12 @@ class PluginLoader:
         return True
 
     def _check_hooks(self, plugin: object) -> None:
-        known = sorted(n for n in dir(self.pm.hook) if n.startswith("libnet_"))
+        # A failed plugin's unknown hook stays an attribute of pm.hook, without a spec.
+        known = sorted(
+            n
+            for n in dir(self.pm.hook)
+            if n.startswith("libnet_") and getattr(self.pm.hook, n).has_spec()
+        )
         for caller in self.pm.get_hookcallers(plugin) or []:
             if not caller.has_spec():
                 raise pluggy.PluginValidationError(
