@@ -12,10 +12,13 @@ import builtins
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from types import TracebackType
+from typing import TypeVar
 
 from libnet.errors import BadRequestError, StaleVersionError
 
 __all__ = ["KVOps", "KVPair", "Store", "Transaction"]
+
+_S = TypeVar("_S", bound="Store")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +105,7 @@ class Store(KVOps):
     def close(self) -> None:
         """Release the store's resources; further use raises StoreError. Idempotent."""
 
-    def __enter__(self) -> Store:
+    def __enter__(self: _S) -> _S:
         return self
 
     def __exit__(

@@ -135,7 +135,7 @@ class _MemoryTransaction(Transaction):
         self._active = False
         self._start_index = 0
 
-    def __enter__(self) -> Transaction:
+    def __enter__(self) -> _MemoryTransaction:
         if self._started:
             raise StoreError("a memory store transaction cannot be started twice")
         store = self._store

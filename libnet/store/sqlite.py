@@ -96,7 +96,7 @@ class SqliteStore(Store):
     and left unchanged. One connection, guarded by a lock, serves all threads.
     """
 
-    __slots__ = ("_closed", "_conn", "_lock", "_owner", "_path", "_timeout")
+    __slots__ = ("_closed", "_conn", "_cur", "_lock", "_owner", "_path", "_timeout")
 
     def __init__(
         self,
@@ -116,6 +116,7 @@ class SqliteStore(Store):
         self._owner: int | None = None  # thread running a transaction
         self._closed = False
         self._conn = self._open(synchronous)
+        self._cur = self._conn.cursor()  # one cursor, used with the lock held
 
     @property
     def path(self) -> Path:
@@ -197,13 +198,13 @@ class SqliteStore(Store):
         if not {"meta", "kv"} <= tables:
             raise StoreCorruptError(
                 f"state file {path} is a SQLite database but not a libnet state file; "
-                "libnet did not change it: move it away or choose another state directory"
+                "the file was not changed: move it away or choose another state directory"
             )
         rows = dict(conn.execute("SELECT name, value FROM meta"))
         version = rows.get("schema_version")
         if not isinstance(version, int) or not isinstance(rows.get("last_index"), int):
             raise StoreCorruptError(
-                f"state file {path} has no valid schema version; libnet did not change it: "
+                f"state file {path} has no valid schema version; the file was not changed: "
                 "restore it from a backup or move it away"
             )
         if version > SCHEMA_VERSION:
@@ -220,7 +221,7 @@ class SqliteStore(Store):
             if opening:
                 return StoreCorruptError(
                     f"state file {path} is not a SQLite database or is corrupt ({error}); "
-                    "libnet did not change it: restore it from a backup or move it away"
+                    "the file was not changed: restore it from a backup or move it away"
                 )
             return StoreCorruptError(
                 f"state file {path} is corrupt ({error}); stop libnet and restore it "
@@ -249,28 +250,28 @@ class SqliteStore(Store):
     def _begin(self) -> None:
         self._acquire()
         try:
-            self._conn.execute("BEGIN IMMEDIATE")
+            self._cur.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as e:
             self._lock.release()
             raise self._error(e, "start a transaction on") from e
         self._owner = _get_ident()
 
     def _end(self, commit: bool, last_index: int | None) -> None:
-        conn = self._conn
+        cur = self._cur
         try:
             if commit:
                 try:
                     if last_index is not None:
-                        conn.execute(_SET_LAST_INDEX, (last_index,))
-                    conn.execute("COMMIT")
+                        cur.execute(_SET_LAST_INDEX, (last_index,))
+                    cur.execute("COMMIT")
                 except sqlite3.Error as e:
-                    if conn.in_transaction:
+                    if self._conn.in_transaction:
                         with contextlib.suppress(sqlite3.Error):
-                            conn.execute("ROLLBACK")
+                            cur.execute("ROLLBACK")
                     raise self._error(e, "commit to") from e
-            elif conn.in_transaction:
+            elif self._conn.in_transaction:
                 try:
-                    conn.execute("ROLLBACK")
+                    cur.execute("ROLLBACK")
                 except sqlite3.Error as e:
                     raise self._error(e, "roll back a transaction on") from e
         finally:
@@ -281,21 +282,21 @@ class SqliteStore(Store):
 
     def _get(self, key: str) -> KVPair | None:
         try:
-            row = self._conn.execute(_GET, (key,)).fetchone()
+            row = self._cur.execute(_GET, (key,)).fetchone()
         except sqlite3.Error as e:
             raise self._error(e, "read") from e
         return None if row is None else KVPair(key, row[0], row[1])
 
     def _index_of(self, key: str) -> int | None:
         try:
-            row = self._conn.execute(_IDX, (key,)).fetchone()
+            row = self._cur.execute(_IDX, (key,)).fetchone()
         except sqlite3.Error as e:
             raise self._error(e, "read") from e
         return None if row is None else int(row[0])
 
     def _exists(self, key: str) -> bool:
         try:
-            return self._conn.execute(_EXISTS, (key,)).fetchone() is not None
+            return self._cur.execute(_EXISTS, (key,)).fetchone() is not None
         except sqlite3.Error as e:
             raise self._error(e, "read") from e
 
@@ -303,29 +304,29 @@ class SqliteStore(Store):
         end = prefix_end(prefix)
         try:
             if end is None:
-                rows = self._conn.execute(_LIST_ALL, (prefix,)).fetchall()
+                rows = self._cur.execute(_LIST_ALL, (prefix,)).fetchall()
             else:
-                rows = self._conn.execute(_LIST, (prefix, end)).fetchall()
+                rows = self._cur.execute(_LIST, (prefix, end)).fetchall()
         except sqlite3.Error as e:
             raise self._error(e, "read") from e
         return [KVPair(key, value, idx) for key, value, idx in rows]
 
     def _last_index(self) -> int:
         try:
-            return int(self._conn.execute(_LAST_INDEX).fetchone()[0])
+            return int(self._cur.execute(_LAST_INDEX).fetchone()[0])
         except sqlite3.Error as e:
             raise self._error(e, "read") from e
 
     def _put(self, key: str, value: bytes, index: int) -> KVPair:
         try:
-            self._conn.execute(_PUT, (key, value, index))
+            self._cur.execute(_PUT, (key, value, index))
         except sqlite3.Error as e:
             raise self._error(e, "write") from e
         return KVPair(key, value, index)
 
     def _delete(self, key: str) -> bool:
         try:
-            return self._conn.execute(_DELETE, (key,)).rowcount > 0
+            return self._cur.execute(_DELETE, (key,)).rowcount > 0
         except sqlite3.Error as e:
             raise self._error(e, "write") from e
 
