@@ -102,6 +102,8 @@ class SandboxRecord:
     created: str
     endpoints: list[tuple[str, str]] = field(default_factory=list)
     """(network ID, endpoint ID) of each joined endpoint, in join order."""
+    owns_key: bool = False
+    """Whether libnet created the namespace at ``key`` (and removes it with the sandbox)."""
 
 
 def to_interface_kwargs(interface: dict[str, str | None]) -> dict[str, str | None]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -24,7 +25,7 @@ from libnet._records import (
 )
 from libnet._state import State
 from libnet.driverapi import Capability, Driver, InterfaceInfo
-from libnet.drivers import host, null
+from libnet.drivers import bridge, host, null
 from libnet.drivers.remote import RemoteManager
 from libnet.drivers.remote.entrypoints import PluginFilter
 from libnet.errors import (
@@ -37,6 +38,7 @@ from libnet.errors import (
     UnknownDriverError,
 )
 from libnet.network import Network
+from libnet.osl import NAMESPACE_PREFIX, check_key, create_namespace, delete_namespace
 from libnet.registry import DriverInfo, DriverOrigin, DriverRegistry, Registered
 from libnet.sandbox import Sandbox
 from libnet.store import MemoryStore, SqliteStore, Store
@@ -97,6 +99,8 @@ class Controller:
         self._registry = DriverRegistry(BUILTIN_DRIVERS)
         null.init(self._registry)
         host.init(self._registry)
+        if sys.platform == "linux":
+            bridge.init(self._registry)
         allow = plugins_allow if plugins_allow is not None else _env_list("LIBNET_PLUGINS")
         deny = plugins_deny if plugins_deny is not None else _env_list("LIBNET_DISABLE_PLUGINS")
         strict = _env_flag("LIBNET_STRICT_PLUGINS") if strict_plugins is None else strict_plugins
@@ -255,11 +259,15 @@ class Controller:
         opts = check_mapping(f"options of network {name!r}", options)
         lbls = check_mapping(f"labels of network {name!r}", labels)
         with self._op() as (st, op):
-            if any(rec.name == name for rec in st.networks()):
+            existing = st.networks()
+            if any(rec.name == name for rec in existing):
                 raise NetworkExistsError(
                     f"network {name!r} already exists; choose another name or remove it first"
                 )
             reg = self._driver(network_type)
+            for other in existing:  # the driver checks the new network against its others
+                if other.type == network_type:
+                    self._network_driver(other)
             rec = NetworkRecord(
                 id=new_id(),
                 name=name,
@@ -318,16 +326,28 @@ class Controller:
 
     # -- sandboxes -------------------------------------------------------------------
 
-    def new_sandbox(self, container_id: str, *, key: str | None = None) -> Sandbox:
-        """Create the sandbox of container ``container_id``; ``key`` is its namespace path."""
+    def new_sandbox(
+        self, container_id: str, *, key: str | None = None, create: bool = False
+    ) -> Sandbox:
+        """Create the sandbox of container ``container_id``.
+
+        ``key`` is the path of an existing network namespace (``/proc/PID/ns/net``,
+        ``/run/netns/NAME``); with ``create=True`` libnet creates one under /run/netns and
+        removes it with the sandbox. Without either the sandbox is logical: joins reach the
+        drivers but nothing is programmed in the kernel.
+        """
         if not isinstance(container_id, str) or not container_id or len(container_id) > 128:
             raise InvalidOptionError(
                 f"container ID {container_id!r} must be a non-empty string of at most 128 "
                 "characters"
             )
-        if key is not None and (not isinstance(key, str) or not key):
-            raise InvalidOptionError(f"sandbox key {key!r} must be a non-empty path")
-        with self._op() as (st, _op):
+        if key is not None:
+            if create:
+                raise InvalidOptionError("give a sandbox key or create=True, not both")
+            if not isinstance(key, str) or not key:
+                raise InvalidOptionError(f"sandbox key {key!r} must be a non-empty path")
+            check_key(key)
+        with self._op() as (st, op):
             for rec in st.sandboxes():
                 if rec.container_id == container_id:
                     raise SandboxExistsError(
@@ -335,6 +355,10 @@ class Controller:
                         "use it or delete it first"
                     )
             sandbox = SandboxRecord(new_id(), container_id, key, now())
+            if create:
+                sandbox.key = create_namespace(NAMESPACE_PREFIX + sandbox.id[:12])
+                sandbox.owns_key = True
+                op.on_failure("namespace of a new sandbox", delete_namespace, sandbox.key)
             st.put_sandbox(sandbox)
         return Sandbox(self, sandbox.id)
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 __all__ = [
     "ActiveContainerError",
     "ActiveEndpointsError",
+    "AddressInUseError",
+    "AddressNotAllocatedError",
     "AmbiguousIDError",
     "BadRequestError",
     "DriverError",
@@ -19,8 +21,10 @@ __all__ = [
     "EndpointNotFoundError",
     "ForbiddenError",
     "InternalError",
+    "InvalidAddressError",
     "InvalidNameError",
     "InvalidOptionError",
+    "InvalidPoolError",
     "KeyNotFoundError",
     "LibnetError",
     "NetworkExistsError",
@@ -28,6 +32,9 @@ __all__ = [
     "NotFoundError",
     "OperationTimeoutError",
     "PluginLoadError",
+    "PoolExhaustedError",
+    "PoolNotFoundError",
+    "PoolOverlapError",
     "SandboxExistsError",
     "SandboxNotFoundError",
     "StaleVersionError",
@@ -180,3 +187,34 @@ class StaleVersionError(ForbiddenError):
 
 class AmbiguousIDError(BadRequestError):
     """An ID prefix matches more than one object: give more characters."""
+
+
+# IP address management (libnet.ipam).
+
+
+class InvalidPoolError(BadRequestError):
+    """A pool request or pool configuration is malformed (bad CIDR, range outside subnet...)."""
+
+
+class InvalidAddressError(BadRequestError):
+    """An address is malformed, outside its pool, or one that is never handed out."""
+
+
+class PoolNotFoundError(NotFoundError):
+    """No pool has the given pool ID (never requested, or released)."""
+
+
+class PoolOverlapError(ForbiddenError):
+    """The requested pool overlaps a pool already allocated in the same address space."""
+
+
+class PoolExhaustedError(ForbiddenError):
+    """No address is left in the pool, or no default pool is left to hand out."""
+
+
+class AddressInUseError(ForbiddenError):
+    """The requested address is already allocated in its pool."""
+
+
+class AddressNotAllocatedError(NotFoundError):
+    """The address to release is not allocated (released twice, or never handed out)."""

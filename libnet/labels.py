@@ -28,3 +28,9 @@ PORT_MAP = f"{PREFIX}.portmap"
 
 BRIDGE_NAME = f"{PREFIX}.bridge.name"
 """Bridge driver option: the name of the Linux bridge."""
+
+MTU = f"{PREFIX}.driver.mtu"
+"""Network option: the MTU of the network's interfaces."""
+
+ENABLE_ICC = f"{PREFIX}.bridge.enable_icc"
+"""Bridge driver option: whether endpoints of the network may talk to each other."""

@@ -6,7 +6,9 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from libnet import labels
 from libnet._calls import call_driver
+from libnet._operation import Operation
 from libnet._records import (
     EndpointRecord,
     NetworkRecord,
@@ -17,7 +19,7 @@ from libnet._records import (
     to_interface_kwargs,
 )
 from libnet._state import State
-from libnet.driverapi import Driver, InterfaceInfo, JoinInfo
+from libnet.driverapi import Driver, InterfaceInfo, JoinInfo, StaticRoute
 from libnet.errors import (
     ActiveContainerError,
     ActiveEndpointsError,
@@ -29,9 +31,9 @@ from libnet.errors import (
     ForbiddenError,
     UnknownDriverError,
 )
+from libnet.osl import Namespace
 
 if TYPE_CHECKING:
-    from libnet._operation import Operation
     from libnet.controller import Controller
     from libnet.sandbox import Sandbox
 
@@ -177,18 +179,19 @@ class Network:
         with c._op() as (st, op):
             net = st.network(self.id)
             eps = st.endpoints(net)
+            available = c.driver_available(net.type)
+            if not available and not force:  # checked first: its endpoints cannot go either
+                raise UnknownDriverError(
+                    f"network {net.name!r} cannot be deleted: no installed driver serves "
+                    f"its type {net.type!r}; install it again, or remove the network "
+                    "with force (libnet network rm --force)"
+                )
             if eps and not force:
                 names = ", ".join(sorted(e.name for e in eps))
                 raise ActiveEndpointsError(
                     f"network {net.name!r} has active endpoints ({names}); delete them first"
                 )
-            if not c.driver_available(net.type):
-                if not force:
-                    raise UnknownDriverError(
-                        f"network {net.name!r} cannot be deleted: no installed driver serves "
-                        f"its type {net.type!r}; install it again, or remove the network "
-                        "with force (libnet network rm --force)"
-                    )
+            if not available:
                 for ep in eps:
                     _forget_endpoint(st, net, ep)
             else:
@@ -275,6 +278,9 @@ class Endpoint:
         op.on_failure(f"join of {what}", driver.leave, net.id, ep.id)
         if jinfo.dst_name is not None:
             _check_dst_name(what, jinfo.dst_name, [_joined(st, *pair) for pair in sbox.endpoints])
+        join = jinfo.to_dict()
+        if sbox.key is not None and jinfo.src_name is not None:
+            join["interface"] = _plumb(op, sbox.key, join, jinfo.interface, _mtu(net))
         call_driver(
             what, driver.program_external_connectivity, net.id, ep.id, MappingProxyType(opts)
         )
@@ -285,7 +291,7 @@ class Endpoint:
             ep.id,
         )
         ep.sandbox_id = sbox.id
-        ep.join = jinfo.to_dict()
+        ep.join = join
         ep.join_options = opts
         sbox.endpoints.append((net.id, ep.id))
         st.put_endpoint(net, ep)
@@ -314,6 +320,9 @@ class Endpoint:
         call_driver(what, driver.leave, net.id, ep.id)
         sbox = st.sandbox(ep.sandbox_id) if ep.sandbox_id else None
         key = sbox.key if sbox else None
+        join = ep.join or {}
+        if key is not None and join.get("interface"):
+            _unplumb(op, key, join, InterfaceInfo(**to_interface_kwargs(ep.interface)), _mtu(net))
         op.on_failure(
             f"leave of {what}",
             _rejoin,
@@ -414,6 +423,51 @@ def _forget_endpoint(st: State, net: NetworkRecord, ep: EndpointRecord) -> None:
             sbox.endpoints.remove((net.id, ep.id))
             st.put_sandbox(sbox)
     st.delete_endpoint(net, ep)
+
+
+def _mtu(net: NetworkRecord) -> int | None:
+    value = net.options.get(labels.MTU)
+    return int(value) if isinstance(value, (int, str)) and str(value).isdigit() else None
+
+
+def _plumb(
+    op: Operation, key: str, join: dict[str, Any], iface: InterfaceInfo | None, mtu: int | None
+) -> str:
+    """Move the driver's interface into the namespace at ``key`` and program it."""
+    iface = iface or InterfaceInfo()
+    ns = Namespace(key)
+    name = ns.add_interface(
+        join["src_name"],
+        join["dst_prefix"],
+        join.get("dst_name"),
+        mac_address=iface.mac_address,
+        address=iface.address,
+        address_ipv6=iface.address_ipv6,
+        mtu=mtu,
+    )
+    op.on_failure(f"interface {name} in {key}", ns.remove_interface, name, join["src_name"])
+    disabled = join.get("disable_gateway_service")
+    ns.add_routes(
+        name,
+        [
+            StaticRoute(r["destination"], r["route_type"], r["next_hop"])
+            for r in join["static_routes"]
+        ],
+        None if disabled else join.get("gateway"),
+        None if disabled else join.get("gateway_ipv6"),
+    )
+    return name
+
+
+def _unplumb(
+    op: Operation, key: str, join: dict[str, Any], iface: InterfaceInfo, mtu: int | None
+) -> None:
+    """Move the interface back out of the namespace; undone by plumbing it in again."""
+    Namespace(key).remove_interface(join["interface"], join["src_name"])
+    restore = {**join, "dst_name": join["interface"]}
+    op.on_failure(
+        f"interface {join['interface']} in {key}", _plumb, Operation(), key, restore, iface, mtu
+    )
 
 
 def _rejoin(

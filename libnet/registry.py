@@ -10,7 +10,14 @@ from typing import Any
 from libnet.driverapi import Capability, Driver, missing_methods
 from libnet.errors import DriverRegistrationError
 
-__all__ = ["DriverInfo", "DriverOrigin", "DriverRegistry", "Registered", "check_driver_name"]
+__all__ = [
+    "DriverInfo",
+    "DriverOrigin",
+    "DriverRegistry",
+    "Registered",
+    "check_driver_methods",
+    "check_driver_name",
+]
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 MAX_NAME = 64
@@ -30,6 +37,17 @@ def check_driver_name(name: object) -> str:
             "and '-', starting with a letter or digit"
         )
     return name
+
+
+def check_driver_methods(name: str, driver: object) -> None:
+    """Raise DriverRegistrationError naming the required methods ``driver`` lacks."""
+    missing = missing_methods(driver)
+    if missing:
+        raise DriverRegistrationError(
+            f"driver {name!r} ({type(driver).__qualname__}) does not implement the required "
+            f"method{'s' if len(missing) > 1 else ''} {', '.join(missing)}: "
+            "override them in your libnet.Driver subclass"
+        )
 
 
 @dataclass(frozen=True)
@@ -129,13 +147,7 @@ class DriverRegistry:
         """Validate and register a driver; the origin defaults to built in."""
         origin = origin or DriverOrigin()
         check_driver_name(name)
-        missing = missing_methods(driver)
-        if missing:
-            raise DriverRegistrationError(
-                f"driver {name!r} ({type(driver).__qualname__}) does not implement the required "
-                f"method{'s' if len(missing) > 1 else ''} {', '.join(missing)}: "
-                "override them in your libnet.Driver subclass"
-            )
+        check_driver_methods(name, driver)
         if not isinstance(capability, Capability):
             raise DriverRegistrationError(
                 f"driver {name!r} was registered with capability {capability!r}; "

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from libnet._records import SandboxRecord
 from libnet.network import Endpoint, Network
+from libnet.osl import delete_namespace
 
 if TYPE_CHECKING:
     from libnet.controller import Controller
@@ -62,12 +63,14 @@ class Sandbox:
         """
         c = self._c
         with c._op() as (st, op):
-            rec = st.sandbox(self.id)
-            for nid, eid in reversed(list(rec.endpoints)):
+            for nid, eid in reversed(list(st.sandbox(self.id).endpoints)):
                 net = st.network(nid)
                 endpoint = Endpoint(Network(c, nid), eid)
                 endpoint._leave(st, op, net, st.endpoint(net, eid))
-            st.delete_sandbox(st.sandbox(self.id))
+            rec = st.sandbox(self.id)
+            st.delete_sandbox(rec)
+            if rec.owns_key and rec.key:
+                delete_namespace(rec.key)
 
     def to_dict(self) -> dict[str, Any]:
         """The sandbox as plain values, as ``libnet sandbox inspect`` prints it."""
@@ -76,6 +79,7 @@ class Sandbox:
             "id": rec.id,
             "container_id": rec.container_id,
             "key": rec.key,
+            "namespace_created_by_libnet": rec.owns_key,
             "created": rec.created,
             "endpoints": [{"network": nid, "endpoint": eid} for nid, eid in rec.endpoints],
         }

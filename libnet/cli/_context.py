@@ -1,26 +1,87 @@
-"""What every command shares: global options and the controller they open."""
+"""What every command shares: global options, the state directory and the controller."""
 
 from __future__ import annotations
 
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
 
 from libnet.controller import Controller, PluginMode
+from libnet.errors import LibnetError
+
+PROG = "libnet"
+
+STATE_DIR_ENV = "LIBNET_STATE_DIR"
+"""Environment variable naming the state directory when ``--state-dir`` is not given."""
+
+SYSTEM_STATE_DIR = Path("/var/lib/libnet")
+"""The state directory of root, as Docker keeps ``/var/lib/docker``."""
+
+
+def resolve_state_dir(option: str | None = None, env: Mapping[str, str] | None = None) -> Path:
+    """The state directory: ``--state-dir``, else ``$LIBNET_STATE_DIR``, else a default.
+
+    The default is ``/var/lib/libnet`` for root, and for other users
+    ``$XDG_STATE_HOME/libnet`` (when it is an absolute path, as the XDG spec asks) or
+    ``~/.local/state/libnet``. Empty values count as unset.
+    """
+    env = os.environ if env is None else env
+    if option:
+        return Path(option)
+    if env.get(STATE_DIR_ENV):
+        return Path(env[STATE_DIR_ENV])
+    if os.geteuid() == 0:
+        return SYSTEM_STATE_DIR
+    xdg = env.get("XDG_STATE_HOME", "")
+    if xdg and os.path.isabs(xdg):
+        return Path(xdg) / "libnet"
+    home = env.get("HOME") or str(Path.home())
+    return Path(home) / ".local" / "state" / "libnet"
 
 
 @dataclass
 class CommandContext:
     """Global options of one ``libnet`` run, and the controller made from them."""
 
+    state_dir: Path
     debug: bool = False
     _controller: Controller | None = field(default=None, repr=False)
 
-    def controller(self, *, plugins: PluginMode = "lazy", **kwargs: Any) -> Controller:
-        """The run's controller, made on first use."""
+    def controller(self, *, plugins: PluginMode = "lazy", stateless: bool = False) -> Controller:
+        """The run's controller on the state directory, opened on first use.
+
+        ``stateless`` commands (``libnet drivers``) get one with memory state, so they work
+        without touching, or being able to open, the state directory.
+        """
         if self._controller is None:
-            self._controller = Controller(plugins=plugins, **kwargs)
+            state_dir = None if stateless else self.state_dir
+            self._controller = Controller(state_dir=state_dir, plugins=plugins)
         return self._controller
 
+    def report(self, exc: BaseException) -> None:
+        """Print one error as ``libnet: error: ...``, with its traceback under ``--debug``.
+
+        Commands that act on several objects report each failure and go on.
+        """
+        if self.debug:
+            traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+
+    def each(self, refs: Iterable[str], action: Callable[[str], None]) -> int:
+        """Run ``action`` on every reference, reporting failures; 1 if any failed, else 0."""
+        status = 0
+        for ref in refs:
+            try:
+                action(ref)
+            except LibnetError as exc:
+                self.report(exc)
+                status = 1
+        return status
+
     def close(self) -> None:
+        """Close the controller, if the command opened one."""
         if self._controller is not None:
             self._controller.close()

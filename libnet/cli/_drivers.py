@@ -19,7 +19,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> int:
-    controller = ctx.controller(plugins="eager")
+    controller = ctx.controller(plugins="eager", stateless=True)
     rows = controller.drivers()
     if args.json:
         print_json([row.to_dict(traceback=args.traceback) for row in rows])

@@ -9,11 +9,15 @@ import sys
 from collections.abc import Sequence
 
 from libnet import __version__
-from libnet.cli import _drivers
-from libnet.cli._context import CommandContext
+from libnet.cli import _drivers, _endpoint, _network, _sandbox
+from libnet.cli._context import PROG, STATE_DIR_ENV, CommandContext, resolve_state_dir
 from libnet.errors import LibnetError
 
-PROG = "libnet"
+
+def _directory(text: str) -> str:
+    if not text:
+        raise argparse.ArgumentTypeError("the state directory cannot be empty")
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,10 +27,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument(
+        "--state-dir",
+        type=_directory,
+        metavar="DIR",
+        help=f"directory of the state file state.db (default: ${STATE_DIR_ENV}, else "
+        "/var/lib/libnet for root, else $XDG_STATE_HOME/libnet or ~/.local/state/libnet)",
+    )
+    parser.add_argument(
         "--debug", action="store_true", help="log debug messages and show tracebacks"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
+    _network.add_parser(sub)
+    _endpoint.add_parser(sub)
+    _sandbox.add_parser(sub)
     _drivers.add_parser(sub)
     return parser
 
@@ -39,14 +53,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.debug else logging.WARNING,
         format=f"{PROG}: %(levelname)s: %(message)s",
     )
-    ctx = CommandContext(debug=args.debug)
+    ctx = CommandContext(state_dir=resolve_state_dir(args.state_dir), debug=args.debug)
     try:
         status: int = args.func(args, ctx)
         return status
     except LibnetError as exc:
-        if args.debug:
-            raise
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        ctx.report(exc)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -21,7 +21,7 @@ from libnet.drivers.remote.entrypoints import (
 )
 from libnet.drivers.remote.proxy import RemoteDriver
 from libnet.errors import DriverRegistrationError
-from libnet.registry import DriverInfo, DriverOrigin, DriverRegistry
+from libnet.registry import DriverInfo, DriverOrigin, DriverRegistry, check_driver_methods
 
 __all__ = ["DRIVER_GROUP", "RemoteManager"]
 
@@ -57,6 +57,7 @@ class RemoteManager:
 
     def _register(self, spec: PluginSpec, name: str, driver: Any, capability: Any) -> None:
         origin = DriverOrigin("entrypoint", spec.name, spec.distribution, spec.version)
+        check_driver_methods(name, driver)  # the proxy wrapping it implements them all
         self._registry.add(name, RemoteDriver(name, driver, origin), capability, origin)
 
     def resolve(self, network_type: str) -> bool:

@@ -1,0 +1,145 @@
+"""``libnet endpoint``: endpoints of a network, and joining them to sandboxes."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from libnet.cli._args import add_json, add_options, short_id, to_dict
+from libnet.cli._context import CommandContext
+from libnet.cli._format import print_json, print_table
+from libnet.errors import NotFoundError
+
+_NETWORK_HELP = "network name, ID or unique ID prefix"
+_ENDPOINT_HELP = "endpoint name, ID or unique ID prefix"
+_SANDBOX_HELP = "container ID, sandbox ID or unique sandbox ID prefix"
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    group = sub.add_parser(
+        "endpoint", help="manage endpoints", description="Manage the endpoints of networks."
+    )
+    cmds = group.add_subparsers(dest="subcommand", metavar="COMMAND", required=True)
+
+    p = cmds.add_parser(
+        "create", help="create an endpoint", description="Create an endpoint; print its ID."
+    )
+    p.add_argument("network", metavar="NETWORK", help=_NETWORK_HELP)
+    p.add_argument("name", metavar="NAME")
+    add_options(p, "endpoint")
+    p.set_defaults(func=_create)
+
+    p = cmds.add_parser("ls", aliases=["list"], help="list endpoints")
+    p.add_argument(
+        "network", metavar="NETWORK", nargs="?", help=f"only this network ({_NETWORK_HELP})"
+    )
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("-q", "--quiet", action="store_true", help="print endpoint IDs only")
+    add_json(out)
+    p.add_argument("--no-trunc", action="store_true", help="print full IDs")
+    p.set_defaults(func=_ls)
+
+    p = cmds.add_parser("inspect", help="print endpoints as JSON")
+    p.add_argument("network", metavar="NETWORK", help=_NETWORK_HELP)
+    p.add_argument("refs", nargs="+", metavar="ENDPOINT", help=_ENDPOINT_HELP)
+    add_json(p, inspect=True)
+    p.set_defaults(func=_inspect)
+
+    p = cmds.add_parser(
+        "rm",
+        aliases=["remove"],
+        help="remove endpoints",
+        description="Remove endpoints and print their names. Every endpoint is tried; the "
+        "exit status is 1 if one could not be removed.",
+    )
+    p.add_argument("network", metavar="NETWORK", help=_NETWORK_HELP)
+    p.add_argument("refs", nargs="+", metavar="ENDPOINT", help=_ENDPOINT_HELP)
+    p.add_argument("-f", "--force", action="store_true", help="leave the joined sandbox first")
+    p.set_defaults(func=_rm)
+
+    p = cmds.add_parser("join", help="join an endpoint to a sandbox")
+    p.add_argument("network", metavar="NETWORK", help=_NETWORK_HELP)
+    p.add_argument("endpoint", metavar="ENDPOINT", help=_ENDPOINT_HELP)
+    p.add_argument("sandbox", metavar="SANDBOX", help=_SANDBOX_HELP)
+    add_options(p, "join")
+    p.set_defaults(func=_join)
+
+    p = cmds.add_parser("leave", help="make an endpoint leave its sandbox")
+    p.add_argument("network", metavar="NETWORK", help=_NETWORK_HELP)
+    p.add_argument("endpoint", metavar="ENDPOINT", help=_ENDPOINT_HELP)
+    p.add_argument("sandbox", metavar="SANDBOX", help=_SANDBOX_HELP)
+    p.set_defaults(func=_leave)
+
+
+def _create(args: argparse.Namespace, ctx: CommandContext) -> int:
+    network = ctx.controller().network(args.network)
+    endpoint = network.create_endpoint(args.name, options=to_dict(args.options))
+    print(endpoint.id)
+    return 0
+
+
+def _ls(args: argparse.Namespace, ctx: CommandContext) -> int:
+    controller = ctx.controller()
+    networks = [controller.network(args.network)] if args.network else controller.networks()
+    rows: list[tuple[str, dict[str, Any]]] = []
+    for network in networks:
+        try:
+            name = network.name
+            rows.extend((name, endpoint.to_dict()) for endpoint in network.endpoints())
+        except NotFoundError:
+            if args.network:
+                raise
+            continue  # removed by another process meanwhile
+    if args.json:
+        print_json([ep for _, ep in rows])
+    elif args.quiet:
+        for _, ep in rows:
+            print(short_id(ep["id"], args.no_trunc))
+    else:
+        print_table(
+            ["ENDPOINT ID", "NAME", "NETWORK", "SANDBOX"],
+            [
+                [
+                    short_id(ep["id"], args.no_trunc),
+                    ep["name"],
+                    net_name,
+                    short_id(ep["sandbox"], args.no_trunc) if ep["sandbox"] else "-",
+                ]
+                for net_name, ep in rows
+            ],
+        )
+    return 0
+
+
+def _inspect(args: argparse.Namespace, ctx: CommandContext) -> int:
+    network = ctx.controller().network(args.network)
+    found: list[dict[str, Any]] = []
+    status = ctx.each(args.refs, lambda ref: found.append(network.endpoint(ref).to_dict()))
+    print_json(found)
+    return status
+
+
+def _rm(args: argparse.Namespace, ctx: CommandContext) -> int:
+    network = ctx.controller().network(args.network)
+
+    def remove(ref: str) -> None:
+        endpoint = network.endpoint(ref)
+        name = endpoint.name
+        endpoint.delete(force=args.force)
+        print(name)
+
+    return ctx.each(args.refs, remove)
+
+
+def _join(args: argparse.Namespace, ctx: CommandContext) -> int:
+    controller = ctx.controller()
+    endpoint = controller.network(args.network).endpoint(args.endpoint)
+    endpoint.join(controller.sandbox(args.sandbox), options=to_dict(args.options))
+    return 0
+
+
+def _leave(args: argparse.Namespace, ctx: CommandContext) -> int:
+    controller = ctx.controller()
+    endpoint = controller.network(args.network).endpoint(args.endpoint)
+    endpoint.leave(controller.sandbox(args.sandbox))
+    return 0

@@ -1,0 +1,34 @@
+"""Fixtures shared by the core tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import _drivers
+import pytest
+from _dists import FakeDists
+
+LIBNET_ENV = ("LIBNET_PLUGINS", "LIBNET_DISABLE_PLUGINS", "LIBNET_STRICT_PLUGINS")
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the caller's plugin settings or another test's plugin events."""
+    for name in LIBNET_ENV:
+        monkeypatch.delenv(name, raising=False)
+    _drivers.EVENTS.clear()
+
+
+@pytest.fixture
+def dists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeDists]:
+    """Install fake distributions for this test only (see :mod:`_dists`)."""
+    fake = FakeDists(tmp_path / "dists", monkeypatch)
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def events() -> list[str]:
+    """What plugin modules recorded: ``import MODULE`` and ``init MODULE``, in order."""
+    return _drivers.EVENTS
