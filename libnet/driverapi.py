@@ -441,13 +441,23 @@ class Driver:
         ipv4_data: list[IPAMData],
         ipv6_data: list[IPAMData],
     ) -> None:
-        """Learn again about an existing network after a restart; calls create_network."""
+        """Learn again about an existing network after a restart; calls create_network.
+
+        The controller calls it before the first call about a network this process's
+        driver has not seen (after a restart, or when another process created it), including
+        before deleting it: it must be idempotent, adopt what already exists, and not fail
+        because some of the network's resources are gone.
+        """
         self.create_network(nid, options, ipv4_data, ipv6_data)
 
     def restore_endpoint(
         self, nid: str, eid: str, iface: InterfaceInfo, options: Mapping[str, Any]
     ) -> None:
-        """Learn again about an existing endpoint after a restart; calls create_endpoint."""
+        """Learn again about an existing endpoint after a restart; calls create_endpoint.
+
+        As :meth:`restore_network`, for an endpoint. The endpoint may be joined to a
+        sandbox: the next call about it can be ``leave``, which must then succeed.
+        """
         self.create_endpoint(nid, eid, iface, options)
 
 

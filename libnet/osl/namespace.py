@@ -99,7 +99,7 @@ class Namespace:
     def _ns(self) -> Iterator[Any]:
         pyroute2 = _pyroute2()
         try:
-            ns = pyroute2.NetNS(self.key)
+            ns = pyroute2.NetNS(self.key, flags=0)  # never create a missing one
         except OSError as exc:
             raise OSLayerError(f"cannot open network namespace {self.key}: {exc}") from exc
         try:

@@ -1,0 +1,216 @@
+"""The example plugins, pip-installed for real next to libnet in a fresh virtual environment.
+
+Each plugin is installed, must then appear in ``libnet drivers --json`` and serve a short
+lifecycle through ``libnet.Controller`` in that environment, and must disappear again once
+uninstalled. Nothing is faked: libnet finds the plugins through the entry points pip wrote.
+Sources are copied first so that pip's in-tree builds never write into the repository.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "example_plugins"
+
+_COPY_IGNORE = shutil.ignore_patterns(
+    ".git", ".tox", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache"
+)
+
+_OFFLINE_SIGNS = (
+    "NewConnectionError",
+    "Failed to establish a new connection",
+    "Temporary failure in name resolution",
+    "Network is unreachable",
+    "No matching distribution found",
+    "Could not find a version that satisfies",
+    "ConnectTimeoutError",
+    "ReadTimeoutError",
+)
+
+LEDGER_LIFECYCLE = """
+import libnet
+
+with libnet.Controller() as c:
+    net = c.new_network("ledger", "demo", options={"color": "blue"}, labels={"team": "red"})
+    ep = net.create_endpoint("web", options={"ledger.address": "10.0.0.2/24"})
+    sb = c.new_sandbox("container-1")
+    ep.join(sb)
+    info, oper = ep.info(), ep.driver_info()
+    assert info["mac_address"].startswith("02:1e:"), info
+    assert info["address"] == "10.0.0.2/24", info
+    assert info["src_name"] == "ledger-" + ep.id[:7], info
+    assert oper["joined"] is True and oper["network_labels"] == {"team": "red"}, oper
+    ep.leave(sb)
+    ep.delete()
+    sb.delete()
+    net.delete()
+    assert c.networks() == []
+print("lifecycle ok")
+"""
+
+MACVLAN_REFUSES_NO_PARENT = """
+import libnet
+
+with libnet.Controller() as c:
+    try:
+        c.new_network("macvlan", "noparent")
+    except libnet.DriverError as exc:
+        assert "parent" in str(exc), exc
+    else:
+        raise AssertionError("a macvlan network without a parent was created")
+    assert c.networks() == []
+print("validation ok")
+"""
+
+# Run under ``unshare -n``: the process has a network namespace of its own, which the
+# kernel removes with it, so the parent link below never touches the host.
+MACVLAN_LIFECYCLE = """
+import libnet
+from pyroute2 import IPRoute
+
+with IPRoute() as ipr:
+    ipr.link("add", ifname="parent0", kind="veth", peer="parent0p")
+    parent_index = ipr.link_lookup(ifname="parent0")[0]
+    with libnet.Controller() as c:
+        net = c.new_network("macvlan", "lan", options={"parent": "parent0", "gateway": "192.0.2.1"})
+        ep = net.create_endpoint("web")
+        link = "mv" + ep.id[:11]
+        (mv,) = ipr.get_links(ifname=link)
+        assert mv.get("address") == ep.info()["mac_address"], mv
+        assert mv.get("link") == parent_index, mv
+        sb = c.new_sandbox("container-1")
+        ep.join(sb)
+        assert ep.info()["src_name"] == link and ep.info()["gateway"] == "192.0.2.1"
+        ep.leave(sb)
+        ep.delete()
+        assert not ipr.get_links(ifname=link)
+        sb.delete()
+        net.delete()
+print("lifecycle ok")
+"""
+
+
+@dataclass(frozen=True)
+class Example:
+    directory: str
+    distribution: str
+    network_type: str
+    scripts: tuple[str, ...]
+    kernel_script: str | None = None
+
+
+EXAMPLES_UNDER_TEST = [
+    Example("libnet-ledger", "libnet-ledger", "ledger", (LEDGER_LIFECYCLE,)),
+    Example(
+        "libnet-macvlan",
+        "libnet-macvlan",
+        "macvlan",
+        (MACVLAN_REFUSES_NO_PARENT,),
+        kernel_script=MACVLAN_LIFECYCLE,
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Venv:
+    path: Path
+    env: dict[str, str]
+
+    @property
+    def python(self) -> str:
+        return str(self.path / "bin" / "python")
+
+    def run(self, *args: str, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*prefix, *args], capture_output=True, text=True, env=self.env, timeout=600
+        )
+
+    def pip(self, *args: str) -> None:
+        """Run pip in the environment; skip if the index is unreachable, fail on other errors."""
+        proc = self.run(self.python, "-m", "pip", *args)
+        if proc.returncode == 0:
+            return
+        output = proc.stdout + proc.stderr
+        for line in output.splitlines():
+            if any(sign in line for sign in _OFFLINE_SIGNS):
+                pytest.skip(f"pip cannot reach a package index: {line.strip()}")
+        pytest.fail(f"pip {' '.join(args)} failed:\n{output}")
+
+    def script(self, source: str, prefix: tuple[str, ...] = ()) -> str:
+        proc = self.run(self.python, "-c", textwrap.dedent(source), prefix=prefix)
+        assert proc.returncode == 0, f"script failed:\n{proc.stdout}{proc.stderr}"
+        return proc.stdout
+
+    def drivers(self) -> dict[str, dict[str, Any]]:
+        """``libnet drivers --json`` of the environment, keyed by network type."""
+        proc = self.run(str(self.path / "bin" / "libnet"), "drivers", "--json")
+        assert proc.returncode == 0, f"libnet drivers --json failed:\n{proc.stderr}"
+        return {row["name"]: row for row in json.loads(proc.stdout)}
+
+
+def _copy(source: Path, dest: Path) -> Path:
+    shutil.copytree(source, dest, ignore=_COPY_IGNORE)
+    return dest
+
+
+def _can_unshare_net() -> bool:
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        return False
+    return subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
+    """A fresh virtual environment with libnet installed from this repository."""
+    root = tmp_path_factory.mktemp("example-plugins")
+    proc = subprocess.run(
+        [sys.executable, "-m", "venv", str(root / "venv")], capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        pytest.skip(f"cannot create a virtual environment: {proc.stderr.strip()}")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("LIBNET_") and k not in ("PYTHONPATH", "VIRTUAL_ENV")
+    }
+    env["LIBNET_STATE_DIR"] = str(root / "state")
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    v = Venv(root / "venv", env)
+    v.pip("install", "--quiet", str(_copy(REPO, root / "libnet-src")))
+    return v
+
+
+@pytest.mark.parametrize("example", EXAMPLES_UNDER_TEST, ids=lambda e: e.network_type)
+def test_installed_example_is_listed_serves_and_disappears_when_uninstalled(
+    venv: Venv, example: Example, tmp_path: Path
+) -> None:
+    assert example.network_type not in venv.drivers()
+    venv.pip("install", "--quiet", str(_copy(EXAMPLES / example.directory, tmp_path / "src")))
+    try:
+        row = venv.drivers().get(example.network_type)
+        assert row is not None, f"{example.network_type} is not listed after install"
+        assert (row["source"], row["status"], row["distribution"]) == (
+            "entrypoint",
+            "ok",
+            example.distribution,
+        ), row
+        for source in example.scripts:
+            venv.script(source)
+        if example.kernel_script is not None and _can_unshare_net():
+            assert "lifecycle ok" in venv.script(example.kernel_script, prefix=("unshare", "-n"))
+    finally:
+        venv.pip("uninstall", "--yes", "--quiet", example.distribution)
+    assert example.network_type not in venv.drivers()
