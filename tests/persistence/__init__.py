@@ -1,0 +1,1 @@
+"""Persistence tests: SQLite state across restarts, processes, crashes and failures."""
