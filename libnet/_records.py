@@ -70,6 +70,8 @@ class EndpointRecord:
     sandbox_id: str | None = None
     join: dict[str, Any] | None = None
     join_options: dict[str, Any] = field(default_factory=dict)
+    allocations: list[list[str]] = field(default_factory=list)
+    """(IPAM pool ID, address) of each address IPAM gave the endpoint."""
 
 
 @dataclass
@@ -83,6 +85,8 @@ class NetworkRecord:
     internal: bool
     enable_ipv6: bool
     created: str
+    ipam: dict[str, Any] = field(default_factory=dict)
+    """IPAM driver, options and the pools it gave (see libnet._addressing)."""
 
     def driver_options(self) -> dict[str, Any]:
         """The options mapping handed to the driver's create_network, as libnetwork builds it."""

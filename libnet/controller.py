@@ -11,6 +11,13 @@ from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any, Literal
 
+from libnet._addressing import (
+    allocate_pools,
+    ipam_data,
+    parse_ipam,
+    release_endpoint,
+    release_network,
+)
 from libnet._calls import call_driver
 from libnet._operation import Operation
 from libnet._records import (
@@ -37,6 +44,8 @@ from libnet.errors import (
     SandboxNotFoundError,
     UnknownDriverError,
 )
+from libnet.ipam import BUILTIN_IPAM_DRIVERS, IpamRegistry, register_builtin_ipam_drivers
+from libnet.ipam.remote import IpamPlugins
 from libnet.network import Network
 from libnet.osl import NAMESPACE_PREFIX, check_key, create_namespace, delete_namespace
 from libnet.registry import DriverInfo, DriverOrigin, DriverRegistry, Registered
@@ -75,6 +84,16 @@ class Controller:
     into :class:`~libnet.errors.PluginLoadError`. ``driver_config`` maps a network type to
     the configuration its plugin's init hook receives.
 
+    A network type served by no built-in driver nor entry point is looked up among Docker
+    plugins (sockets and spec files) in ``plugin_dirs`` (else ``LIBNET_PLUGIN_DIRS``,
+    colon-separated, else Docker's directories; ``[]`` turns the lookup off, as does
+    ``plugins="off"``). Every call to such a plugin times out after ``plugin_timeout``
+    seconds (default 30), or ``plugin_timeouts[name]`` for plugin ``name``.
+
+    Addresses come from IPAM drivers: the built-in ``default`` allocator (its pools
+    ``local_address_pools`` / ``global_address_pools``, else Docker's), ``null``, and
+    plugins from ``libnet.ipam`` entry points, configured by ``ipam_config``.
+
     Every operation is all-or-nothing and the controller is safe to share between threads.
     """
 
@@ -88,6 +107,12 @@ class Controller:
         plugins_allow: Iterable[str] | None = None,
         plugins_deny: Iterable[str] | None = None,
         strict_plugins: bool | None = None,
+        plugin_dirs: Iterable[str | os.PathLike[str]] | None = None,
+        plugin_timeout: float | None = None,
+        plugin_timeouts: Mapping[str, float] | None = None,
+        ipam_config: Mapping[str, Mapping[str, Any]] | None = None,
+        local_address_pools: Iterable[Any] | None = None,
+        global_address_pools: Iterable[Any] | None = None,
     ) -> None:
         if plugins not in ("lazy", "eager", "off"):
             raise InvalidOptionError(
@@ -110,6 +135,10 @@ class Controller:
             plugin_filter=PluginFilter.from_values(allow, deny),
             strict=strict,
             enabled=plugins != "off",
+            plugin_dirs=plugin_dirs,
+            plugin_timeout=plugin_timeout,
+            plugin_timeouts=plugin_timeouts,
+            on_lost_state=self._plugin_lost_state,
         )
         if plugins == "eager":
             self._remote.load_all()
@@ -117,9 +146,26 @@ class Controller:
             store = SqliteStore(Path(state_dir)) if state_dir is not None else MemoryStore()
         self._store = store
         self.state_dir = None if state_dir is None else Path(state_dir)
+        self._ipam_registry = IpamRegistry(BUILTIN_IPAM_DRIVERS)
+        register_builtin_ipam_drivers(
+            self._ipam_registry,
+            store,
+            local_pools=local_address_pools,
+            global_pools=global_address_pools,
+        )
+        self._ipam_plugins = IpamPlugins(
+            self._ipam_registry,
+            config={k: MappingProxyType(dict(v)) for k, v in (ipam_config or {}).items()},
+            plugin_filter=PluginFilter.from_values(allow, deny),
+            strict=strict,
+            enabled=plugins != "off",
+        )
+        if plugins == "eager":
+            self._ipam_plugins.loader.load_all()
         # Networks and endpoints this process's drivers know about (created or restored).
         self._known_networks: set[str] = set()
         self._known_endpoints: set[str] = set()
+        self._tx_state: State | None = None  # the state of the operation in progress
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -145,7 +191,11 @@ class Controller:
         with self._lock:
             try:
                 with self._store.transaction() as tx:
-                    yield State(tx), op
+                    self._tx_state = State(tx)
+                    try:
+                        yield self._tx_state, op
+                    finally:
+                        self._tx_state = None
             except BaseException:
                 op.rollback()
                 raise
@@ -162,9 +212,38 @@ class Controller:
         self._registry.add(name, driver, capability, DriverOrigin("application"))
 
     def load_plugins(self) -> None:
-        """Load every enabled driver plugin now instead of on first use."""
+        """Load every enabled driver and IPAM plugin now instead of on first use."""
         with self._lock:
             self._remote.load_all()
+            self._ipam_plugins.loader.load_all()
+
+    def ipam_drivers(self) -> list[DriverInfo]:
+        """One record per IPAM driver, as :meth:`drivers` gives for network drivers."""
+        rows = self._ipam_plugins.infos()
+        rows.extend(
+            DriverInfo(name=reg.name, source=reg.origin.source, status="ok")
+            for reg in self._ipam_registry.all()
+            if reg.origin.source != "entrypoint"
+        )
+        return sorted(rows, key=lambda r: (r.name, r.source, r.distribution or ""))
+
+    def _ipam(self, name: str) -> Registered:
+        """The registered IPAM driver ``name``, loading its plugin if needed."""
+        reg = self._ipam_registry.get(name)
+        if reg is None and self._ipam_plugins.resolve(name):
+            reg = self._ipam_registry.get(name)
+        if reg is not None:
+            return reg
+        reason = self._ipam_plugins.loader.failure_reason(name)
+        known = sorted(
+            {r.name for r in self._ipam_registry.all()} | set(self._ipam_plugins.loader.specs)
+        )
+        raise UnknownDriverError(
+            f"IPAM driver {name!r} is not available: {reason}"
+            if reason
+            else f"no IPAM driver named {name!r} (available: {', '.join(known)}); install a "
+            "plugin package that provides it, then run 'libnet ipam ls'"
+        )
 
     def drivers(self) -> list[DriverInfo]:
         """One record per driver: registered, not loaded yet, failed or disabled."""
@@ -186,8 +265,7 @@ class Controller:
         """Whether ``network_type`` is registered or could be loaded, without loading it."""
         if self._registry.get(network_type) is not None:
             return True
-        loader = self._remote.loader
-        return network_type in loader.specs and loader.status(network_type) != "failed"
+        return self._remote.available(network_type)
 
     def _driver(self, network_type: str) -> Registered:
         """The registered driver for a network type, loading its plugin if needed."""
@@ -208,24 +286,56 @@ class Controller:
             "install a plugin package that provides it, then run 'libnet drivers'"
         )
 
+    def _plugin_lost_state(self, network_type: str, nid: str | None, eid: str | None) -> None:
+        """A Docker plugin serving ``network_type`` restarted or lost its networks.
+
+        Its networks and endpoints are marked unknown, so the restore path replays them
+        (as CreateNetwork and CreateEndpoint) before the next call about each; network
+        ``nid`` and endpoint ``eid``, which the call in progress is about, are replayed now.
+        """
+        with self._lock:
+            st = self._tx_state or self._read()
+            for net in st.networks():
+                if net.type == network_type:
+                    self._known_networks.discard(net.id)
+                    self._known_endpoints.difference_update(ep.id for ep in st.endpoints(net))
+            rec = st.find_network(nid) if nid is not None else None
+            if rec is None or rec.type != network_type:
+                return
+            self._network_driver(rec)
+            if eid is not None:
+                self._endpoint_driver(rec, st.endpoint(rec, eid))
+
     def _network_driver(self, net: NetworkRecord) -> Driver:
         """The network's driver, told about the network first if this process never was.
 
         This is the restore path: after a restart, or when another process created the
         network, the driver's ``restore_network`` runs before its first call about it.
         """
-        driver = self._driver(net.type).driver
+        driver: Driver = self._driver(net.type).driver
         if net.id not in self._known_networks:
             call_driver(
                 f"network {net.name!r}",
                 driver.restore_network,
                 net.id,
                 MappingProxyType(net.driver_options()),
-                [],
-                [],
+                ipam_data(net.ipam, "ipv4"),
+                ipam_data(net.ipam, "ipv6"),
             )
             self._known_networks.add(net.id)
         return driver
+
+    def _release_addresses(
+        self, st: State, net: NetworkRecord, ep: EndpointRecord | None = None
+    ) -> None:
+        """Give back the endpoint's addresses, or (without ``ep``) the network's pools."""
+        if not net.ipam:
+            return
+        driver = self._ipam(net.ipam["driver"]).driver
+        if ep is not None:
+            release_endpoint(driver, st.kv, ep.allocations)
+        else:
+            release_network(driver, st.kv, net.ipam)
 
     def _endpoint_driver(self, net: NetworkRecord, ep: EndpointRecord) -> Driver:
         """The endpoint's driver, told about network and endpoint first if need be."""
@@ -253,11 +363,22 @@ class Controller:
         labels: Mapping[str, str] | None = None,
         internal: bool = False,
         enable_ipv6: bool = False,
+        ipam: Mapping[str, Any] | None = None,
     ) -> Network:
-        """Create a network of ``network_type`` named ``name``; its driver creates it first."""
+        """Create a network of ``network_type`` named ``name``; its driver creates it first.
+
+        ``ipam`` takes Docker's IPAM shape: ``{"driver": "default", "options": {...},
+        "config": [{"subnet": "10.1.0.0/24", "ip_range": ..., "gateway": ...,
+        "aux_addresses": {NAME: IP}}, ...]}``; every key is optional. Without an IPv4 pool
+        one is taken from the default pools, and with ``enable_ipv6`` an IPv6 one too. The
+        ``null`` and ``host`` network types use the ``null`` IPAM driver unless told otherwise.
+        """
         check_name("network", name)
         opts = check_mapping(f"options of network {name!r}", options)
         lbls = check_mapping(f"labels of network {name!r}", labels)
+        # As in Docker, the host and null networks take no addresses unless asked to.
+        default_ipam = "null" if network_type in ("null", "host") else "default"
+        request = parse_ipam(ipam, bool(enable_ipv6), name, default_ipam)
         with self._op() as (st, op):
             existing = st.networks()
             if any(rec.name == name for rec in existing):
@@ -279,13 +400,15 @@ class Controller:
                 enable_ipv6=bool(enable_ipv6),
                 created=now(),
             )
+            ipam_driver = self._ipam(request.driver).driver
+            rec.ipam = allocate_pools(ipam_driver, st.kv, op, request, rec.scope, name)
             call_driver(
                 f"network {name!r}",
                 reg.driver.create_network,
                 rec.id,
                 MappingProxyType(rec.driver_options()),
-                [],
-                [],
+                ipam_data(rec.ipam, "ipv4"),
+                ipam_data(rec.ipam, "ipv6"),
             )
             op.on_failure(f"creation of network {name!r}", reg.driver.delete_network, rec.id)
             op.on_success(self._known_networks.add, rec.id)

@@ -28,7 +28,9 @@ __all__ = [
     "RouteType",
     "Scope",
     "StaticRoute",
+    "mac_from_ip",
     "missing_methods",
+    "normalize_mac",
 ]
 
 REQUIRED_METHODS: tuple[str, ...] = (
@@ -174,6 +176,12 @@ def normalize_mac(value: str) -> str:
     if not _MAC_RE.match(mac):
         raise ValueError(f"{value!r} is not a MAC address such as 02:42:ac:11:00:02")
     return mac
+
+
+def mac_from_ip(address: str) -> str:
+    """The MAC Docker derives from an IPv4 address: ``02:42`` and the address's four bytes."""
+    ip = ipaddress.IPv4Address(address.split("/", 1)[0])
+    return "02:42:" + ":".join(f"{b:02x}" for b in ip.packed)
 
 
 class InterfaceInfo:

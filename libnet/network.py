@@ -7,6 +7,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from libnet import labels
+from libnet._addressing import allocate_endpoint, ipam_summary
 from libnet._calls import call_driver
 from libnet._operation import Operation
 from libnet._records import (
@@ -19,7 +20,7 @@ from libnet._records import (
     to_interface_kwargs,
 )
 from libnet._state import State
-from libnet.driverapi import Driver, InterfaceInfo, JoinInfo, StaticRoute
+from libnet.driverapi import Driver, InterfaceInfo, JoinInfo, StaticRoute, mac_from_ip
 from libnet.errors import (
     ActiveContainerError,
     ActiveEndpointsError,
@@ -101,8 +102,20 @@ class Network:
     def __repr__(self) -> str:
         return f"<Network {self.id[:12]}>"
 
-    def create_endpoint(self, name: str, *, options: Mapping[str, Any] | None = None) -> Endpoint:
-        """Create an endpoint named ``name``; the driver creates it before it is recorded."""
+    def create_endpoint(
+        self,
+        name: str,
+        *,
+        options: Mapping[str, Any] | None = None,
+        ipv4_address: str | None = None,
+        ipv6_address: str | None = None,
+    ) -> Endpoint:
+        """Create an endpoint named ``name``; the driver creates it before it is recorded.
+
+        It gets an IPv4 address from the network's IPAM driver (and an IPv6 one when the
+        network has IPv6), or the addresses asked for; and, if the driver sets no MAC,
+        the one Docker derives from the IPv4 address.
+        """
         check_name("endpoint", name)
         opts = check_mapping(f"options of endpoint {name!r}", options)
         c = self._c
@@ -113,19 +126,26 @@ class Network:
                     f"endpoint {name!r} already exists on network {net.name!r}; choose another name"
                 )
             driver = c._network_driver(net)
-            iface = InterfaceInfo()
+            what = f"endpoint {name!r} on network {net.name!r}"
             ep = EndpointRecord(new_id(), name, net.id, opts, {}, now())
-            call_driver(
-                f"endpoint {name!r} on network {net.name!r}",
-                driver.create_endpoint,
-                net.id,
-                ep.id,
-                iface,
-                MappingProxyType(opts),
-            )
-            op.on_failure(f"creation of endpoint {name!r}", driver.delete_endpoint, net.id, ep.id)
+            address = address_ipv6 = None
+            if net.ipam:
+                address, address_ipv6, ep.allocations = allocate_endpoint(
+                    c._ipam(net.ipam["driver"]).driver,
+                    st.kv,
+                    op,
+                    net.ipam,
+                    ipv4_address,
+                    ipv6_address,
+                    what,
+                )
+            iface = InterfaceInfo(address=address, address_ipv6=address_ipv6)
+            call_driver(what, driver.create_endpoint, net.id, ep.id, iface, MappingProxyType(opts))
+            op.on_failure(f"creation of {what}", driver.delete_endpoint, net.id, ep.id)
             op.on_success(c._known_endpoints.add, ep.id)
             ep.interface = iface.to_dict()
+            if ep.interface["mac_address"] is None and iface.address:
+                ep.interface["mac_address"] = mac_from_ip(iface.address)
             st.put_endpoint(net, ep)
         return Endpoint(self, ep.id)
 
@@ -193,6 +213,7 @@ class Network:
                 )
             if not available:
                 for ep in eps:
+                    c._release_addresses(st, net, ep)
                     _forget_endpoint(st, net, ep)
             else:
                 driver = c._network_driver(net)
@@ -200,6 +221,7 @@ class Network:
                     Endpoint(self, ep.id)._delete(st, op, net, ep, force=True)
                 call_driver(f"network {net.name!r}", driver.delete_network, net.id)
                 c._known_networks.discard(net.id)
+            c._release_addresses(st, net)
             st.delete_network(net)
 
     def to_dict(self) -> dict[str, Any]:
@@ -217,6 +239,7 @@ class Network:
             "enable_ipv6": net.enable_ipv6,
             "options": dict(net.options),
             "labels": dict(net.labels),
+            "ipam": ipam_summary(net.ipam),
             "endpoints": {ep.id: _info(ep) for ep in st.endpoints(net)},
         }
 
@@ -361,6 +384,7 @@ class Endpoint:
         driver = c._endpoint_driver(net, ep)
         call_driver(_what(net, ep), driver.delete_endpoint, net.id, ep.id)
         c._known_endpoints.discard(ep.id)
+        c._release_addresses(st, net, ep)
         st.delete_endpoint(net, ep)
 
     def info(self) -> dict[str, Any]:

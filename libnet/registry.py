@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from libnet.driverapi import Capability, Driver, missing_methods
+from libnet.driverapi import Capability, missing_methods
 from libnet.errors import DriverRegistrationError
 
 __all__ = [
@@ -39,14 +40,19 @@ def check_driver_name(name: object) -> str:
     return name
 
 
-def check_driver_methods(name: str, driver: object) -> None:
+def check_driver_methods(
+    name: str,
+    driver: object,
+    missing: Callable[[object], list[str]] = missing_methods,
+    base: str = "libnet.Driver",
+) -> None:
     """Raise DriverRegistrationError naming the required methods ``driver`` lacks."""
-    missing = missing_methods(driver)
-    if missing:
+    absent = missing(driver)
+    if absent:
         raise DriverRegistrationError(
             f"driver {name!r} ({type(driver).__qualname__}) does not implement the required "
-            f"method{'s' if len(missing) > 1 else ''} {', '.join(missing)}: "
-            "override them in your libnet.Driver subclass"
+            f"method{'s' if len(absent) > 1 else ''} {', '.join(absent)}: "
+            f"override them in your {base} subclass"
         )
 
 
@@ -75,8 +81,8 @@ class Registered:
     """A registered driver with its capability and origin."""
 
     name: str
-    driver: Driver
-    capability: Capability
+    driver: Any
+    capability: Any
     origin: DriverOrigin
 
 
@@ -119,8 +125,18 @@ class DriverRegistry:
 
     Registration validates the name, the driver's required methods and the capability,
     and refuses to replace a driver already registered. Names listed as built in can only
-    be registered with a built-in origin.
+    be registered with a built-in origin. Subclasses set the class attributes to hold
+    another kind of driver (see :class:`libnet.ipam.IpamRegistry`).
     """
+
+    kind = "network type"
+    base = "libnet.Driver"
+    capability_type: type = Capability
+    capability_hint = "a libnet.Capability, such as Capability(Scope.LOCAL)"
+
+    @staticmethod
+    def missing_methods(driver: object) -> list[str]:
+        return missing_methods(driver)
 
     def __init__(self, builtin_names: frozenset[str] = frozenset()) -> None:
         self._lock = threading.Lock()
@@ -132,7 +148,7 @@ class DriverRegistry:
         """Network types reserved for libnet's own drivers."""
         return self._builtin_names
 
-    def register_driver(self, name: str, driver: Driver, capability: Capability) -> None:
+    def register_driver(self, name: str, driver: Any, capability: Any) -> None:
         """Register ``driver`` for network type ``name`` (the DriverCallback method)."""
         origin = getattr(driver, "origin", None)
         self.add(name, driver, capability, origin if isinstance(origin, DriverOrigin) else None)
@@ -140,22 +156,22 @@ class DriverRegistry:
     def add(
         self,
         name: str,
-        driver: Driver,
-        capability: Capability,
+        driver: Any,
+        capability: Any,
         origin: DriverOrigin | None = None,
     ) -> Registered:
         """Validate and register a driver; the origin defaults to built in."""
         origin = origin or DriverOrigin()
         check_driver_name(name)
-        check_driver_methods(name, driver)
-        if not isinstance(capability, Capability):
+        check_driver_methods(name, driver, self.missing_methods, self.base)
+        if not isinstance(capability, self.capability_type):
             raise DriverRegistrationError(
                 f"driver {name!r} was registered with capability {capability!r}; "
-                "pass a libnet.Capability, such as Capability(Scope.LOCAL)"
+                f"pass {self.capability_hint}"
             )
         if origin.source != "builtin" and name in self._builtin_names:
             raise DriverRegistrationError(
-                f"network type {name!r} is built into libnet; {origin.describe()} "
+                f"{self.kind} {name!r} is built into libnet; {origin.describe()} "
                 "cannot replace it: choose another name"
             )
         entry = Registered(name, driver, capability, origin)
@@ -163,7 +179,7 @@ class DriverRegistry:
             current = self._drivers.get(name)
             if current is not None:
                 raise DriverRegistrationError(
-                    f"network type {name!r} is already served by {current.origin.describe()}; "
+                    f"{self.kind} {name!r} is already served by {current.origin.describe()}; "
                     "uninstall or disable one of them"
                 )
             self._drivers[name] = entry

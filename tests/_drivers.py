@@ -79,8 +79,10 @@ class RecordingDriver(libnet.Driver):
         with self._lock:
             self._count += 1
             n = self._count
-        iface.set_ip_address(f"10.0.{n // 250}.{n % 250 + 2}/16")
-        iface.set_mac_address(f"02:42:0a:00:{n // 250:02x}:{n % 250 + 2:02x}")
+        if iface.address is None:  # fill only what the controller left empty
+            iface.set_ip_address(f"10.0.{n // 250}.{n % 250 + 2}/16")
+        if iface.mac_address is None:
+            iface.set_mac_address(f"02:42:0a:00:{n // 250:02x}:{n % 250 + 2:02x}")
         self.endpoints[eid] = options
 
     def delete_endpoint(self, nid: str, eid: str) -> None:

@@ -440,7 +440,7 @@ def test_network_to_dict_describes_the_network_and_its_endpoints(
 def test_endpoint_info_reports_what_the_driver_set_on_create_and_join(
     c: libnet.Controller, driver: RecordingDriver
 ) -> None:
-    network = c.new_network("rec", "net")
+    network = c.new_network("rec", "net", ipam={"driver": "null"})  # the driver sets addresses
     endpoint = network.create_endpoint("ep")
     assert endpoint.info()["address"] == "10.0.0.3/16"
     sandbox = c.new_sandbox("container-1")
@@ -467,7 +467,7 @@ def test_endpoint_info_reports_what_the_driver_set_on_create_and_join(
 
 
 def test_leaving_clears_the_join_information(c: libnet.Controller, driver: RecordingDriver) -> None:
-    endpoint = c.new_network("rec", "net").create_endpoint("ep")
+    endpoint = c.new_network("rec", "net", ipam={"driver": "null"}).create_endpoint("ep")
     sandbox = c.new_sandbox("container-1")
     endpoint.join(sandbox)
     endpoint.leave(sandbox)

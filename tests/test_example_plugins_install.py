@@ -44,7 +44,10 @@ LEDGER_LIFECYCLE = """
 import libnet
 
 with libnet.Controller() as c:
-    net = c.new_network("ledger", "demo", options={"color": "blue"}, labels={"team": "red"})
+    net = c.new_network(
+        "ledger", "demo", options={"color": "blue"}, labels={"team": "red"},
+        ipam={"driver": "null"},  # the driver, not IPAM, gives the address
+    )
     ep = net.create_endpoint("web", options={"ledger.address": "10.0.0.2/24"})
     sb = c.new_sandbox("container-1")
     ep.join(sb)

@@ -255,7 +255,7 @@ def test_a_hook_error_lists_only_the_hooks_libnet_defines(dists: FakeDists) -> N
     c = libnet.Controller(plugins="eager")
     errors = [r.error or "" for r in c.drivers() if r.status == "failed"]
     assert len(errors) == 2
-    assert all("(known hooks: libnet_driver_init)" in e for e in errors)
+    assert all("(known hooks: libnet_driver_init, libnet_ipam_init)" in e for e in errors)
 
 
 def test_two_entry_points_naming_one_module_initialise_it_once(

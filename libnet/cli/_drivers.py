@@ -24,8 +24,9 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     if args.json:
         print_json([row.to_dict(traceback=args.traceback) for row in rows])
     else:
+        addresses = any(row.address for row in rows)  # Docker plugins: show where they are
         print_table(
-            ["NAME", "SOURCE", "STATUS", "SCOPE", "DISTRIBUTION"],
+            ["NAME", "SOURCE", "STATUS", "SCOPE", "DISTRIBUTION"] + ["ADDRESS"] * addresses,
             [
                 [
                     row.name,
@@ -34,6 +35,7 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
                     str(row.capability.data_scope) if row.capability else "-",
                     f"{row.distribution} {row.version or ''}".strip() if row.distribution else "-",
                 ]
+                + [row.address or "-"] * addresses
                 for row in rows
             ],
         )

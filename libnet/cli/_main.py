@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from libnet import __version__
-from libnet.cli import _drivers, _endpoint, _network, _sandbox
+from libnet.cli import _drivers, _endpoint, _network, _new_driver, _sandbox, _serve
 from libnet.cli._context import PROG, STATE_DIR_ENV, CommandContext, resolve_state_dir
 from libnet.errors import LibnetError
 
@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     _endpoint.add_parser(sub)
     _sandbox.add_parser(sub)
     _drivers.add_parser(sub)
+    _new_driver.add_parser(sub)
+    _serve.add_parser(sub)
     return parser
 
 

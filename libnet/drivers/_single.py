@@ -7,17 +7,33 @@ from collections.abc import Mapping
 from typing import Any
 
 from libnet.driverapi import Driver, InterfaceInfo, IPAMData, JoinInfo
-from libnet.errors import ForbiddenError
+from libnet.errors import EndpointNotFoundError, ForbiddenError, NetworkNotFoundError
 
 
 class SingleNetworkDriver(Driver):
-    """A driver that allows one network and keeps no per-endpoint state in the kernel."""
+    """A driver that allows one network and keeps no per-endpoint state in the kernel.
+
+    It still knows which network and endpoints it holds, so a call naming others fails
+    with a NotFound error as the driver contract asks.
+    """
 
     network_type = ""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._network: str | None = None
+        self._endpoints: set[str] = set()
+
+    def _check(self, nid: str, eid: str | None = None) -> None:
+        """Raise NotFound unless ``nid`` (and ``eid`` on it) is held; call with the lock."""
+        if nid != self._network:
+            raise NetworkNotFoundError(
+                f"{self.network_type} driver has no network {nid[:12]}; create it first"
+            )
+        if eid is not None and eid not in self._endpoints:
+            raise EndpointNotFoundError(
+                f"{self.network_type} driver has no endpoint {eid[:12]} on network {nid[:12]}"
+            )
 
     def create_network(
         self,
@@ -36,18 +52,25 @@ class SingleNetworkDriver(Driver):
 
     def delete_network(self, nid: str) -> None:
         with self._lock:
-            if self._network == nid:
-                self._network = None
+            self._check(nid)
+            self._network = None
+            self._endpoints.clear()
 
     def create_endpoint(
         self, nid: str, eid: str, iface: InterfaceInfo, options: Mapping[str, Any]
     ) -> None:
-        return None
+        with self._lock:
+            self._check(nid)
+            self._endpoints.add(eid)
 
     def delete_endpoint(self, nid: str, eid: str) -> None:
-        return None
+        with self._lock:
+            self._check(nid, eid)
+            self._endpoints.discard(eid)
 
     def endpoint_oper_info(self, nid: str, eid: str) -> dict[str, Any]:
+        with self._lock:
+            self._check(nid, eid)
         return {}
 
     def join(
@@ -58,7 +81,9 @@ class SingleNetworkDriver(Driver):
         jinfo: JoinInfo,
         options: Mapping[str, Any],
     ) -> None:
-        return None
+        with self._lock:
+            self._check(nid, eid)
 
     def leave(self, nid: str, eid: str) -> None:
-        return None
+        with self._lock:
+            self._check(nid, eid)

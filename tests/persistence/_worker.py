@@ -19,6 +19,9 @@ from typing import Any
 from libnet.errors import NetworkExistsError, StoreBusyError
 from persistence._support import KEY, REC, open_controller
 
+# Hundreds of networks outlive a run: more than Docker's 31 default pools could address.
+NO_POOLS = {"driver": "null"}
+
 
 def create(state_dir: str) -> dict[str, Any]:
     """Create network ``alpha`` with endpoints ``web`` (joined to ``ctr-1``) and ``idle``."""
@@ -100,7 +103,9 @@ def churn(state_dir: str, prefix: str, rounds: str, go_file: str) -> dict[str, A
             _retry(ep.leave, box)
             _retry(ep.delete)
             ops += 2
-        net = _retry(controller.new_network, REC, f"{prefix}-n{i}", labels={"i": str(i)})
+        net = _retry(
+            controller.new_network, REC, f"{prefix}-n{i}", labels={"i": str(i)}, ipam=NO_POOLS
+        )
         ops += 1
         if i % 10 == 0:
             kept_networks.append(net.name)
@@ -108,7 +113,7 @@ def churn(state_dir: str, prefix: str, rounds: str, go_file: str) -> dict[str, A
             _retry(net.delete)
             ops += 1
         try:
-            _retry(controller.new_network, REC, f"race-{i}")
+            _retry(controller.new_network, REC, f"race-{i}", ipam=NO_POOLS)
             won.append(i)
         except NetworkExistsError:
             pass

@@ -125,7 +125,8 @@ def test_restart_objects_are_usable(before: Before, after: Opened) -> None:
     sandbox.delete()
     net.delete()
     assert controller.networks() == [] and controller.sandboxes() == []
-    assert dump(controller._store) == []
+    # Only the IPAM driver's lasting records (such as its IPv6 prefix) may remain.
+    assert [p.key for p in dump(controller._store) if not p.key.startswith("ipam/")] == []
 
 
 def test_restart_allows_creating_more_objects(before: Before, after: Opened) -> None:

@@ -84,7 +84,11 @@ def test_join_names_the_interface_ledger_and_eth(controller: libnet.Controller) 
 
 def test_options_and_labels_reach_the_driver(controller: libnet.Controller) -> None:
     network = controller.new_network(
-        "ledger", "labelled", options={"color": "blue"}, labels={"team": "red"}
+        "ledger",
+        "labelled",
+        options={"color": "blue"},
+        labels={"team": "red"},
+        ipam={"driver": "null"},  # no IPAM address, so the ledger takes the option's
     )
     endpoint = network.create_endpoint("web", options={"ledger.address": "10.0.0.2/24"})
     assert endpoint.driver_info()["network_labels"] == {"team": "red"}
@@ -109,7 +113,7 @@ def test_bad_driver_config_marks_the_plugin_failed() -> None:
 def test_bad_endpoint_option_fails_cleanly_and_leaves_no_endpoint(
     controller: libnet.Controller,
 ) -> None:
-    network = controller.new_network("ledger", "strict")
+    network = controller.new_network("ledger", "strict", ipam={"driver": "null"})
     with pytest.raises(DriverError, match=r"ledger\.address") as caught:
         network.create_endpoint("web", options={"ledger.address": "10.0.0.2"})
     assert isinstance(caught.value.__cause__, InvalidOptionError)

@@ -23,6 +23,7 @@ import pluggy
 
 from libnet import hookspecs
 from libnet.errors import PluginLoadError
+from libnet.registry import DriverInfo
 
 __all__ = [
     "Discovery",
@@ -124,7 +125,9 @@ class Discovery:
     conflicts: tuple[PluginFailure, ...]
 
 
-def discover(group: str, plugin_filter: PluginFilter | None = None) -> Discovery:
+def discover(
+    group: str, plugin_filter: PluginFilter | None = None, kind: str = "network type"
+) -> Discovery:
     """Enumerate the entry points of ``group`` without importing them.
 
     Entry points are de-duplicated by distribution (the first on ``sys.path`` wins, as
@@ -167,7 +170,7 @@ def discover(group: str, plugin_filter: PluginFilter | None = None) -> Discovery
                 PluginFailure(
                     spec,
                     "discovery",
-                    f"network type {spec.name!r} is also advertised by {first.describe()}, "
+                    f"{kind} {spec.name!r} is also advertised by {first.describe()}, "
                     "which takes it; uninstall or disable one of them",
                 )
             )
@@ -294,6 +297,40 @@ class PluginLoader:
             return "failed"
         return "ok" if name in self._loaded else "not-loaded"
 
+    def failure_reason(self, name: str) -> str | None:
+        """Why the plugin advertising ``name`` failed or is disabled, or None."""
+        failure = self._failures.get(name)
+        if failure is not None:
+            return failure.message()
+        for spec in self._disabled:
+            if spec.name == name:
+                return (
+                    f"{spec.describe()} is disabled by LIBNET_PLUGINS / LIBNET_DISABLE_PLUGINS "
+                    "(or the controller's plugins_allow / plugins_deny)"
+                )
+        return None
+
+    def infos(self, capability: Callable[[str], Any]) -> list[DriverInfo]:
+        """One row per entry point (loaded, not loaded, failed, disabled) and per conflict.
+
+        ``capability(name)`` gives the capability a loaded name registered with, or None.
+        """
+        rows = []
+        for spec in self._specs.values():
+            failure = self._failures.get(spec.name)
+            rows.append(
+                _row(
+                    spec,
+                    self.status(spec.name),
+                    capability(spec.name),
+                    failure.error if failure else None,
+                    failure.traceback if failure else None,
+                )
+            )
+        rows.extend(_row(f.spec, "failed", None, f.error, f.traceback) for f in self._conflicts)
+        rows.extend(_row(spec, "disabled", None, None, None) for spec in self._disabled)
+        return rows
+
     def load_all(self) -> None:
         """Load every discovered plugin that is not loaded yet, in sorted order."""
         for name in list(self._specs):
@@ -414,3 +451,19 @@ class PluginLoader:
                 f"{failure.spec.distribution or 'the plugin'}, or disable it with "
                 "LIBNET_DISABLE_PLUGINS)"
             ) from exc
+
+
+def _row(
+    spec: PluginSpec, status: str, capability: Any, error: str | None, tb: str | None
+) -> DriverInfo:
+    return DriverInfo(
+        name=spec.name,
+        source="entrypoint",
+        status=status,
+        capability=capability,
+        entry_point=spec.value,
+        distribution=spec.distribution,
+        version=spec.version,
+        error=error,
+        traceback=tb,
+    )

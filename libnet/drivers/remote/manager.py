@@ -1,17 +1,21 @@
-"""The built-in remote driver: dynamic drivers from ``libnet.drivers`` entry points.
+"""The built-in remote driver: dynamic drivers from entry points and Docker plugins.
 
 Given the controller's :class:`~libnet.registry.DriverRegistry` as DriverCallback, it
-enumerates the entry points once, loads a plugin when one of its network types is first
-used (or all at once), and registers each driver the plugin offers wrapped in a
-:class:`~libnet.drivers.remote.proxy.RemoteDriver`.
+enumerates the ``libnet.drivers`` entry points once, loads a plugin when one of its network
+types is first used (or all at once), and registers each driver the plugin offers wrapped
+in a :class:`~libnet.drivers.remote.proxy.RemoteDriver`. A network type no entry point
+names is looked up among Docker plugins (:class:`~libnet.drivers.remote.docker.DockerPlugins`).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from libnet.driverapi import Capability
+from libnet.drivers.remote.docker import DockerPlugins
+from libnet.drivers.remote.docker_discovery import PluginDirs
 from libnet.drivers.remote.entrypoints import (
     Discovery,
     PluginFilter,
@@ -22,6 +26,9 @@ from libnet.drivers.remote.entrypoints import (
 from libnet.drivers.remote.proxy import RemoteDriver
 from libnet.errors import DriverRegistrationError
 from libnet.registry import DriverInfo, DriverOrigin, DriverRegistry, check_driver_methods
+
+if TYPE_CHECKING:
+    from libnet.drivers.remote.docker_driver import LostStateFn
 
 __all__ = ["DRIVER_GROUP", "RemoteManager"]
 
@@ -40,8 +47,19 @@ class RemoteManager:
         strict: bool,
         enabled: bool = True,
         group: str = DRIVER_GROUP,
+        plugin_dirs: Iterable[str | os.PathLike[str]] | None = None,
+        plugin_timeout: float | None = None,
+        plugin_timeouts: Mapping[str, float] | None = None,
+        on_lost_state: LostStateFn | None = None,
     ) -> None:
         self._registry = registry
+        self.docker = DockerPlugins(
+            registry,
+            dirs=PluginDirs.resolve(plugin_dirs) if enabled else PluginDirs((), ()),
+            timeout=plugin_timeout,
+            timeouts=plugin_timeouts,
+            on_lost_state=on_lost_state,
+        )
         found = discover(group, plugin_filter) if enabled else None
         self.loader = PluginLoader(
             found or Discovery((), (), ()),
@@ -60,9 +78,31 @@ class RemoteManager:
         check_driver_methods(name, driver)  # the proxy wrapping it implements them all
         self._registry.add(name, RemoteDriver(name, driver, origin), capability, origin)
 
+    def _names_entry_point(self, network_type: str) -> bool:
+        loader = self.loader
+        return (
+            network_type in loader.specs
+            or any(s.name == network_type for s in loader.disabled)
+            or any(f.spec.name == network_type for f in loader.conflicts)
+        )
+
     def resolve(self, network_type: str) -> bool:
-        """Load the plugin advertising ``network_type``; True if the type is now registered."""
-        return self.loader.load(network_type)
+        """Load the plugin serving ``network_type``; True if the type is now registered.
+
+        An entry point naming the type wins; otherwise a Docker plugin of that name is
+        looked for, and activated if found.
+        """
+        if self.loader.load(network_type):
+            return True
+        if self._names_entry_point(network_type):
+            return False
+        return self.docker.resolve(network_type)
+
+    def available(self, network_type: str) -> bool:
+        """Whether an entry point or a reachable Docker plugin could serve the type."""
+        if network_type in self.loader.specs:
+            return self.loader.status(network_type) != "failed"
+        return not self._names_entry_point(network_type) and self.docker.available(network_type)
 
     def load_all(self) -> None:
         """Load every enabled plugin now (eager loading)."""
@@ -70,55 +110,15 @@ class RemoteManager:
 
     def failure_reason(self, network_type: str) -> str | None:
         """Why the plugin for ``network_type`` failed or is disabled, or None."""
-        failure = self.loader.failure(network_type)
-        if failure is not None:
-            return failure.message()
-        for spec in self.loader.disabled:
-            if spec.name == network_type:
-                return (
-                    f"{spec.describe()} is disabled by LIBNET_PLUGINS / LIBNET_DISABLE_PLUGINS "
-                    "(or the controller's plugins_allow / plugins_deny)"
-                )
-        return None
+        reason = self.loader.failure_reason(network_type)
+        return reason if reason is not None else self.docker.failure_reason(network_type)
 
     def infos(self) -> Iterable[DriverInfo]:
-        """One row per entry point: loaded, not loaded, failed or disabled."""
-        rows: list[DriverInfo] = []
-        for spec in self.loader.specs.values():
-            registered = self._registry.get(spec.name)
-            failure = self.loader.failure(spec.name)
-            rows.append(
-                _row(
-                    spec,
-                    self.loader.status(spec.name),
-                    registered.capability if registered else None,
-                    failure.error if failure else None,
-                    failure.traceback if failure else None,
-                )
-            )
-        rows.extend(
-            _row(failure.spec, "failed", None, failure.error, None)
-            for failure in self.loader.conflicts
-        )
-        rows.extend(_row(spec, "disabled", None, None, None) for spec in self.loader.disabled)
+        """One row per entry point (loaded, not loaded, failed, disabled) and Docker plugin."""
+        rows = self.loader.infos(self._capability)
+        rows.extend(self.docker.infos(shadowed=self.loader.specs))
         return rows
 
-
-def _row(
-    spec: PluginSpec,
-    status: str,
-    capability: Capability | None,
-    error: str | None,
-    tb: str | None,
-) -> DriverInfo:
-    return DriverInfo(
-        name=spec.name,
-        source="entrypoint",
-        status=status,
-        capability=capability,
-        entry_point=spec.value,
-        distribution=spec.distribution,
-        version=spec.version,
-        error=error,
-        traceback=tb,
-    )
+    def _capability(self, name: str) -> Capability | None:
+        registered = self._registry.get(name)
+        return registered.capability if registered else None

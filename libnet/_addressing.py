@@ -1,0 +1,256 @@
+"""The controller's use of IPAM: pools for networks, addresses for endpoints.
+
+libnetwork's order is kept: a network requests its pools, then each pool's gateway and
+auxiliary addresses, before the network driver creates it; an endpoint gets its addresses
+before its driver creates it. With the ``default`` IPAM driver every request runs in the
+operation's own store transaction (rolled back with it); with a driver that keeps its own
+state (a plugin), each request registers its release as an undo step.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from libnet._calls import call_driver
+from libnet._operation import Operation
+from libnet.driverapi import IPAMData
+from libnet.errors import InvalidAddressError, InvalidOptionError, PoolExhaustedError
+from libnet.ipam import (
+    GATEWAY_OPTIONS,
+    NETWORK_NAME_OPTION,
+    Ipam,
+    PoolConfig,
+    bind_ipam,
+    validate_pool_config,
+)
+from libnet.store import KVOps
+
+DEFAULT_DRIVER = "default"
+_POOL_KEYS = {"subnet", "ip_range", "gateway", "aux_addresses"}
+
+
+@dataclass(frozen=True)
+class IpamRequest:
+    """What ``new_network(..., ipam=...)`` asked for, validated."""
+
+    driver: str
+    options: dict[str, str]
+    v4: list[PoolConfig]
+    v6: list[PoolConfig]
+
+
+def parse_ipam(
+    ipam: Mapping[str, Any] | None,
+    enable_ipv6: bool,
+    network: str,
+    default_driver: str = DEFAULT_DRIVER,
+) -> IpamRequest:
+    """Validate ``ipam`` (Docker's IPAM shape) before anything is allocated.
+
+    ``ipam`` is ``{"driver": NAME, "options": {...}, "config": [POOL, ...]}`` where each
+    POOL is ``{"subnet", "ip_range", "gateway", "aux_addresses": {NAME: IP}}`` (all
+    optional); a pool's family comes from its subnet (or gateway), IPv4 when neither is
+    given. Without IPv4 pools one is taken from the default pools; with ``enable_ipv6`` and
+    no IPv6 pool, likewise. The driver defaults to ``default_driver``.
+    """
+    ipam = dict(ipam or {})
+    unknown = set(ipam) - {"driver", "options", "config"}
+    if unknown:
+        raise InvalidOptionError(
+            f"IPAM settings of network {network!r} have unknown keys {sorted(unknown)}; "
+            "use driver, options and config"
+        )
+    driver = ipam.get("driver") or default_driver
+    options = {str(k): str(v) for k, v in dict(ipam.get("options") or {}).items()}
+    v4: list[PoolConfig] = []
+    v6: list[PoolConfig] = []
+    for pool in ipam.get("config") or []:
+        pool = dict(pool)
+        bad = set(pool) - _POOL_KEYS
+        if bad:
+            raise InvalidOptionError(
+                f"IPAM pool {pool!r} of network {network!r} has unknown keys {sorted(bad)}; "
+                f"use {', '.join(sorted(_POOL_KEYS))}"
+            )
+        is_v6 = _family(pool) == 6
+        if is_v6 and not enable_ipv6:
+            raise InvalidOptionError(
+                f"network {network!r} has IPv6 pool {pool.get('subnet') or pool.get('gateway')} "
+                "but IPv6 is not enabled; enable it (--ipv6)"
+            )
+        (v6 if is_v6 else v4).append(
+            validate_pool_config(
+                pool.get("subnet"),
+                pool.get("ip_range"),
+                pool.get("gateway"),
+                pool.get("aux_addresses"),
+                v6=is_v6,
+            )
+        )
+    if not v4:
+        v4.append(validate_pool_config(v6=False))
+    if enable_ipv6 and not v6 and driver != "null":
+        v6.append(validate_pool_config(v6=True))
+    return IpamRequest(str(driver), options, v4, v6)
+
+
+def _family(pool: Mapping[str, Any]) -> int:
+    for key in ("subnet", "gateway", "ip_range"):
+        value = pool.get(key)
+        if value:
+            try:
+                return ipaddress.ip_network(str(value), strict=False).version
+            except ValueError:
+                return 4  # validate_pool_config names the bad value
+    return 4
+
+
+def allocate_pools(
+    driver: Ipam,
+    kv: KVOps,
+    op: Operation,
+    request: IpamRequest,
+    scope: str,
+    network: str,
+) -> dict[str, Any]:
+    """Request every pool with its gateway and auxiliary addresses; return the record."""
+    drv = bind_ipam(driver, kv)
+    local_space, global_space = call_driver(
+        f"IPAM of network {network!r}", drv.get_default_address_spaces
+    )
+    space = global_space if scope == "global" else local_space
+    options = {**request.options, NETWORK_NAME_OPTION: network}
+    record: dict[str, Any] = {"driver": request.driver, "options": request.options}
+    for family, configs in (("ipv4", request.v4), ("ipv6", request.v6)):
+        pools = []
+        for cfg in configs:
+            pool_id, pool, data = drv.request_pool(
+                space, cfg.subnet, cfg.ip_range, options, family == "ipv6"
+            )
+            _undo(op, drv, driver, f"pool {pool}", "release_pool", pool_id)
+            gateway, _ = drv.request_address(pool_id, cfg.gateway, GATEWAY_OPTIONS)
+            if gateway:
+                _undo(op, drv, driver, f"gateway {gateway}", "release_address", pool_id, gateway)
+            aux = {}
+            for name, ip in cfg.aux_addresses.items():
+                address, _ = drv.request_address(pool_id, ip, None)
+                _undo(op, drv, driver, f"address {address}", "release_address", pool_id, address)
+                aux[name] = address or ip
+            pools.append(
+                {
+                    "pool_id": pool_id,
+                    "address_space": space,
+                    "pool": pool,
+                    "ip_range": cfg.ip_range,
+                    "gateway": gateway,
+                    "aux_addresses": aux,
+                    "data": dict(data or {}),
+                }
+            )
+        record[family] = pools
+    return record
+
+
+def ipam_data(record: Mapping[str, Any], family: str) -> list[IPAMData]:
+    """The network's pools of one family, as drivers receive them."""
+    return [
+        IPAMData(p["address_space"], p["pool"], p["gateway"], dict(p["aux_addresses"]))
+        for p in record.get(family, [])
+    ]
+
+
+def allocate_endpoint(
+    driver: Ipam,
+    kv: KVOps,
+    op: Operation,
+    record: Mapping[str, Any],
+    ipv4_address: str | None,
+    ipv6_address: str | None,
+    what: str,
+) -> tuple[str | None, str | None, list[list[str]]]:
+    """An IPv4 (and IPv6 when the network has it) address for an endpoint.
+
+    Pools are tried in order, moving on when one is exhausted or does not contain the
+    requested address, as Docker does. Returns the addresses and (pool ID, address) pairs.
+    """
+    drv = bind_ipam(driver, kv)
+    allocations: list[list[str]] = []
+    found: dict[str, str | None] = {}
+    for family, wanted in (("ipv4", ipv4_address), ("ipv6", ipv6_address)):
+        pools = record.get(family, [])
+        if wanted and not pools:
+            raise InvalidOptionError(
+                f"{what} asks for {wanted} but its network has no {family} pool"
+            )
+        found[family] = None
+        last: Exception | None = None
+        for pool in pools:
+            try:
+                address, _ = drv.request_address(pool["pool_id"], wanted, None)
+            except (PoolExhaustedError, InvalidAddressError) as exc:
+                last = exc
+                continue
+            if address:
+                _undo(
+                    op,
+                    drv,
+                    driver,
+                    f"address {address}",
+                    "release_address",
+                    pool["pool_id"],
+                    address,
+                )
+                allocations.append([pool["pool_id"], address])
+            found[family] = address
+            break
+        else:
+            if last is not None:
+                raise type(last)(f"{what}: {last}") from last
+    return found["ipv4"], found["ipv6"], allocations
+
+
+def release_endpoint(driver: Ipam, kv: KVOps, allocations: list[list[str]]) -> None:
+    """Give back an endpoint's addresses."""
+    drv = bind_ipam(driver, kv)
+    for pool_id, address in allocations:
+        drv.release_address(pool_id, address)
+
+
+def release_network(driver: Ipam, kv: KVOps, record: Mapping[str, Any]) -> None:
+    """Give back a network's gateways, auxiliary addresses and pools."""
+    drv = bind_ipam(driver, kv)
+    for family in ("ipv4", "ipv6"):
+        for pool in record.get(family, []):
+            for address in (pool["gateway"], *pool["aux_addresses"].values()):
+                if address:
+                    drv.release_address(pool["pool_id"], address)
+            drv.release_pool(pool["pool_id"])
+
+
+def _undo(op: Operation, bound: Ipam, driver: Ipam, what: str, method: str, *args: Any) -> None:
+    """Register a release for drivers outside the transaction (the store undoes the rest)."""
+    if bound is driver:
+        op.on_failure(what, getattr(driver, method), *args)
+
+
+def ipam_summary(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The network's IPAM settings and pools as ``network inspect`` shows them (Docker's shape)."""
+    if not record:
+        return {}
+    return {
+        "driver": record["driver"],
+        "options": dict(record.get("options", {})),
+        "config": [
+            {
+                "subnet": p["pool"],
+                "ip_range": p["ip_range"] or None,
+                "gateway": p["gateway"].split("/", 1)[0] if p["gateway"] else None,
+                "aux_addresses": {k: v.split("/", 1)[0] for k, v in p["aux_addresses"].items()},
+            }
+            for family in ("ipv4", "ipv6")
+            for p in record.get(family, [])
+        ],
+    }

@@ -1,0 +1,67 @@
+"""IP address management: the IPAM contract, the ``default`` and ``null`` drivers.
+
+Mirrors libnetwork's ``ipamapi`` with Python names; see :mod:`libnet.ipam._api`.
+"""
+
+from libnet.ipam._api import (
+    ALLOC_SERIAL,
+    DEFAULT_IPAM,
+    GATEWAY_ADDRESS_TYPE,
+    GATEWAY_OPTIONS,
+    GLOBAL_DEFAULT,
+    LOCAL_DEFAULT,
+    MAC_ADDRESS_OPTION,
+    NETWORK_NAME_OPTION,
+    NULL_IPAM,
+    OPTIONAL_METHODS,
+    REQUEST_ADDRESS_TYPE,
+    REQUIRED_METHODS,
+    Ipam,
+    IpamCallback,
+    IpamCapability,
+    bind_ipam,
+    missing_methods,
+)
+from libnet.ipam._builtin import BUILTIN_IPAM_DRIVERS, register_builtin_ipam_drivers
+from libnet.ipam._config import (
+    DEFAULT_GLOBAL_POOLS,
+    DEFAULT_LOCAL_POOLS,
+    PoolConfig,
+    PoolSpec,
+    validate_pool_config,
+)
+from libnet.ipam._registry import IpamRegistry
+from libnet.ipam.default import DefaultIpam, PoolInfo
+from libnet.ipam.null import NULL_POOL_ID, NullIpam
+
+__all__ = [
+    "ALLOC_SERIAL",
+    "BUILTIN_IPAM_DRIVERS",
+    "DEFAULT_GLOBAL_POOLS",
+    "DEFAULT_IPAM",
+    "DEFAULT_LOCAL_POOLS",
+    "GATEWAY_ADDRESS_TYPE",
+    "GATEWAY_OPTIONS",
+    "GLOBAL_DEFAULT",
+    "LOCAL_DEFAULT",
+    "MAC_ADDRESS_OPTION",
+    "NETWORK_NAME_OPTION",
+    "NULL_IPAM",
+    "NULL_POOL_ID",
+    "OPTIONAL_METHODS",
+    "REQUEST_ADDRESS_TYPE",
+    "REQUIRED_METHODS",
+    "DefaultIpam",
+    "Ipam",
+    "IpamCallback",
+    "IpamCapability",
+    "IpamRegistry",
+    "NullIpam",
+    "PoolConfig",
+    "PoolInfo",
+    "PoolSpec",
+    "bind_ipam",
+    "missing_methods",
+    "register_builtin_ipam_drivers",
+    "validate_pool_config",
+]
