@@ -16,6 +16,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -54,7 +55,7 @@ class PluginSpec:
     version: str | None
     entry_point: Any
 
-    @property
+    @cached_property
     def dist_key(self) -> str:
         """The normalised distribution name (empty when unknown)."""
         return normalize_dist_name(self.distribution or "")
@@ -143,13 +144,14 @@ def discover(
     found: list[PluginSpec] = []
     for ep in metadata.entry_points(group=group):
         dist = getattr(ep, "dist", None)
+        name, version = _name_version(dist) if dist is not None else (None, None)
         found.append(
             PluginSpec(
                 name=ep.name,
                 value=ep.value,
                 group=group,
-                distribution=dist.metadata["Name"] if dist is not None else None,
-                version=dist.version if dist is not None else None,
+                distribution=name,
+                version=version,
                 entry_point=ep,
             )
         )
@@ -180,8 +182,23 @@ def discover(
     return Discovery(tuple(specs), tuple(disabled), tuple(conflicts))
 
 
-RegisterFn = Callable[[PluginSpec, str, Any, Any], Any]
-"""Registers one thing a plugin offers: (spec, name, obj, capability) -> undo token."""
+def _name_version(dist: Any) -> tuple[str | None, str | None]:
+    """A distribution's name and version, read from the head of its METADATA file.
+
+    Reading the two header lines is several times cheaper than ``dist.metadata``, which
+    parses the whole file with the email parser (twice, once for ``dist.version``).
+    """
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line:
+            break
+        key, sep, value = line.partition(":")
+        if sep and key in ("Name", "Version") and key not in fields:
+            fields[key] = value.strip()
+    if "Name" not in fields:  # unusual layout: let importlib do the full parse
+        return dist.metadata["Name"], dist.version
+    return fields["Name"], fields.get("Version")
 
 
 class _ScopedCallback:
@@ -264,6 +281,9 @@ class PluginLoader:
         self._strict = strict
         self._specs = {s.name: s for s in discovery.specs}
         self._disabled = discovery.disabled
+        self._by_dist: dict[str, list[PluginSpec]] = {}
+        for spec in discovery.specs:
+            self._by_dist.setdefault(spec.dist_key, []).append(spec)
         self._failures: dict[str, PluginFailure] = {}
         self._loaded: set[str] = set()
         self._conflicts = discovery.conflicts
@@ -344,10 +364,8 @@ class PluginLoader:
         if spec is None or name in self._failures:
             return False
         # Every entry point of the distribution with the same target is the same plugin.
-        group = [
-            s for s in self._specs.values() if s.dist_key == spec.dist_key and s.value == spec.value
-        ]
-        advertised = {s.name: s for s in self._specs.values() if s.dist_key == spec.dist_key}
+        group = [s for s in self._by_dist[spec.dist_key] if s.value == spec.value]
+        advertised = {s.name: s for s in self._by_dist[spec.dist_key]}
         disabled = frozenset(s.name for s in self._disabled if s.dist_key == spec.dist_key)
         try:
             plugin = spec.entry_point.load()

@@ -76,6 +76,8 @@ class RemoteDriver(Driver):
             info = self._d.endpoint_oper_info(nid, eid)
         except Exception as exc:
             self._fail("endpoint_oper_info", exc)
+        if type(info) is dict:  # the common case, checked cheaply
+            return info
         if info is None:
             return {}
         if not isinstance(info, Mapping):
