@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from libnet import __version__
-from libnet.cli import _drivers, _endpoint, _network, _new_driver, _sandbox, _serve
+from libnet.cli import _drivers, _endpoint, _ipam, _network, _new_driver, _sandbox, _serve
 from libnet.cli._context import PROG, STATE_DIR_ENV, CommandContext, resolve_state_dir
 from libnet.errors import LibnetError
 
@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     _endpoint.add_parser(sub)
     _sandbox.add_parser(sub)
     _drivers.add_parser(sub)
+    _ipam.add_parser(sub)
     _new_driver.add_parser(sub)
     _serve.add_parser(sub)
     return parser
@@ -51,10 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; return its exit status (0 ok, 1 error, 2 usage error)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.WARNING,
-        format=f"{PROG}: %(levelname)s: %(message)s",
-    )
+    logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(levelname)s: %(message)s")
+    if args.debug:  # libnet's own debug messages, not those of the libraries it uses
+        logging.getLogger("libnet").setLevel(logging.DEBUG)
     ctx = CommandContext(state_dir=resolve_state_dir(args.state_dir), debug=args.debug)
     try:
         status: int = args.func(args, ctx)

@@ -167,10 +167,10 @@ class Snapshot:
 def check_consistent(store: Store) -> Snapshot:
     """Decode every record and check the state's invariants; AssertionError names a breach.
 
-    Every key but the IPAM driver's is a network, endpoint or sandbox key and decodes; every endpoint's network
-    exists and matches its key; names and container IDs are unique; each sandbox's
-    endpoint list has no duplicates and is exactly the endpoints whose ``sandbox_id``
-    points to it.
+    Every key but the IPAM driver's is a network, endpoint or sandbox key and decodes;
+    every endpoint's network exists and matches its key; names and container IDs are
+    unique; each sandbox's endpoint list has no duplicates and is exactly the endpoints
+    whose ``sandbox_id`` points to it.
     """
     st = State(store)
     pairs = store.list("")

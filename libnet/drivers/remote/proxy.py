@@ -77,7 +77,7 @@ class RemoteDriver(Driver):
         except Exception as exc:
             self._fail("endpoint_oper_info", exc)
         if type(info) is dict:  # the common case, checked cheaply
-            return info
+            return info.copy()
         if info is None:
             return {}
         if not isinstance(info, Mapping):

@@ -1,0 +1,1 @@
+"""Tests against a real Docker Engine: a private dockerd, libnet drivers served as plugins."""
