@@ -31,18 +31,6 @@ def test_state_dir_option_wins_over_the_environment(libnet: Libnet, tmp_path: Pa
     assert not (tmp_path / "from-env").exists()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root uses /var/lib/libnet; see the tests below")
-@pytest.mark.parametrize("xdg", [True, False], ids=["xdg-state-home", "home"])
-def test_default_state_dir_of_a_user(tmp_path: Path, xdg: bool) -> None:
-    env = clean_env(HOME=str(tmp_path / "home"))
-    env.pop("XDG_STATE_HOME", None)
-    if xdg:
-        env["XDG_STATE_HOME"] = str(tmp_path / "xdg")
-    run("network", "create", "-d", "null", "none", env=env, cwd=tmp_path).ok()
-    expected = tmp_path / "xdg" / "libnet" if xdg else tmp_path / "home/.local/state/libnet"
-    assert (expected / "state.db").is_file()
-
-
 @pytest.fixture
 def as_user(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
