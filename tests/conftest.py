@@ -17,6 +17,8 @@ def _isolated(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test sees the caller's plugin settings or another test's plugin events."""
     for name in LIBNET_ENV:
         monkeypatch.delenv(name, raising=False)
+    # No Docker plugin left in /run/docker/plugins by another run changes what tests see.
+    monkeypatch.setenv("LIBNET_PLUGIN_DIRS", "")
     _drivers.EVENTS.clear()
 
 

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
         MAX_BODY,
         PluginServer,
         ServeError,
-        ipam_driver,
         serve,
     )
 
@@ -34,7 +33,6 @@ __all__ = [
     "MAX_BODY",
     "PluginServer",
     "ServeError",
-    "ipam_driver",
     "serve",
 ]
 

@@ -28,12 +28,7 @@ from libnet._version import __version__
 from libnet.controller import Controller
 from libnet.driverapi import Capability, Driver
 from libnet.errors import LibnetError
-from libnet.ipam import (
-    BUILTIN_IPAM_DRIVERS,
-    Ipam,
-    IpamCapability,
-    register_builtin_ipam_drivers,
-)
+from libnet.ipam import Ipam, IpamCapability
 from libnet.plugin import wire
 from libnet.plugin._service import (
     DriverFailure,
@@ -43,7 +38,7 @@ from libnet.plugin._service import (
 )
 from libnet.plugin._state import PluginState
 from libnet.registry import check_driver_name
-from libnet.store import MemoryStore, SqliteStore, Store
+from libnet.store import MemoryStore, SqliteStore
 
 __all__ = [
     "CONNECTION_TIMEOUT",
@@ -114,13 +109,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
-        log.debug(
-            "%s %s -> %d (%.2f ms)",
-            self.command,
-            self.path,
-            status,
-            (time.perf_counter() - started) * 1000,
-        )
+        if log.isEnabledFor(logging.DEBUG):
+            elapsed = (time.perf_counter() - started) * 1000
+            log.debug("%s %s -> %d (%.2f ms)", self.command, self.path, status, elapsed)
 
     def _fail(self, status: int, message: str, started: float, *, close: bool = False) -> None:
         log.debug("%s %s: %s", self.command, self.path, message)
@@ -197,7 +188,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "POST":
             self._fail(405, f"{method} must be called with POST, not {self.command}", started)
             return
-        log.debug("%s <- %s", method, raw[:2048].decode(errors="replace").strip())
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s <- %s", method, raw[:2048].decode(errors="replace").strip())
         try:
             body = wire.decode(raw, "request body") if raw.strip() else None
             result = service.call(method, body)
@@ -390,35 +382,6 @@ def _write_spec(path: Path, url: str) -> None:
         raise ServeError(f"cannot write plugin spec {path}: {exc.strerror or exc}") from exc
 
 
-# -- IPAM -------------------------------------------------------------------------------
-
-
-class _Collect:
-    """An IpamCallback that keeps what is registered."""
-
-    def __init__(self) -> None:
-        self.drivers: dict[str, tuple[Ipam, IpamCapability]] = {}
-
-    def register_ipam_driver(self, name: str, driver: Ipam, capability: IpamCapability) -> None:
-        self.drivers[name] = (driver, capability)
-
-
-def ipam_driver(name: str, store: Store) -> tuple[Ipam, IpamCapability]:
-    """The IPAM driver named ``name`` working on ``store``, with its capability.
-
-    libnet's built-in IPAM drivers (``default``, ``null``) are created on the store, so
-    the default IPAM's pools persist with the plugin's state.
-    """
-    if name not in BUILTIN_IPAM_DRIVERS:
-        raise ServeError(
-            f"unknown IPAM driver {name!r}; libnet serves the IPAM drivers "
-            f"{', '.join(sorted(BUILTIN_IPAM_DRIVERS))}"
-        )
-    collect = _Collect()
-    register_builtin_ipam_drivers(collect, store)
-    return collect.drivers[name]
-
-
 # -- the server -------------------------------------------------------------------------
 
 
@@ -426,10 +389,11 @@ class PluginServer:
     """A libnet network driver, IPAM driver, or both, served as one Docker plugin.
 
     ``driver`` names a network type the server's controller knows (built in or from an
-    entry point): the served object is exactly the one that controller would use.
-    ``ipam`` is an IPAM driver name (``default``, ``null``) or an :class:`~libnet.ipam.Ipam`
-    object (with ``ipam_capability``). The plugin is called ``name`` (default: the driver's
-    name, else the IPAM's).
+    entry point) and ``ipam`` an IPAM driver it knows (``default``, ``null``, or from an
+    entry point): the served objects are exactly the ones that controller would use, the
+    default IPAM keeping its pools in the plugin's store. ``ipam`` may also be an
+    :class:`~libnet.ipam.Ipam` object (with ``ipam_capability``). The plugin is called
+    ``name`` (default: the driver's name, else the IPAM's).
 
     It listens on ``socket`` (default ``/run/docker/plugins/NAME.sock``, mode 0660, owned
     by root and ``group``), or on ``tcp=(host, port)`` with ``NAME.spec`` written to
@@ -544,7 +508,8 @@ class PluginServer:
             self.driver, self.capability = reg.driver, reg.capability
         ipam_cap = self._ipam_capability
         if isinstance(self._ipam_arg, str):
-            self.ipam, ipam_cap = ipam_driver(self._ipam_arg, store)
+            ipam_reg = controller._ipam(self._ipam_arg)
+            self.ipam, ipam_cap = ipam_reg.driver, ipam_reg.capability
         elif self._ipam_arg is not None:
             self.ipam = self._ipam_arg
         service = PluginService(

@@ -7,11 +7,12 @@ engine does, and decodes the answer with Docker's rules: a non-200 answer is an 
 ``Err``/``Error`` and an empty 200 body; the body ``null`` is success; a 404 is success
 only where the caller allows it.
 
-Every call has a timeout (default 30 s), so a hung plugin never hangs the host. Only
-failures to connect are retried (backoff from 50 ms, doubling, at most 1 s apart) within a
-total budget (:data:`RETRY_BUDGET`, or the timeout if shorter); a request that reached the
-plugin is never sent twice, except on a kept-alive connection the plugin had closed
-before reading it. A plugin that is not found is never contacted at all.
+Every call has a timeout (default 30 s): connecting, sending and each wait for the
+answer give up after it, so a hung plugin never hangs the host. Only failures to connect
+are retried (backoff from 50 ms, doubling, at most 1 s apart) within a total budget
+(:data:`RETRY_BUDGET`, or the timeout if shorter); a request that reached the plugin is
+never sent twice, except on a kept-alive connection the plugin had closed before reading
+it. A plugin that is not found is never contacted at all.
 
 :class:`DockerPlugin` adds activation (``/Plugin.Activate``) and restart detection.
 """
@@ -245,6 +246,8 @@ class PluginClient:
     def _exchange(
         self, conn: http.client.HTTPConnection, path: str, data: bytes
     ) -> tuple[int, bytes]:
+        if conn.sock is not None:  # a kept-alive connection: the current timeout applies
+            conn.sock.settimeout(self.timeout)
         conn.request("POST", path, body=data, headers={"Accept": wire.ACCEPT})
         resp = conn.getresponse()
         payload = resp.read(MAX_REPLY + 1)

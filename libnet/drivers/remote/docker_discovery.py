@@ -81,15 +81,18 @@ class TLSConfig:
     key_file: str | None = None
 
     def context(self) -> ssl.SSLContext:
-        """An SSL context for connecting to the plugin."""
+        """An SSL context for connecting to the plugin; PluginSpecError if a file is bad."""
         import ssl
 
-        ctx = ssl.create_default_context(cafile=self.ca_file or None)
-        if self.insecure_skip_verify:
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-        if self.cert_file:
-            ctx.load_cert_chain(self.cert_file, self.key_file or None)
+        try:
+            ctx = ssl.create_default_context(cafile=self.ca_file or None)
+            if self.insecure_skip_verify:
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+            if self.cert_file:
+                ctx.load_cert_chain(self.cert_file, self.key_file or None)
+        except (OSError, ssl.SSLError) as exc:
+            raise PluginSpecError(f"plugin TLS settings cannot be used: {exc}") from exc
         return ctx
 
 
