@@ -18,7 +18,7 @@ from libnet.errors import (
     SandboxNotFoundError,
     StoreCorruptError,
 )
-from libnet.store import KVOps
+from libnet.store import KVOps, KVPair
 
 SCOPES = ("local", "global")
 
@@ -52,24 +52,89 @@ def sandbox_key(sid: str) -> str:
     return f"local/sandbox/{sid}"
 
 
+class RecordCache:
+    """Decoded records by key, each valid while the key keeps the store index it had.
+
+    An index names one write of one key for good (the store's counter never goes back
+    for committed writes), so a cached record is returned, as a copy, only when the key's
+    current index matches. Writes and deletes made in a transaction reach the cache only
+    once it has committed (:meth:`State.commit_cache`).
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self) -> None:
+        self._items: dict[str, tuple[int, Any]] = {}
+
+    def get(self, kind: type[Any], pair: KVPair) -> Any:
+        hit = self._items.get(pair.key)
+        if hit is not None and hit[0] == pair.index:
+            return _copy(hit[1])
+        record = _decode(kind, pair.key, pair.value)
+        self._items[pair.key] = (pair.index, _copy(record))
+        return record
+
+    def update(self, changes: dict[str, tuple[int, Any] | None]) -> None:
+        for key, entry in changes.items():
+            if entry is None:
+                self._items.pop(key, None)
+            else:
+                self._items[key] = entry
+
+
+def _copy(record: Any) -> Any:
+    """A copy of ``record`` with its own lists (the only fields changed in place)."""
+    new = object.__new__(type(record))
+    fields = new.__dict__
+    fields.update(vars(record))
+    for name in _LIST_FIELDS:
+        value = fields.get(name)
+        if value is not None:
+            fields[name] = list(value)
+    return new
+
+
+_LIST_FIELDS = ("endpoints", "allocations")
+"""SandboxRecord.endpoints and EndpointRecord.allocations; dict fields are replaced whole."""
+
+
 class State:
     """Reads and writes records through ``kv`` (a Store or one of its transactions)."""
 
-    __slots__ = ("kv",)
+    __slots__ = ("_cache", "_changes", "kv")
 
-    def __init__(self, kv: KVOps) -> None:
+    def __init__(self, kv: KVOps, cache: RecordCache | None = None) -> None:
         self.kv = kv
+        self._cache = cache or RecordCache()
+        self._changes: dict[str, tuple[int, Any] | None] = {}
+
+    def commit_cache(self) -> None:
+        """Let the cache know the writes of this state's transaction (after it committed)."""
+        self._cache.update(self._changes)
+        self._changes.clear()
+
+    def _get(self, kind: type[Any], key: str) -> Any:
+        return self._cache.get(kind, self.kv.get(key))
+
+    def _list(self, kind: type[Any], prefix: str) -> list[Any]:
+        return [self._cache.get(kind, pair) for pair in self.kv.list(prefix)]
+
+    def _put(self, key: str, record: Any) -> None:
+        pair = self.kv.put(key, _encode(record))
+        self._changes[key] = (pair.index, _copy(record))
+
+    def _delete(self, key: str) -> None:
+        self.kv.delete(key)
+        self._changes[key] = None
 
     # networks
 
     def find_network(self, nid: str) -> NetworkRecord | None:
         for scope in SCOPES:
-            key = network_key(scope, nid)
             try:
-                pair = self.kv.get(key)
+                rec: NetworkRecord = self._get(NetworkRecord, network_key(scope, nid))
             except KeyNotFoundError:
                 continue
-            rec: NetworkRecord = _decode(NetworkRecord, key, pair.value)
             return rec
         return None
 
@@ -82,61 +147,54 @@ class State:
     def networks(self) -> list[NetworkRecord]:
         recs: list[NetworkRecord] = []
         for scope in SCOPES:
-            recs.extend(
-                _decode(NetworkRecord, p.key, p.value) for p in self.kv.list(f"{scope}/network/")
-            )
+            recs.extend(self._list(NetworkRecord, f"{scope}/network/"))
         return recs
 
     def put_network(self, rec: NetworkRecord) -> None:
-        self.kv.put(network_key(rec.scope, rec.id), _encode(rec))
+        self._put(network_key(rec.scope, rec.id), rec)
 
     def delete_network(self, rec: NetworkRecord) -> None:
-        self.kv.delete(network_key(rec.scope, rec.id))
+        self._delete(network_key(rec.scope, rec.id))
 
     # endpoints
 
     def endpoint(self, net: NetworkRecord, eid: str) -> EndpointRecord:
-        key = endpoint_key(net.scope, net.id, eid)
         try:
-            pair = self.kv.get(key)
+            rec: EndpointRecord = self._get(EndpointRecord, endpoint_key(net.scope, net.id, eid))
         except KeyNotFoundError:
             raise EndpointNotFoundError(
                 f"endpoint {eid[:12]} not found on network {net.name!r}"
             ) from None
-        rec: EndpointRecord = _decode(EndpointRecord, key, pair.value)
         return rec
 
     def endpoints(self, net: NetworkRecord) -> list[EndpointRecord]:
-        prefix = f"{net.scope}/endpoint/{net.id}/"
-        return [_decode(EndpointRecord, p.key, p.value) for p in self.kv.list(prefix)]
+        return self._list(EndpointRecord, f"{net.scope}/endpoint/{net.id}/")
 
     def put_endpoint(self, net: NetworkRecord, rec: EndpointRecord) -> None:
-        self.kv.put(endpoint_key(net.scope, net.id, rec.id), _encode(rec))
+        self._put(endpoint_key(net.scope, net.id, rec.id), rec)
 
     def delete_endpoint(self, net: NetworkRecord, rec: EndpointRecord) -> None:
-        self.kv.delete(endpoint_key(net.scope, net.id, rec.id))
+        self._delete(endpoint_key(net.scope, net.id, rec.id))
 
     # sandboxes
 
     def sandbox(self, sid: str) -> SandboxRecord:
-        key = sandbox_key(sid)
         try:
-            pair = self.kv.get(key)
+            return _sandbox(self._get(SandboxRecord, sandbox_key(sid)))
         except KeyNotFoundError:
             raise SandboxNotFoundError(f"sandbox {sid[:12]} not found") from None
-        return _sandbox(key, pair.value)
 
     def sandboxes(self) -> list[SandboxRecord]:
-        return [_sandbox(p.key, p.value) for p in self.kv.list("local/sandbox/")]
+        return [_sandbox(rec) for rec in self._list(SandboxRecord, "local/sandbox/")]
 
     def put_sandbox(self, rec: SandboxRecord) -> None:
-        self.kv.put(sandbox_key(rec.id), _encode(rec))
+        self._put(sandbox_key(rec.id), rec)
 
     def delete_sandbox(self, rec: SandboxRecord) -> None:
-        self.kv.delete(sandbox_key(rec.id))
+        self._delete(sandbox_key(rec.id))
 
 
-def _sandbox(key: str, value: bytes) -> SandboxRecord:
-    rec: SandboxRecord = _decode(SandboxRecord, key, value)
+def _sandbox(rec: SandboxRecord) -> SandboxRecord:
+    """JSON has no tuples: make the endpoint pairs tuples again."""
     rec.endpoints = [(nid, eid) for nid, eid in rec.endpoints]
     return rec

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import threading
@@ -9,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import MappingProxyType, TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from libnet._addressing import (
     allocate_pools,
@@ -30,7 +31,8 @@ from libnet._records import (
     now,
     to_interface_kwargs,
 )
-from libnet._state import State
+from libnet._sandboxes import namespace_name
+from libnet._state import RecordCache, State
 from libnet.driverapi import Capability, Driver, InterfaceInfo
 from libnet.drivers import bridge, host, null
 from libnet.drivers.remote import RemoteManager
@@ -47,10 +49,13 @@ from libnet.errors import (
 from libnet.ipam import BUILTIN_IPAM_DRIVERS, IpamRegistry, register_builtin_ipam_drivers
 from libnet.ipam.remote import IpamPlugins
 from libnet.network import Network
-from libnet.osl import NAMESPACE_PREFIX, check_key, create_namespace, delete_namespace
+from libnet.osl import check_key, create_namespace, delete_namespace
 from libnet.registry import DriverInfo, DriverOrigin, DriverRegistry, Registered
 from libnet.sandbox import Sandbox
 from libnet.store import MemoryStore, SqliteStore, Store
+
+if TYPE_CHECKING:
+    from libnet.reconcile import Report
 
 __all__ = ["BUILTIN_DRIVERS", "Controller"]
 
@@ -124,8 +129,10 @@ class Controller:
         self._registry = DriverRegistry(BUILTIN_DRIVERS)
         null.init(self._registry)
         host.init(self._registry)
+        self.owner = _owner(state_dir, store)
+        """Names this state in the marks of the kernel objects it owns (see reconcile)."""
         if sys.platform == "linux":
-            bridge.init(self._registry)
+            bridge.init(self._registry, owner=self.owner)
         allow = plugins_allow if plugins_allow is not None else _env_list("LIBNET_PLUGINS")
         deny = plugins_deny if plugins_deny is not None else _env_list("LIBNET_DISABLE_PLUGINS")
         strict = _env_flag("LIBNET_STRICT_PLUGINS") if strict_plugins is None else strict_plugins
@@ -145,6 +152,7 @@ class Controller:
         if store is None:
             store = SqliteStore(Path(state_dir)) if state_dir is not None else MemoryStore()
         self._store = store
+        self._cache = RecordCache()
         self.state_dir = None if state_dir is None else Path(state_dir)
         self._ipam_registry = IpamRegistry(BUILTIN_IPAM_DRIVERS)
         register_builtin_ipam_drivers(
@@ -191,19 +199,20 @@ class Controller:
         with self._lock:
             try:
                 with self._store.transaction() as tx:
-                    self._tx_state = State(tx)
+                    state = self._tx_state = State(tx, self._cache)
                     try:
-                        yield self._tx_state, op
+                        yield state, op
                     finally:
                         self._tx_state = None
             except BaseException:
                 op.rollback()
                 raise
+            state.commit_cache()
             op.committed()
 
     def _read(self) -> State:
         """Reads outside a transaction (one consistent read per call)."""
-        return State(self._store)
+        return State(self._store, self._cache)
 
     # -- drivers ---------------------------------------------------------------------
 
@@ -221,7 +230,9 @@ class Controller:
         """One record per IPAM driver, as :meth:`drivers` gives for network drivers."""
         rows = self._ipam_plugins.infos()
         rows.extend(
-            DriverInfo(name=reg.name, source=reg.origin.source, status="ok")
+            DriverInfo(
+                name=reg.name, source=reg.origin.source, status="ok", capability=reg.capability
+            )
             for reg in self._ipam_registry.all()
             if reg.origin.source != "entrypoint"
         )
@@ -326,16 +337,17 @@ class Controller:
         return driver
 
     def _release_addresses(
-        self, st: State, net: NetworkRecord, ep: EndpointRecord | None = None
+        self, st: State, op: Operation, net: NetworkRecord, ep: EndpointRecord | None = None
     ) -> None:
         """Give back the endpoint's addresses, or (without ``ep``) the network's pools."""
         if not net.ipam:
             return
         driver = self._ipam(net.ipam["driver"]).driver
         if ep is not None:
-            release_endpoint(driver, st.kv, ep.allocations)
+            what = f"endpoint {ep.name!r} on network {net.name!r}"
+            release_endpoint(driver, st.kv, op, ep.allocations, what)
         else:
-            release_network(driver, st.kv, net.ipam)
+            release_network(driver, st.kv, op, net.ipam)
 
     def _endpoint_driver(self, net: NetworkRecord, ep: EndpointRecord) -> Driver:
         """The endpoint's driver, told about network and endpoint first if need be."""
@@ -371,13 +383,16 @@ class Controller:
         "config": [{"subnet": "10.1.0.0/24", "ip_range": ..., "gateway": ...,
         "aux_addresses": {NAME: IP}}, ...]}``; every key is optional. Without an IPv4 pool
         one is taken from the default pools, and with ``enable_ipv6`` an IPv6 one too. The
-        ``null`` and ``host`` network types use the ``null`` IPAM driver unless told otherwise.
+        ``null`` and ``host`` network types use the ``null`` IPAM driver unless told otherwise
+        (an IPAM driver named, or pools configured: then ``default``).
         """
         check_name("network", name)
         opts = check_mapping(f"options of network {name!r}", options)
         lbls = check_mapping(f"labels of network {name!r}", labels)
-        # As in Docker, the host and null networks take no addresses unless asked to.
-        default_ipam = "null" if network_type in ("null", "host") else "default"
+        # As in Docker, the host and null networks take no addresses unless asked to
+        # (naming an IPAM driver, or giving pools: the null IPAM driver would refuse them).
+        wants_pools = bool((ipam or {}).get("config"))
+        default_ipam = "null" if network_type in ("null", "host") and not wants_pools else "default"
         request = parse_ipam(ipam, bool(enable_ipv6), name, default_ipam)
         with self._op() as (st, op):
             existing = st.networks()
@@ -479,11 +494,22 @@ class Controller:
                     )
             sandbox = SandboxRecord(new_id(), container_id, key, now())
             if create:
-                sandbox.key = create_namespace(NAMESPACE_PREFIX + sandbox.id[:12])
+                sandbox.key = create_namespace(namespace_name(self.owner, sandbox.id))
                 sandbox.owns_key = True
                 op.on_failure("namespace of a new sandbox", delete_namespace, sandbox.key)
             st.put_sandbox(sandbox)
         return Sandbox(self, sandbox.id)
+
+    def reconcile(self, repair: bool = True) -> Report:
+        """Compare the kernel with the store; with ``repair``, remove the kernel objects of
+        this state that no stored object owns and re-create stored ones that vanished.
+
+        Runs as one operation (other processes' operations wait); see :mod:`libnet.reconcile`.
+        ``Controller()`` never runs it by itself: ``libnet doctor`` does.
+        """
+        from libnet.reconcile import reconcile
+
+        return reconcile(self, repair)
 
     def sandboxes(self) -> list[Sandbox]:
         """Every sandbox, in creation order."""
@@ -502,6 +528,18 @@ class Controller:
             if ref in (rec.id, rec.container_id):
                 return Sandbox(self, rec.id)
         return Sandbox(self, _by_prefix("sandbox", ref, [r.id for r in recs]))
+
+
+def _owner(state_dir: str | os.PathLike[str] | None, store: Store | None) -> str:
+    """12 hex digits naming the state: from the state directory's real path (the same for
+    every process using it), else random (the state lives and dies with this controller)."""
+    path: Any = state_dir
+    if path is None and store is not None:
+        path = getattr(store, "path", None)
+        path = None if path is None else Path(path).parent
+    if path is None:
+        return os.urandom(6).hex()
+    return hashlib.sha256(os.fsencode(os.path.realpath(path))).hexdigest()[:12]
 
 
 def _by_prefix(kind: str, prefix: str, ids: list[str]) -> str:
