@@ -4,13 +4,16 @@ libnetwork's order is kept: a network requests its pools, then each pool's gatew
 auxiliary addresses, before the network driver creates it; an endpoint gets its addresses
 before its driver creates it. With the ``default`` IPAM driver every request runs in the
 operation's own store transaction (rolled back with it); with a driver that keeps its own
-state (a plugin), each request registers its release as an undo step.
+state (a plugin), each request registers its release as an undo step, and releases wait
+until the operation has committed (a failed delete keeps every address).
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+import logging
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +30,8 @@ from libnet.ipam import (
     validate_pool_config,
 )
 from libnet.store import KVOps
+
+log = logging.getLogger("libnet")
 
 DEFAULT_DRIVER = "default"
 _POOL_KEYS = {"subnet", "ip_range", "gateway", "aux_addresses"}
@@ -118,26 +123,30 @@ def allocate_pools(
 ) -> dict[str, Any]:
     """Request every pool with its gateway and auxiliary addresses; return the record."""
     drv = bind_ipam(driver, kv)
-    local_space, global_space = call_driver(
-        f"IPAM of network {network!r}", drv.get_default_address_spaces
-    )
+    what = f"IPAM of network {network!r}"
+    local_space, global_space = call_driver(what, drv.get_default_address_spaces)
     space = global_space if scope == "global" else local_space
     options = {**request.options, NETWORK_NAME_OPTION: network}
     record: dict[str, Any] = {"driver": request.driver, "options": request.options}
     for family, configs in (("ipv4", request.v4), ("ipv6", request.v6)):
         pools = []
         for cfg in configs:
-            pool_id, pool, data = drv.request_pool(
-                space, cfg.subnet, cfg.ip_range, options, family == "ipv6"
+            pool_id, pool, data = call_driver(
+                what, drv.request_pool, space, cfg.subnet, cfg.ip_range, options, family == "ipv6"
             )
             _undo(op, drv, driver, f"pool {pool}", "release_pool", pool_id)
-            gateway, _ = drv.request_address(pool_id, cfg.gateway, GATEWAY_OPTIONS)
+            gateway, _ = call_driver(
+                what, drv.request_address, pool_id, cfg.gateway, GATEWAY_OPTIONS
+            )
             if gateway:
                 _undo(op, drv, driver, f"gateway {gateway}", "release_address", pool_id, gateway)
             aux = {}
             for name, ip in cfg.aux_addresses.items():
-                address, _ = drv.request_address(pool_id, ip, None)
-                _undo(op, drv, driver, f"address {address}", "release_address", pool_id, address)
+                address, _ = call_driver(what, drv.request_address, pool_id, ip, None)
+                if address:
+                    _undo(
+                        op, drv, driver, f"address {address}", "release_address", pool_id, address
+                    )
                 aux[name] = address or ip
             pools.append(
                 {
@@ -170,11 +179,14 @@ def allocate_endpoint(
     ipv4_address: str | None,
     ipv6_address: str | None,
     what: str,
+    options: Mapping[str, str] | None = None,
 ) -> tuple[str | None, str | None, list[list[str]]]:
     """An IPv4 (and IPv6 when the network has it) address for an endpoint.
 
     Pools are tried in order, moving on when one is exhausted or does not contain the
-    requested address, as Docker does. Returns the addresses and (pool ID, address) pairs.
+    requested address, as Docker does. ``options`` go to every request_address (the
+    endpoint's MAC for drivers requiring it). Returns the addresses and (pool ID,
+    address) pairs.
     """
     drv = bind_ipam(driver, kv)
     allocations: list[list[str]] = []
@@ -189,7 +201,9 @@ def allocate_endpoint(
         last: Exception | None = None
         for pool in pools:
             try:
-                address, _ = drv.request_address(pool["pool_id"], wanted, None)
+                address, _ = call_driver(
+                    what, drv.request_address, pool["pool_id"], wanted, options
+                )
             except (PoolExhaustedError, InvalidAddressError) as exc:
                 last = exc
                 continue
@@ -212,22 +226,61 @@ def allocate_endpoint(
     return found["ipv4"], found["ipv6"], allocations
 
 
-def release_endpoint(driver: Ipam, kv: KVOps, allocations: list[list[str]]) -> None:
-    """Give back an endpoint's addresses."""
+def release_endpoint(
+    driver: Ipam, kv: KVOps, op: Operation, allocations: list[list[str]], what: str
+) -> None:
+    """Give back an endpoint's addresses (see :func:`_release` for when)."""
     drv = bind_ipam(driver, kv)
     for pool_id, address in allocations:
-        drv.release_address(pool_id, address)
+        _release(
+            op, drv, driver, f"address {address} of {what}", "release_address", pool_id, address
+        )
 
 
-def release_network(driver: Ipam, kv: KVOps, record: Mapping[str, Any]) -> None:
-    """Give back a network's gateways, auxiliary addresses and pools."""
+def release_network(driver: Ipam, kv: KVOps, op: Operation, record: Mapping[str, Any]) -> None:
+    """Give back a network's gateways, auxiliary addresses and pools (see :func:`_release`)."""
     drv = bind_ipam(driver, kv)
     for family in ("ipv4", "ipv6"):
         for pool in record.get(family, []):
             for address in (pool["gateway"], *pool["aux_addresses"].values()):
                 if address:
-                    drv.release_address(pool["pool_id"], address)
-            drv.release_pool(pool["pool_id"])
+                    _release(
+                        op,
+                        drv,
+                        driver,
+                        f"address {address}",
+                        "release_address",
+                        pool["pool_id"],
+                        address,
+                    )
+            _release(op, drv, driver, f"pool {pool['pool']}", "release_pool", pool["pool_id"])
+
+
+def _release(op: Operation, bound: Ipam, driver: Ipam, what: str, method: str, *args: Any) -> None:
+    """Release now in the operation's transaction, or once it committed.
+
+    A driver outside the transaction (a plugin keeping its own state) cannot take a
+    release back if the operation fails later, so it is told only after the commit; a
+    failure then is logged (the address stays held), never raised over a done operation.
+    """
+    if bound is driver:
+        op.on_success(_release_later, what, getattr(driver, method), *args)
+    else:
+        call_driver(what, getattr(bound, method), *args)
+
+
+def _release_later(what: str, method: Callable[..., Any], *args: Any) -> None:
+    try:
+        method(*args)
+    except Exception:
+        log.warning("IPAM driver failed to release %s; it stays held", what, exc_info=True)
+
+
+def random_mac() -> str:
+    """A random locally administered unicast MAC, for endpoints whose IPAM needs one."""
+    octets = bytearray(os.urandom(6))
+    octets[0] = (octets[0] & 0xFE) | 0x02
+    return ":".join(f"{b:02x}" for b in octets)
 
 
 def _undo(op: Operation, bound: Ipam, driver: Ipam, what: str, method: str, *args: Any) -> None:

@@ -1,9 +1,10 @@
 """The example plugins, pip-installed for real next to libnet in a fresh virtual environment.
 
-Each plugin is installed, must then appear in ``libnet drivers --json`` and serve a short
-lifecycle through ``libnet.Controller`` in that environment, and must disappear again once
-uninstalled. Nothing is faked: libnet finds the plugins through the entry points pip wrote.
-Sources are copied first so that pip's in-tree builds never write into the repository.
+Each plugin is installed, must then appear in ``libnet drivers --json`` (an IPAM plugin in
+``libnet ipam ls --json``) and serve a short lifecycle through ``libnet.Controller`` in that
+environment, and must disappear again once uninstalled. Nothing is faked: libnet finds the
+plugins through the entry points pip wrote. Sources are copied first so that pip's in-tree
+builds never write into the repository.
 """
 
 from __future__ import annotations
@@ -106,13 +107,35 @@ print("lifecycle ok")
 """
 
 
+STATIC_IPAM_LIFECYCLE = """
+import json, os, tempfile
+import libnet
+
+path = os.path.join(tempfile.mkdtemp(), "static.json")
+with open(path, "w") as f:
+    json.dump({"pools": {"10.9.0.0/24": {"assignments": {"02:42:0a:09:00:0a": "10.9.0.10"}}}}, f)
+with libnet.Controller(ipam_config={"static": {"file": path}}) as c:
+    net = c.new_network("null", "lan", ipam={"driver": "static"})
+    web = net.create_endpoint("web", options={libnet.labels.MAC_ADDRESS: "02:42:0a:09:00:0a"})
+    other = net.create_endpoint("other")
+    assert web.info()["address"] == "10.9.0.10/24", web.info()
+    assert other.info()["address"] == "10.9.0.2/24", other.info()
+    net.delete(force=True)
+    assert c.networks() == []
+print("lifecycle ok")
+"""
+
+
 @dataclass(frozen=True)
 class Example:
     directory: str
     distribution: str
     network_type: str
+    """The network type (or, for an IPAM plugin, the IPAM driver) the example provides."""
     scripts: tuple[str, ...]
     kernel_script: str | None = None
+    ipam: bool = False
+    """An IPAM plugin: listed by ``libnet ipam ls``, loaded with $LIBNET_STATIC_IPAM_FILE."""
 
 
 EXAMPLES_UNDER_TEST = [
@@ -123,6 +146,13 @@ EXAMPLES_UNDER_TEST = [
         "macvlan",
         (MACVLAN_REFUSES_NO_PARENT,),
         kernel_script=MACVLAN_LIFECYCLE,
+    ),
+    Example(
+        "libnet-static-ipam",
+        "libnet-static-ipam",
+        "static",
+        (STATIC_IPAM_LIFECYCLE,),
+        ipam=True,
     ),
 ]
 
@@ -157,10 +187,11 @@ class Venv:
         assert proc.returncode == 0, f"script failed:\n{proc.stdout}{proc.stderr}"
         return proc.stdout
 
-    def drivers(self) -> dict[str, dict[str, Any]]:
-        """``libnet drivers --json`` of the environment, keyed by network type."""
-        proc = self.run(str(self.path / "bin" / "libnet"), "drivers", "--json")
-        assert proc.returncode == 0, f"libnet drivers --json failed:\n{proc.stderr}"
+    def drivers(self, ipam: bool = False) -> dict[str, dict[str, Any]]:
+        """``libnet drivers --json`` (``libnet ipam ls --json``) of the environment, by name."""
+        command = ("ipam", "ls") if ipam else ("drivers",)
+        proc = self.run(str(self.path / "bin" / "libnet"), *command, "--json")
+        assert proc.returncode == 0, f"libnet {' '.join(command)} --json failed:\n{proc.stderr}"
         return {row["name"]: row for row in json.loads(proc.stdout)}
 
 
@@ -200,10 +231,14 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
 def test_installed_example_is_listed_serves_and_disappears_when_uninstalled(
     venv: Venv, example: Example, tmp_path: Path
 ) -> None:
-    assert example.network_type not in venv.drivers()
+    if example.ipam:  # the static IPAM plugin loads only with its assignments file
+        table = tmp_path / "static.json"
+        table.write_text(json.dumps({"pools": {"10.9.0.0/24": {}}}))
+        venv = Venv(venv.path, {**venv.env, "LIBNET_STATIC_IPAM_FILE": str(table)})
+    assert example.network_type not in venv.drivers(example.ipam)
     venv.pip("install", "--quiet", str(_copy(EXAMPLES / example.directory, tmp_path / "src")))
     try:
-        row = venv.drivers().get(example.network_type)
+        row = venv.drivers(example.ipam).get(example.network_type)
         assert row is not None, f"{example.network_type} is not listed after install"
         assert (row["source"], row["status"], row["distribution"]) == (
             "entrypoint",
@@ -216,4 +251,4 @@ def test_installed_example_is_listed_serves_and_disappears_when_uninstalled(
             assert "lifecycle ok" in venv.script(example.kernel_script, prefix=("unshare", "-n"))
     finally:
         venv.pip("uninstall", "--yes", "--quiet", example.distribution)
-    assert example.network_type not in venv.drivers()
+    assert example.network_type not in venv.drivers(example.ipam)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from libnet import labels
 from libnet.cli._args import add_json, add_options, short_id, to_dict
 from libnet.cli._context import CommandContext
 from libnet.cli._format import print_json, print_table
@@ -27,6 +28,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("network", metavar="NETWORK", help=_NETWORK_HELP)
     p.add_argument("name", metavar="NAME")
     add_options(p, "endpoint")
+    p.add_argument("--ip", metavar="IP", help="IPv4 address to take (default: the next free one)")
+    p.add_argument(
+        "--ip6",
+        metavar="IP",
+        help="IPv6 address to take, on an IPv6 network (default: the next free one)",
+    )
+    p.add_argument(
+        "--mac-address",
+        metavar="MAC",
+        help=f"MAC address of the interface (sets the option {labels.MAC_ADDRESS})",
+    )
     p.set_defaults(func=_create)
 
     p = cmds.add_parser("ls", aliases=["list"], help="list endpoints")
@@ -73,7 +85,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def _create(args: argparse.Namespace, ctx: CommandContext) -> int:
     network = ctx.controller().network(args.network)
-    endpoint = network.create_endpoint(args.name, options=to_dict(args.options))
+    options: dict[str, Any] = to_dict(args.options)
+    if args.mac_address is not None:
+        options[labels.MAC_ADDRESS] = args.mac_address
+    endpoint = network.create_endpoint(
+        args.name, options=options, ipv4_address=args.ip, ipv6_address=args.ip6
+    )
     print(endpoint.id)
     return 0
 

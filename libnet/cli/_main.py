@@ -9,7 +9,16 @@ import sys
 from collections.abc import Sequence
 
 from libnet import __version__
-from libnet.cli import _drivers, _endpoint, _ipam, _network, _new_driver, _sandbox, _serve
+from libnet.cli import (
+    _doctor,
+    _drivers,
+    _endpoint,
+    _ipam,
+    _network,
+    _new_driver,
+    _sandbox,
+    _serve,
+)
 from libnet.cli._context import PROG, STATE_DIR_ENV, CommandContext, resolve_state_dir
 from libnet.errors import LibnetError
 
@@ -42,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     _endpoint.add_parser(sub)
     _sandbox.add_parser(sub)
     _drivers.add_parser(sub)
+    _doctor.add_parser(sub)
     _ipam.add_parser(sub)
     _new_driver.add_parser(sub)
     _serve.add_parser(sub)

@@ -14,6 +14,7 @@ from typing import Any
 from libnet.cli._args import add_json, add_options, key_value, short_id, to_dict
 from libnet.cli._context import PROG, CommandContext
 from libnet.cli._format import print_json, print_table
+from libnet.cli._ipam import add_network_options, network_ipam
 from libnet.errors import ActiveEndpointsError, LibnetError, NetworkNotFoundError, NotFoundError
 from libnet.network import Network
 
@@ -41,6 +42,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("--internal", action="store_true", help="no external connectivity")
     p.add_argument("--ipv6", action="store_true", help="enable IPv6")
+    add_network_options(p)
     p.set_defaults(func=_create)
 
     p = cmds.add_parser("ls", aliases=["list"], help="list networks")
@@ -90,6 +92,7 @@ def _create(args: argparse.Namespace, ctx: CommandContext) -> int:
         labels=to_dict(args.labels),
         internal=args.internal,
         enable_ipv6=args.ipv6,
+        ipam=network_ipam(args),
     )
     print(network.id)
     return 0
