@@ -9,6 +9,9 @@ import _drivers
 import pytest
 from _dists import FakeDists
 
+# pytester runs sub-sessions for tests/testing; libnet.testing's fixtures serve them too.
+pytest_plugins = ["pytester", "libnet.testing"]
+
 LIBNET_ENV = ("LIBNET_PLUGINS", "LIBNET_DISABLE_PLUGINS", "LIBNET_STRICT_PLUGINS")
 
 

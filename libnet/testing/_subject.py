@@ -7,6 +7,7 @@ import logging
 import secrets
 from collections.abc import Callable, Mapping
 from functools import partial
+from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any
 
@@ -16,7 +17,7 @@ from libnet.drivers.remote import RemoteDriver
 from libnet.errors import StoreError
 from libnet.network import Network
 from libnet.registry import Registered
-from libnet.store import KVPair, MemoryStore, Store, Transaction
+from libnet.store import KVPair, MemoryStore, SqliteStore, Store, Transaction
 
 __all__ = ["ConformanceSubject", "FaultyStore", "InjectedFault"]
 
@@ -38,6 +39,11 @@ class FaultyStore(Store):
     def __init__(self, inner: Store) -> None:
         self._inner = inner
         self._armed: InjectedFault | None = None
+
+    @property
+    def path(self) -> Any:
+        """The inner store's file, if it has one (the controller derives names from it)."""
+        return getattr(self._inner, "path", None)
 
     def fail_next_commit(self, reason: str) -> None:
         """Make the next transaction fail with :class:`InjectedFault` instead of committing."""
@@ -143,8 +149,8 @@ class ConformanceSubject:
     ``make_driver`` (when given) builds a fresh driver object for each controller, which
     registers it as an application driver; otherwise each controller finds ``network_type``
     as libnet would, built in or through its installed plugin, whose init hook then runs
-    again. Every controller shares one in-memory store, so a second controller is what a
-    restarted process sees.
+    again. Every controller shares one store (SQLite in ``state_dir``, as libnet's default,
+    else in memory), so a second controller is what a restarted process sees.
     """
 
     def __init__(
@@ -155,13 +161,15 @@ class ConformanceSubject:
         capability: Capability | None = None,
         driver_config: Mapping[str, Any] | None = None,
         first_driver: Any = None,
+        state_dir: Path | None = None,
     ) -> None:
         self.network_type = network_type
         self._make_driver = make_driver
         self._first_driver = first_driver
         self._capability = capability
         self._driver_config = MappingProxyType(dict(driver_config or {}))
-        self.store = FaultyStore(MemoryStore())
+        inner = SqliteStore(state_dir) if state_dir is not None else MemoryStore()
+        self.store = FaultyStore(inner)
         self._log = _RollbackLog()
         logging.getLogger("libnet").addHandler(self._log)
         self.controllers: list[Controller] = []

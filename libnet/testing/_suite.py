@@ -6,9 +6,11 @@ the contract asks and which section of ``docs/writing-drivers.md`` explains it.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar
 
@@ -82,14 +84,14 @@ THREAD_TIMEOUT = 120.0
 
 
 class DriverConformance:
-    """The driver conformance suite: subclass it in a test module named ``Test...``.
+    """The driver conformance suite: subclass it as a ``Test...`` class in a test module.
 
     Set :attr:`network_type` to test the installed driver of that type (built in, or from
     an installed plugin, found through its entry point as libnet finds it), or override
     :meth:`make_driver` to test a driver object directly. The other class attributes
-    describe what the driver needs and declares. Each test gets fresh controllers on a
-    shared in-memory store and a fresh driver instance; nothing touches the host's state
-    unless the driver itself does.
+    describe what the driver needs and declares. Each test gets fresh controllers sharing
+    one state directory (in the test's ``tmp_path``) and a fresh driver instance; nothing
+    touches the host's state unless the driver itself does.
     """
 
     network_type: ClassVar[str] = ""
@@ -141,7 +143,9 @@ class DriverConformance:
         return self.network_type
 
     @pytest.fixture
-    def libnet_subject(self, request: pytest.FixtureRequest) -> Iterator[ConformanceSubject]:
+    def libnet_subject(
+        self, request: pytest.FixtureRequest, tmp_path: Path
+    ) -> Iterator[ConformanceSubject]:
         """The driver under test, with its first controller ready."""
         network_type = self.resolve_network_type(request.config)
         first = self.make_driver()
@@ -157,6 +161,7 @@ class DriverConformance:
             first_driver=first,
             capability=self.capability,
             driver_config=self.driver_config,
+            state_dir=tmp_path / "libnet-state",
         )
         yield subject
         subject.close()
@@ -360,7 +365,8 @@ class DriverConformance:
         s = libnet_subject
         driver = s.driver()
         net = self._network(s)
-        given = dict(PRESET) if field == "all" else {field: PRESET[field]}
+        preset = self._preset(s, net)
+        given = preset if field == "all" else {field: preset[field]}
         iface = InterfaceInfo(**given)
         eid = new_id()
         contract = (
@@ -392,6 +398,20 @@ class DriverConformance:
             contract,
             lambda: driver.delete_endpoint(net.id, eid),
         )
+
+    def _preset(self, s: ConformanceSubject, net: Network) -> dict[str, str]:
+        """Interface fields as the controller would set them: an address of the network's pool.
+
+        The address is the pool's last host, which the IPAM hands out last.
+        """
+        preset = dict(PRESET)
+        ipam = net.to_dict().get("ipam") or {}
+        for pool in ipam.get("config") or []:
+            subnet = ipaddress.ip_network(pool.get("subnet") or "0.0.0.0/0")
+            if subnet.version == 4 and 0 < subnet.prefixlen < 31:
+                preset["address"] = f"{subnet.broadcast_address - 1}/{subnet.prefixlen}"
+                break
+        return preset
 
     # -- join information ------------------------------------------------------------
 
@@ -704,14 +724,19 @@ class DriverConformance:
         driver = s.driver()
         net = self._network(s)
         sandboxes = [self._sandbox(s, t) for t in range(self.threads)]
+        # Optional methods: a driver that is no libnet.Driver subclass may lack them.
+        program = getattr(driver, "program_external_connectivity", None)
+        revoke = getattr(driver, "revoke_external_connectivity", None)
 
         def lifecycle(t: int, i: int) -> None:
             eid, iface = new_id(), InterfaceInfo()
             driver.create_endpoint(net.id, eid, iface, self.endpoint_options)
             jinfo = JoinInfo(InterfaceInfo(**iface.to_dict()))
             driver.join(net.id, eid, sandboxes[t].key, jinfo, self.join_options)
-            driver.program_external_connectivity(net.id, eid, self.join_options)
-            driver.revoke_external_connectivity(net.id, eid)
+            if program is not None:
+                program(net.id, eid, self.join_options)
+            if revoke is not None:
+                revoke(net.id, eid)
             driver.leave(net.id, eid)
             driver.delete_endpoint(net.id, eid)
 

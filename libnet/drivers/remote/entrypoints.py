@@ -196,8 +196,11 @@ def _name_version(dist: Any) -> tuple[str | None, str | None]:
         key, sep, value = line.partition(":")
         if sep and key in ("Name", "Version") and key not in fields:
             fields[key] = value.strip()
-    if "Name" not in fields:  # unusual layout: let importlib do the full parse
-        return dist.metadata["Name"], dist.version
+    if "Name" not in fields:  # unusual layout: let importlib try the full parse
+        try:
+            return dist.metadata["Name"], dist.version
+        except (KeyError, OSError, TypeError):  # no METADATA, or no Name in it
+            return None, fields.get("Version")
     return fields["Name"], fields.get("Version")
 
 
