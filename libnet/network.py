@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from libnet import labels
-from libnet._addressing import allocate_endpoint, ipam_summary
+from libnet import _sandboxes, labels
+from libnet._addressing import allocate_endpoint, ipam_data, ipam_summary, random_mac
 from libnet._calls import call_driver
 from libnet._operation import Operation
 from libnet._records import (
@@ -20,7 +20,13 @@ from libnet._records import (
     to_interface_kwargs,
 )
 from libnet._state import State
-from libnet.driverapi import Driver, InterfaceInfo, JoinInfo, StaticRoute, mac_from_ip
+from libnet.driverapi import (
+    Driver,
+    InterfaceInfo,
+    JoinInfo,
+    mac_from_ip,
+    normalize_mac,
+)
 from libnet.errors import (
     ActiveContainerError,
     ActiveEndpointsError,
@@ -30,9 +36,11 @@ from libnet.errors import (
     EndpointInSandboxError,
     EndpointNotFoundError,
     ForbiddenError,
+    InvalidOptionError,
     UnknownDriverError,
 )
-from libnet.osl import Namespace
+from libnet.ipam import MAC_ADDRESS_OPTION
+from libnet.reconcile import network_status
 
 if TYPE_CHECKING:
     from libnet.controller import Controller
@@ -113,8 +121,10 @@ class Network:
         """Create an endpoint named ``name``; the driver creates it before it is recorded.
 
         It gets an IPv4 address from the network's IPAM driver (and an IPv6 one when the
-        network has IPv6), or the addresses asked for; and, if the driver sets no MAC,
-        the one Docker derives from the IPv4 address.
+        network has IPv6), or the addresses asked for. Its MAC is the one asked for in
+        option ``com.docker.network.endpoint.macaddress`` (:data:`libnet.labels.MAC_ADDRESS`),
+        else a random one if the IPAM driver requires a MAC, else the driver's; if the
+        driver sets none, the one Docker derives from the IPv4 address.
         """
         check_name("endpoint", name)
         opts = check_mapping(f"options of endpoint {name!r}", options)
@@ -129,17 +139,24 @@ class Network:
             what = f"endpoint {name!r} on network {net.name!r}"
             ep = EndpointRecord(new_id(), name, net.id, opts, {}, now())
             address = address_ipv6 = None
+            mac = _requested_mac(what, opts)
             if net.ipam:
+                ipam = c._ipam(net.ipam["driver"])
+                ipam_options = None
+                if ipam.capability.requires_mac_address:  # as libnetwork: pick it now
+                    mac = mac or random_mac()
+                    ipam_options = {MAC_ADDRESS_OPTION: mac}
                 address, address_ipv6, ep.allocations = allocate_endpoint(
-                    c._ipam(net.ipam["driver"]).driver,
+                    ipam.driver,
                     st.kv,
                     op,
                     net.ipam,
                     ipv4_address,
                     ipv6_address,
                     what,
+                    ipam_options,
                 )
-            iface = InterfaceInfo(address=address, address_ipv6=address_ipv6)
+            iface = InterfaceInfo(mac_address=mac, address=address, address_ipv6=address_ipv6)
             call_driver(what, driver.create_endpoint, net.id, ep.id, iface, MappingProxyType(opts))
             op.on_failure(f"creation of {what}", driver.delete_endpoint, net.id, ep.id)
             op.on_success(c._known_endpoints.add, ep.id)
@@ -213,15 +230,18 @@ class Network:
                 )
             if not available:
                 for ep in eps:
-                    c._release_addresses(st, net, ep)
+                    c._release_addresses(st, op, net, ep)
                     _forget_endpoint(st, net, ep)
             else:
                 driver = c._network_driver(net)
                 for ep in eps:
                     Endpoint(self, ep.id)._delete(st, op, net, ep, force=True)
                 call_driver(f"network {net.name!r}", driver.delete_network, net.id)
+                op.on_failure(
+                    f"deletion of network {net.name!r}", _undelete_network, c, driver, net
+                )
                 c._known_networks.discard(net.id)
-            c._release_addresses(st, net)
+            c._release_addresses(st, op, net)
             st.delete_network(net)
 
     def to_dict(self) -> dict[str, Any]:
@@ -234,6 +254,7 @@ class Network:
             "driver": net.type,
             "scope": net.scope,
             "status": "ok" if self._c.driver_available(net.type) else "unavailable",
+            "kernel": network_status(self._c, net, st),
             "created": net.created,
             "internal": net.internal,
             "enable_ipv6": net.enable_ipv6,
@@ -343,9 +364,6 @@ class Endpoint:
         call_driver(what, driver.leave, net.id, ep.id)
         sbox = st.sandbox(ep.sandbox_id) if ep.sandbox_id else None
         key = sbox.key if sbox else None
-        join = ep.join or {}
-        if key is not None and join.get("interface"):
-            _unplumb(op, key, join, InterfaceInfo(**to_interface_kwargs(ep.interface)), _mtu(net))
         op.on_failure(
             f"leave of {what}",
             _rejoin,
@@ -356,6 +374,11 @@ class Endpoint:
             InterfaceInfo(**to_interface_kwargs(ep.interface)),
             options,
         )
+        join = ep.join or {}
+        if key is not None and sbox is not None and join.get("interface"):
+            others = [_joined(st, *pair).join or {} for pair in sbox.endpoints if pair[1] != ep.id]
+            iface = InterfaceInfo(**to_interface_kwargs(ep.interface))
+            _sandboxes.unplumb(op, key, join, iface, _mtu(net), others)
         if sbox is not None:
             sbox.endpoints.remove((net.id, ep.id))
             st.put_sandbox(sbox)
@@ -383,8 +406,10 @@ class Endpoint:
             self._leave(st, op, net, ep)
         driver = c._endpoint_driver(net, ep)
         call_driver(_what(net, ep), driver.delete_endpoint, net.id, ep.id)
+        # A later failure brings the endpoint back through the restore path.
+        op.on_failure(f"deletion of {_what(net, ep)}", _undelete_endpoint, c, driver, net, ep)
         c._known_endpoints.discard(ep.id)
-        c._release_addresses(st, net, ep)
+        c._release_addresses(st, op, net, ep)
         st.delete_endpoint(net, ep)
 
     def info(self) -> dict[str, Any]:
@@ -439,6 +464,17 @@ def _joined(st: State, nid: str, eid: str) -> EndpointRecord:
     return st.endpoint(st.network(nid), eid)
 
 
+def _requested_mac(what: str, options: Mapping[str, Any]) -> str | None:
+    """The MAC asked for in the endpoint's options, normalised, or None."""
+    value = options.get(labels.MAC_ADDRESS)
+    if value is None or value == "":
+        return None
+    try:
+        return normalize_mac(str(value))
+    except ValueError as exc:
+        raise InvalidOptionError(f"option {labels.MAC_ADDRESS} of {what}: {exc}") from None
+
+
 def _forget_endpoint(st: State, net: NetworkRecord, ep: EndpointRecord) -> None:
     """Drop an endpoint from the state alone (its driver is gone)."""
     if ep.sandbox_id is not None:
@@ -458,40 +494,31 @@ def _plumb(
     op: Operation, key: str, join: dict[str, Any], iface: InterfaceInfo | None, mtu: int | None
 ) -> str:
     """Move the driver's interface into the namespace at ``key`` and program it."""
-    iface = iface or InterfaceInfo()
-    ns = Namespace(key)
-    name = ns.add_interface(
-        join["src_name"],
-        join["dst_prefix"],
-        join.get("dst_name"),
-        mac_address=iface.mac_address,
-        address=iface.address,
-        address_ipv6=iface.address_ipv6,
-        mtu=mtu,
-    )
-    op.on_failure(f"interface {name} in {key}", ns.remove_interface, name, join["src_name"])
-    disabled = join.get("disable_gateway_service")
-    ns.add_routes(
-        name,
-        [
-            StaticRoute(r["destination"], r["route_type"], r["next_hop"])
-            for r in join["static_routes"]
-        ],
-        None if disabled else join.get("gateway"),
-        None if disabled else join.get("gateway_ipv6"),
-    )
-    return name
+    return _sandboxes.plumb(op, key, join, iface, mtu)
 
 
-def _unplumb(
-    op: Operation, key: str, join: dict[str, Any], iface: InterfaceInfo, mtu: int | None
+def _undelete_network(c: Controller, driver: Driver, net: NetworkRecord) -> None:
+    """Undo a network's deletion: the driver restores it (re-creating what it removed)."""
+    driver.restore_network(
+        net.id,
+        MappingProxyType(net.driver_options()),
+        ipam_data(net.ipam, "ipv4"),
+        ipam_data(net.ipam, "ipv6"),
+    )
+    c._known_networks.add(net.id)
+
+
+def _undelete_endpoint(
+    c: Controller, driver: Driver, net: NetworkRecord, ep: EndpointRecord
 ) -> None:
-    """Move the interface back out of the namespace; undone by plumbing it in again."""
-    Namespace(key).remove_interface(join["interface"], join["src_name"])
-    restore = {**join, "dst_name": join["interface"]}
-    op.on_failure(
-        f"interface {join['interface']} in {key}", _plumb, Operation(), key, restore, iface, mtu
+    """Undo an endpoint's deletion through the driver's restore path."""
+    driver.restore_endpoint(
+        net.id,
+        ep.id,
+        InterfaceInfo(**to_interface_kwargs(ep.interface)),
+        MappingProxyType(ep.options),
     )
+    c._known_endpoints.add(ep.id)
 
 
 def _rejoin(

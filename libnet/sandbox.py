@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from libnet._records import SandboxRecord
 from libnet.network import Endpoint, Network
-from libnet.osl import delete_namespace
+from libnet.osl import OSLayerError, delete_namespace
 
 if TYPE_CHECKING:
     from libnet.controller import Controller
 
 __all__ = ["Sandbox"]
+
+log = logging.getLogger("libnet")
 
 
 class Sandbox:
@@ -70,7 +73,9 @@ class Sandbox:
             rec = st.sandbox(self.id)
             st.delete_sandbox(rec)
             if rec.owns_key and rec.key:
-                delete_namespace(rec.key)
+                # Once the removal is committed: a namespace left by a crash before that
+                # point is an orphan for reconciliation, never a sandbox without one.
+                op.on_success(_delete_namespace, rec.key)
 
     def to_dict(self) -> dict[str, Any]:
         """The sandbox as plain values, as ``libnet sandbox inspect`` prints it."""
@@ -83,3 +88,10 @@ class Sandbox:
             "created": rec.created,
             "endpoints": [{"network": nid, "endpoint": eid} for nid, eid in rec.endpoints],
         }
+
+
+def _delete_namespace(key: str) -> None:
+    try:
+        delete_namespace(key)
+    except OSLayerError as exc:
+        log.warning("%s; 'libnet doctor --repair' removes it", exc)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from libnet.cli._args import add_json, short_id
 from libnet.cli._context import CommandContext
 from libnet.cli._format import print_json, print_table
-from libnet.errors import NotFoundError
+from libnet.errors import InvalidOptionError, NotFoundError
+from libnet.osl import NETNS_DIR, run_in_namespace
 
 _SANDBOX_HELP = "container ID, sandbox ID or unique sandbox ID prefix"
 
@@ -22,16 +24,40 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p = cmds.add_parser(
         "create",
         help="create the sandbox of a container",
-        description="Create the sandbox of a container and print the sandbox's ID.",
+        description="Create the sandbox of a container and print the sandbox's ID. Without "
+        "--netns, --key or --create the sandbox is logical: joins reach the drivers but "
+        "nothing is programmed in the kernel.",
     )
     p.add_argument("container_id", metavar="CONTAINER_ID")
-    p.add_argument(
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--netns",
+        metavar="NAME|PATH",
+        help="use an existing network namespace: NAME means /run/netns/NAME (as 'ip netns' "
+        "names them), a path such as /proc/PID/ns/net is used as it is",
+    )
+    where.add_argument(
         "--key",
         metavar="PATH",
-        help="network namespace path (/proc/PID/ns/net, /run/netns/NAME); "
-        "none for a logical sandbox",
+        help="network namespace path (/proc/PID/ns/net, /run/netns/NAME), as Docker's sandbox key",
+    )
+    where.add_argument(
+        "--create",
+        action="store_true",
+        help="create a network namespace for the sandbox under /run/netns; it is removed "
+        "with the sandbox",
     )
     p.set_defaults(func=_create)
+
+    p = cmds.add_parser(
+        "exec",
+        help="run a command in a sandbox's network namespace",
+        description="Run COMMAND in the network namespace of the sandbox, and exit with its "
+        "exit status (128+N if signal N killed it).",
+    )
+    p.add_argument("ref", metavar="SANDBOX", help=_SANDBOX_HELP)
+    p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND...")
+    p.set_defaults(func=_exec)
 
     p = cmds.add_parser("ls", aliases=["list"], help="list sandboxes")
     out = p.add_mutually_exclusive_group()
@@ -57,10 +83,38 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.set_defaults(func=_rm)
 
 
+def _netns_path(value: str) -> str:
+    """``--netns NAME`` is /run/netns/NAME; anything with a slash is a path."""
+    if "/" in value:
+        return value
+    if value in ("", ".", ".."):
+        raise InvalidOptionError(f"--netns {value!r} is not a namespace name or path")
+    return str(NETNS_DIR / value)
+
+
 def _create(args: argparse.Namespace, ctx: CommandContext) -> int:
-    sandbox = ctx.controller().new_sandbox(args.container_id, key=args.key)
+    key = _netns_path(args.netns) if args.netns is not None else args.key
+    sandbox = ctx.controller().new_sandbox(args.container_id, key=key, create=args.create)
     print(sandbox.id)
     return 0
+
+
+def _exec(args: argparse.Namespace, ctx: CommandContext) -> int:
+    command = list(args.command)
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        raise InvalidOptionError("no command given: libnet sandbox exec SANDBOX -- COMMAND...")
+    sandbox = ctx.controller().sandbox(args.ref)
+    key = sandbox.key
+    if key is None:
+        raise InvalidOptionError(
+            f"sandbox {sandbox.id[:12]} (container {sandbox.container_id!r}) is logical: it "
+            "has no network namespace to run a command in"
+        )
+    ctx.close()  # the command may run long: hold no state file open meanwhile
+    sys.stdout.flush()
+    return run_in_namespace(key, command)
 
 
 def _ls(args: argparse.Namespace, ctx: CommandContext) -> int:

@@ -3,13 +3,26 @@
 As libnetwork's bridge driver: the bridge carries the network's gateway addresses, the host
 end of each endpoint's veth pair is attached to it, and Join names the other end for the
 sandbox (prefix ``eth``) and gives the gateway, unless the network is internal.
+
+Options (``-o`` / ``options=``): ``com.docker.network.bridge.name`` (default
+``br-<network ID[:12]>``), ``com.docker.network.driver.mtu``,
+``com.docker.network.bridge.enable_icc`` (default true; false isolates the endpoints'
+bridge ports from each other, so they reach the gateway but not one another). Bridges of
+different networks never forward to each other, and an internal network's bridge forwards
+nowhere (see :mod:`libnet.drivers.bridge.netlink`).
+
+Kernel objects carry marks with the driver's ``owner`` (the state they belong to); the
+driver implements :class:`libnet.reconcile.KernelObjects` to report and remove them.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,9 +35,14 @@ from libnet.driverapi import (
     IPAMData,
     JoinInfo,
     Scope,
+    mac_from_ip,
 )
 from libnet.drivers.bridge import netlink
 from libnet.errors import EndpointNotFoundError, InvalidOptionError, NetworkNotFoundError
+from libnet.osl import rtnl
+from libnet.reconcile import Orphan, StoredNetwork
+
+log = logging.getLogger("libnet")
 
 NAME = "bridge"
 MTU = labels.MTU
@@ -35,6 +53,7 @@ ENABLE_ICC = labels.ENABLE_ICC
 class _Network:
     bridge: str
     gateways: list[str]
+    subnets: list[str]
     mtu: int | None
     icc: bool
     internal: bool
@@ -69,19 +88,37 @@ def _mtu(value: Any) -> int | None:
     return mtu
 
 
-def _random_mac() -> str:
-    raw = bytearray(os.urandom(6))
-    raw[0] = (raw[0] & 0xFE) | 0x02  # unicast, locally administered
-    return ":".join(f"{b:02x}" for b in raw)
+def _names(eid: str) -> _Endpoint:
+    return _Endpoint(host_name=f"veth{eid[:11]}", peer_name=f"vc{eid[:13]}")
+
+
+def _owner() -> str:
+    return os.urandom(6).hex()
 
 
 class BridgeDriver(Driver):
-    """Linux bridges and veth pairs; thread-safe."""
+    """Linux bridges and veth pairs; thread-safe.
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
+    ``owner`` (12 hex digits) goes into every mark; the controller passes one derived from
+    its state directory.
+    """
+
+    def __init__(self, owner: str | None = None) -> None:
+        self.owner = owner or _owner()
+        if len(self.owner) != 12 or any(ch not in "0123456789abcdef" for ch in self.owner):
+            raise InvalidOptionError(f"bridge driver owner {self.owner!r} must be 12 hex digits")
+        self.table = netlink.owner_table(self.owner)
+        self._lock = threading.RLock()
         self._networks: dict[str, _Network] = {}
         self._endpoints: dict[tuple[str, str], _Endpoint] = {}
+
+    # -- helpers -------------------------------------------------------------------------
+
+    @staticmethod
+    @contextmanager
+    def _kernel() -> Iterator[Any]:
+        with rtnl.rtnl() as ipr:
+            yield ipr
 
     def _net(self, nid: str) -> _Network:
         net = self._networks.get(nid)
@@ -98,21 +135,31 @@ class BridgeDriver(Driver):
 
     @staticmethod
     def _config(
-        nid: str, options: Mapping[str, Any], ipv4: list[IPAMData], ipv6: list[IPAMData]
+        options: Mapping[str, Any], ipv4: Sequence[IPAMData], ipv6: Sequence[IPAMData], nid: str
     ) -> _Network:
         generic = dict(options.get(labels.GENERIC) or {})
         name = str(generic.get(labels.BRIDGE_NAME) or f"br-{nid[:12]}")
-        if not 1 <= len(name) <= 15 or "/" in name or " " in name:
+        if not 1 <= len(name) <= 15 or "/" in name or " " in name or ":" in name:
             raise InvalidOptionError(
                 f"bridge name {name!r} must be an interface name of 1 to 15 characters"
             )
+        pools = (*ipv4, *ipv6)
         return _Network(
             bridge=name,
-            gateways=[d.gateway for d in (*ipv4, *ipv6) if d.gateway],
+            gateways=[d.gateway for d in pools if d.gateway],
+            subnets=[str(ipaddress.ip_network(d.pool, strict=False)) for d in pools if d.pool],
             mtu=_mtu(generic.get(MTU)),
             icc=_flag(generic.get(ENABLE_ICC, True), ENABLE_ICC),
             internal=bool(options.get(labels.INTERNAL, False)),
         )
+
+    def _ensure_network(self, ipr: Any, nid: str, net: _Network) -> None:
+        netlink.ensure_bridge(
+            ipr, net.bridge, netlink.network_mark(self.owner, nid), net.mtu, net.gateways
+        )
+        netlink.add_isolation(ipr, net.bridge, self.table, net.subnets, net.internal)
+
+    # -- networks ------------------------------------------------------------------------
 
     def create_network(
         self,
@@ -121,7 +168,7 @@ class BridgeDriver(Driver):
         ipv4_data: list[IPAMData],
         ipv6_data: list[IPAMData],
     ) -> None:
-        net = self._config(nid, options, ipv4_data, ipv6_data)
+        net = self._config(options, ipv4_data, ipv6_data, nid)
         with self._lock:
             for other in self._networks.values():
                 if other.bridge == net.bridge:
@@ -129,10 +176,15 @@ class BridgeDriver(Driver):
                         f"bridge {net.bridge!r} already serves another network; choose another "
                         "name with option com.docker.network.bridge.name"
                     )
-            with netlink.netlink() as ipr:
+            with self._kernel() as ipr:
                 netlink.create_bridge(
-                    ipr, net.bridge, netlink.network_mark(nid), net.mtu, net.gateways
+                    ipr, net.bridge, netlink.network_mark(self.owner, nid), net.mtu, net.gateways
                 )
+                try:
+                    netlink.add_isolation(ipr, net.bridge, self.table, net.subnets, net.internal)
+                except BaseException:
+                    netlink.delete_link(ipr, net.bridge)
+                    raise
             self._networks[nid] = net
 
     def restore_network(
@@ -142,71 +194,88 @@ class BridgeDriver(Driver):
         ipv4_data: list[IPAMData],
         ipv6_data: list[IPAMData],
     ) -> None:
-        """Adopt the network's bridge if it is there, else create it again."""
-        net = self._config(nid, options, ipv4_data, ipv6_data)
-        with self._lock, netlink.netlink() as ipr:
-            index = netlink.lookup(ipr, net.bridge)
-            if index is None:
-                netlink.create_bridge(
-                    ipr, net.bridge, netlink.network_mark(nid), net.mtu, net.gateways
-                )
+        """Adopt the network's bridge and rules, re-creating what is missing."""
+        net = self._config(options, ipv4_data, ipv6_data, nid)
+        with self._lock, self._kernel() as ipr:
+            self._ensure_network(ipr, nid, net)
             self._networks[nid] = net
 
     def delete_network(self, nid: str) -> None:
         with self._lock:
             net = self._net(nid)
-            with netlink.netlink() as ipr:
-                netlink.delete_link(ipr, net.bridge)
+            with self._kernel() as ipr:
+                try:
+                    netlink.remove_isolation(ipr, net.bridge, self.table, net.subnets)
+                    netlink.delete_link(ipr, net.bridge)
+                except BaseException:  # all or nothing: put back what was removed
+                    try:
+                        self._ensure_network(ipr, nid, net)
+                    except Exception:
+                        log.warning("cannot restore network %s after a failure", nid[:12])
+                    raise
             del self._networks[nid]
+
+    # -- endpoints -----------------------------------------------------------------------
 
     def create_endpoint(
         self, nid: str, eid: str, iface: InterfaceInfo, options: Mapping[str, Any]
     ) -> None:
         with self._lock:
             net = self._net(nid)
-            if iface.mac_address is None:
-                iface.set_mac_address(_random_mac())
-            ep = _Endpoint(host_name=f"veth{eid[:11]}", peer_name=f"vc{eid[:13]}")
-            with netlink.netlink() as ipr:
-                self._create_veth(ipr, nid, eid, net, ep, iface.mac_address)
+            if iface.mac_address is None:  # as Docker: derived from the IPv4 address
+                iface.set_mac_address(
+                    mac_from_ip(iface.address.split("/")[0])
+                    if iface.address
+                    else netlink.stable_mac(eid)
+                )
+            ep = _names(eid)
+            with self._kernel() as ipr:
+                netlink.create_veth(
+                    ipr,
+                    ep.host_name,
+                    ep.peer_name,
+                    bridge=self._bridge_index(ipr, nid, net),
+                    mark=netlink.endpoint_mark(self.owner, nid, eid),
+                    mac_address=iface.mac_address,
+                    mtu=net.mtu,
+                    isolated=not net.icc,
+                )
             self._endpoints[(nid, eid)] = ep
 
     @staticmethod
-    def _create_veth(
-        ipr: Any, nid: str, eid: str, net: _Network, ep: _Endpoint, mac: str | None
-    ) -> None:
+    def _bridge_index(ipr: Any, nid: str, net: _Network) -> int:
         bridge = netlink.lookup(ipr, net.bridge)
         if bridge is None:
             raise NetworkNotFoundError(
-                f"bridge {net.bridge!r} of network {nid[:12]} is missing; run 'libnet doctor'"
+                f"bridge {net.bridge!r} of network {nid[:12]} is missing; run "
+                "'libnet doctor --repair'"
             )
-        netlink.create_veth(
-            ipr,
-            ep.host_name,
-            ep.peer_name,
-            bridge=bridge,
-            mark=netlink.endpoint_mark(nid, eid),
-            mac_address=mac,
-            mtu=net.mtu,
-            isolated=not net.icc,
-        )
+        return bridge
 
     def restore_endpoint(
         self, nid: str, eid: str, iface: InterfaceInfo, options: Mapping[str, Any]
     ) -> None:
-        """Adopt the endpoint's veth pair if it is there, else create it again."""
+        """Adopt the endpoint's veth pair (re-attaching it), or create it again."""
         with self._lock:
             net = self._net(nid)
-            ep = _Endpoint(host_name=f"veth{eid[:11]}", peer_name=f"vc{eid[:13]}")
-            with netlink.netlink() as ipr:
-                if netlink.lookup(ipr, ep.host_name) is None:
-                    self._create_veth(ipr, nid, eid, net, ep, iface.mac_address)
+            ep = _names(eid)
+            with self._kernel() as ipr:
+                netlink.ensure_veth(
+                    ipr,
+                    ep.host_name,
+                    ep.peer_name,
+                    bridge=self._bridge_index(ipr, nid, net),
+                    mark=netlink.endpoint_mark(self.owner, nid, eid),
+                    mac_address=iface.mac_address,
+                    mtu=net.mtu,
+                    isolated=not net.icc,
+                )
             self._endpoints[(nid, eid)] = ep
 
     def delete_endpoint(self, nid: str, eid: str) -> None:
         with self._lock:
             ep = self._ep(nid, eid)
-            with netlink.netlink() as ipr:
+            with self._kernel() as ipr:
                 netlink.delete_link(ipr, ep.host_name)
             del self._endpoints[(nid, eid)]
 
@@ -214,11 +283,15 @@ class BridgeDriver(Driver):
         with self._lock:
             net = self._net(nid)
             ep = self._ep(nid, eid)
+        with self._kernel() as ipr:
+            problems = self._endpoint_problems(ipr, nid, eid, net.bridge)
         return {
             "bridge": net.bridge,
             "host_interface": ep.host_name,
             "mtu": net.mtu,
             "icc": net.icc,
+            "internal": net.internal,
+            "kernel": "ok" if not problems else "; ".join(problems),
         }
 
     def join(
@@ -246,7 +319,122 @@ class BridgeDriver(Driver):
         with self._lock:
             self._ep(nid, eid)
 
+    # -- kernel objects (libnet.reconcile.KernelObjects) ---------------------------------
 
-def init(callback: DriverCallback) -> None:
-    """Register the ``bridge`` driver."""
-    callback.register_driver(NAME, BridgeDriver(), Capability(Scope.LOCAL))
+    def _endpoint_problems(self, ipr: Any, nid: str, eid: str, bridge: str) -> list[str]:
+        host = _names(eid).host_name
+        index = netlink.lookup(ipr, host)
+        if index is None:
+            return [f"veth {host} is missing"]
+        link = netlink.get_link(ipr, index)
+        if link.get("ifalias") != netlink.endpoint_mark(self.owner, nid, eid):
+            return [f"interface {host} does not carry the endpoint's mark"]
+        problems = []
+        bridge_index = netlink.lookup(ipr, bridge)
+        if bridge_index is None or link.get("master") != bridge_index:
+            problems.append(f"veth {host} is not attached to bridge {bridge}")
+        if not int(link["flags"]) & netlink.IFF_UP:
+            problems.append(f"veth {host} is down")
+        return problems
+
+    def kernel_check(self, network: StoredNetwork) -> dict[str, list[str]]:
+        net = self._config(network.options, network.ipv4_data, network.ipv6_data, network.id)
+        out: dict[str, list[str]] = {}
+        with self._kernel() as ipr:
+            problems: list[str] = []
+            index = netlink.lookup(ipr, net.bridge)
+            if index is None:
+                problems.append(f"bridge {net.bridge} is missing")
+            else:
+                link = netlink.get_link(ipr, index)
+                if link.get("ifalias") != netlink.network_mark(self.owner, network.id):
+                    problems.append(f"interface {net.bridge} is not this network's bridge")
+                if not int(link["flags"]) & netlink.IFF_UP:
+                    problems.append(f"bridge {net.bridge} is down")
+                have = {f"{a.get('address')}/{a['prefixlen']}" for a in ipr.get_addr(index=index)}
+                for gw in net.gateways:
+                    iface = ipaddress.ip_interface(gw)
+                    if f"{iface.ip}/{iface.network.prefixlen}" not in have:
+                        problems.append(f"bridge {net.bridge} lacks gateway address {gw}")
+            rules = {(p, b) for _, p, b in netlink.isolation_rules(ipr, self.table)}
+            if (netlink.ISOLATION_PRIORITY, net.bridge) not in rules:
+                problems.append(f"isolation rule of bridge {net.bridge} is missing")
+            if net.internal and (netlink.INTERNAL_PRIORITY, net.bridge) not in rules:
+                problems.append(f"internal-network rule of bridge {net.bridge} is missing")
+            routes = set(netlink.table_routes(ipr, self.table))
+            for subnet in net.subnets:
+                if subnet not in routes:
+                    problems.append(f"isolation route of subnet {subnet} is missing")
+            out[""] = problems
+            for eid in network.endpoints:
+                out[eid] = self._endpoint_problems(ipr, network.id, eid, net.bridge)
+        return out
+
+    def kernel_orphans(self, networks: Sequence[StoredNetwork]) -> list[Orphan]:
+        live = {n.id: set(n.endpoints) for n in networks}
+        bridges: set[str] = set()
+        subnets: set[str] = set()
+        for n in networks:
+            try:
+                cfg = self._config(n.options, n.ipv4_data, n.ipv6_data, n.id)
+            except InvalidOptionError:
+                continue
+            bridges.add(cfg.bridge)
+            subnets.update(cfg.subnets)
+        out: list[Orphan] = []
+        with self._kernel() as ipr:
+            for mark, index, name, _master in netlink.marked_links(ipr):
+                if mark.owner != self.owner:
+                    continue
+                if mark.kind == "net" and mark.nid not in live:
+                    out.append(Orphan("bridge", name, f"mark {mark}", ("link", index, name)))
+                elif mark.kind == "ep" and (mark.eid not in live.get(mark.nid, set())):
+                    out.append(Orphan("veth", name, f"mark {mark}", ("link", index, name)))
+            for rule in netlink.isolation_rules(ipr, self.table):
+                family, priority, bridge = rule
+                if bridge not in bridges:
+                    out.append(
+                        Orphan(
+                            "rule",
+                            f"iif {bridge} priority {priority}",
+                            f"isolation rule (family {family}) of a bridge of no stored network",
+                            ("rule", rule),
+                        )
+                    )
+            for dst in netlink.table_routes(ipr, self.table):
+                if dst not in subnets:
+                    out.append(
+                        Orphan(
+                            "route",
+                            f"prohibit {dst} table {self.table}",
+                            "isolation route of no stored network's subnet",
+                            ("route", dst),
+                        )
+                    )
+        # internal rules before the rules that make them ours; links last
+        order = {"rule": 0, "route": 1, "veth": 2, "bridge": 3}
+        out.sort(key=lambda o: (order.get(o.kind, 9), -_priority(o)))
+        return out
+
+    def remove_orphan(self, orphan: Orphan) -> None:
+        kind = orphan.handle[0]
+        with self._kernel() as ipr:
+            if kind == "link":
+                _, index, name = orphan.handle
+                if netlink.lookup(ipr, name) == index:
+                    netlink.delete_link(ipr, name)
+            elif kind == "rule":
+                netlink.remove_rule(ipr, orphan.handle[1], self.table)
+            elif kind == "route":
+                netlink.remove_table_route(ipr, self.table, orphan.handle[1])
+
+
+def _priority(orphan: Orphan) -> int:
+    if orphan.handle and orphan.handle[0] == "rule":
+        return int(orphan.handle[1][1])
+    return 0
+
+
+def init(callback: DriverCallback, owner: str | None = None) -> None:
+    """Register the ``bridge`` driver (``owner``: see :class:`BridgeDriver`)."""
+    callback.register_driver(NAME, BridgeDriver(owner), Capability(Scope.LOCAL))

@@ -1,0 +1,108 @@
+"""``libnet sandbox create --netns/--create``, ``libnet sandbox exec`` and ``libnet doctor``,
+run as a user runs them (``python -m libnet`` in a subprocess, inside the test's namespaces)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import libnet
+from libnet.osl import NETNS_DIR, create_namespace
+
+N1 = {"config": [{"subnet": "10.1.0.0/24"}]}
+
+
+def libnet_cli(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIBNET_")}
+    return subprocess.run(
+        [sys.executable, "-m", "libnet", "--state-dir", str(state), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=state.parent,
+        timeout=60,
+    )
+
+
+def ok(proc: subprocess.CompletedProcess[str]) -> str:
+    assert (proc.returncode, proc.stderr) == (0, ""), proc
+    return proc.stdout
+
+
+def test_sandbox_create_with_netns_create_and_key(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    create_namespace("web")
+    sid = ok(libnet_cli(state, "sandbox", "create", "c1", "--create")).strip()
+    by_name = ok(libnet_cli(state, "sandbox", "create", "c2", "--netns", "web")).strip()
+    own = f"/proc/{os.getpid()}/ns/net"  # this test's namespace, by path
+    by_path = ok(libnet_cli(state, "sandbox", "create", "c3", "--netns", own)).strip()
+    boxes = {
+        b["container_id"]: b
+        for b in json.loads(ok(libnet_cli(state, "sandbox", "inspect", sid, by_name, by_path)))
+    }
+    assert boxes["c1"]["namespace_created_by_libnet"] is True
+    assert Path(boxes["c1"]["key"]).parent == NETNS_DIR
+    assert os.path.exists(boxes["c1"]["key"])
+    assert (boxes["c2"]["key"], boxes["c2"]["namespace_created_by_libnet"]) == (
+        str(NETNS_DIR / "web"),
+        False,
+    )
+    assert boxes["c3"]["key"] == own
+
+    missing = libnet_cli(state, "sandbox", "create", "c4", "--netns", "nosuch")
+    assert missing.returncode == 1 and "/run/netns/nosuch" in missing.stderr
+    both = libnet_cli(state, "sandbox", "create", "c5", "--create", "--netns", "web")
+    assert both.returncode == 2 and "not allowed with" in both.stderr
+
+    assert ok(libnet_cli(state, "sandbox", "rm", "c1", "c2")).split() == ["c1", "c2"]
+    assert not os.path.exists(boxes["c1"]["key"])
+    assert os.path.exists(NETNS_DIR / "web")  # not libnet's: left alone
+
+
+def test_sandbox_exec_runs_in_the_namespace_and_passes_the_status(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    with libnet.Controller(state_dir=state) as c:
+        endpoint = c.new_network("bridge", "n1", ipam=N1).create_endpoint("e1")
+        endpoint.join(c.new_sandbox("c1", create=True))
+        c.new_sandbox("logical")
+    devices = ok(libnet_cli(state, "sandbox", "exec", "c1", "--", "cat", "/proc/net/dev"))
+    names = {line.split(":")[0].strip() for line in devices.splitlines() if ":" in line}
+    assert names == {"eth0", "lo"}
+    assert libnet_cli(state, "sandbox", "exec", "c1", "--", "sh", "-c", "exit 7").returncode == 7
+    killed = libnet_cli(state, "sandbox", "exec", "c1", "--", "sh", "-c", "kill -9 $$")
+    assert killed.returncode == 137
+    logical = libnet_cli(state, "sandbox", "exec", "logical", "--", "true")
+    assert logical.returncode == 1 and "is logical" in logical.stderr
+    nothing = libnet_cli(state, "sandbox", "exec", "c1")
+    assert nothing.returncode == 1 and "no command" in nothing.stderr
+
+
+def test_doctor_and_network_inspect(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    assert ok(libnet_cli(state, "doctor")).strip() == "no problems found"
+    with libnet.Controller(state_dir=state) as c:
+        network = c.new_network("bridge", "n1", ipam=N1)
+        network.create_endpoint("e1").join(c.new_sandbox("c1", create=True))
+        bridge = network.endpoint("e1").driver_info()["bridge"]
+    (net,) = json.loads(ok(libnet_cli(state, "network", "inspect", "n1")))
+    assert net["kernel"] == {"status": "ok", "problems": []}
+
+    subprocess.run(["ip", "link", "del", bridge], check=True)
+    (net,) = json.loads(ok(libnet_cli(state, "network", "inspect", "n1")))
+    assert net["kernel"]["status"] == "degraded"
+
+    check = libnet_cli(state, "doctor")
+    assert check.returncode == 1 and "libnet doctor --repair" in check.stderr
+    assert "missing" in check.stdout and bridge in check.stdout
+    report = json.loads(libnet_cli(state, "doctor", "--json").stdout)
+    assert report["ok"] is False and report["findings"]
+
+    repaired = libnet_cli(state, "doctor", "--repair")
+    assert repaired.returncode == 0, repaired
+    assert "repaired" in repaired.stdout
+    assert ok(libnet_cli(state, "doctor")).strip() == "no problems found"
+    (net,) = json.loads(ok(libnet_cli(state, "network", "inspect", "n1")))
+    assert net["kernel"]["status"] == "ok"
