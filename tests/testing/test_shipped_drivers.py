@@ -55,7 +55,12 @@ class TestBridgeWithNamespaces(DriverConformance):
 
 def _isolated_pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env: Mapping[str, Any] = {k: v for k, v in os.environ.items() if not k.startswith("LIBNET_")}
-    command = ["unshare", "-n", "-m", "--propagation", "private", sys.executable, "-m", "pytest"]
+    # A private tmpfs on /run/netns keeps the namespaces the suite creates off the host.
+    mount = 'mkdir -p /run/netns && mount -t tmpfs libnet-test /run/netns && exec "$@"'
+    command = [
+        *("unshare", "-n", "-m", "--propagation", "private", "sh", "-c", mount, "sh"),
+        *(sys.executable, "-m", "pytest"),
+    ]
     return subprocess.run(
         [*command, "-p", "no:cacheprovider", "-q", *args],
         cwd=cwd,
