@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 __all__ = [
     "BROKEN_KINDS",
@@ -49,21 +49,7 @@ BrokenKind = Literal[
 ]
 """How :meth:`PluginInstaller.install_broken` breaks a distribution."""
 
-BROKEN_KINDS: tuple[BrokenKind, ...] = (
-    "import-error",
-    "missing-module",
-    "missing-attribute",
-    "no-hook",
-    "unmarked-hook",
-    "unknown-hook",
-    "hook-error",
-    "no-registration",
-    "wrong-name",
-    "missing-methods",
-    "bad-capability",
-    "missing-metadata",
-    "metadata-without-name",
-)
+BROKEN_KINDS: tuple[BrokenKind, ...] = get_args(BrokenKind)
 
 _COUNT = itertools.count(1)
 _LIVE: dict[str, Any] = {}
