@@ -1,25 +1,21 @@
-"""Fake *installed* distributions: real ``.dist-info`` directories on ``sys.path``.
+"""Fake *installed* distributions for the core tests, on libnet.testing's installer.
 
 :class:`FakeDists` writes ``NAME-VERSION.dist-info/`` (``METADATA``, ``entry_points.txt``,
-``RECORD``) and the plugin modules' source into a site directory and prepends that directory
-to ``sys.path``, so ``importlib.metadata`` finds the distribution exactly as it finds one
-that pip installed, and the entry points load through the ordinary import system.
-:meth:`FakeDists.close` forgets the plugin modules again (``sys.modules`` and import caches);
-the ``sys.path`` change is undone by the ``MonkeyPatch`` that made it.
+``RECORD``) and the plugin modules' source into a site directory on ``sys.path`` through
+:class:`libnet.testing.PluginInstaller`, so ``importlib.metadata`` finds the distribution
+exactly as it finds one that pip installed. This module only adds the names the core tests
+use: exact entry points and module sources, and checks of what was imported.
 """
 
 from __future__ import annotations
 
-import importlib
-import re
 import sys
-import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-import pytest
+from libnet.testing import PluginInstaller
 
 __all__ = ["DRIVER_GROUP", "FakeDist", "FakeDists"]
 
@@ -40,15 +36,12 @@ class FakeDist:
 class FakeDists:
     """Installs fake distributions into site directories under ``root``.
 
-    Each site directory is prepended to ``sys.path`` when first used, so a site made later
-    comes earlier on ``sys.path`` (and wins, as pip's would, when both hold one distribution).
+    Each site directory is put first on ``sys.path`` when first used, so a site made later
+    comes earlier (and wins, as pip's would, when both hold one distribution).
     """
 
-    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        self._root = root
-        self._monkeypatch = monkeypatch
-        self._sites: dict[str, Path] = {}
-        self._modules: set[str] = set()
+    def __init__(self, root: Path) -> None:
+        self._installer = PluginInstaller(root)
         self._names: set[str] = set()
 
     @property
@@ -58,13 +51,7 @@ class FakeDists:
 
     def site(self, name: str = "site-packages") -> Path:
         """The site directory ``name``: created and put first on ``sys.path`` at first use."""
-        path = self._sites.get(name)
-        if path is None:
-            path = self._root / name
-            path.mkdir(parents=True)
-            self._monkeypatch.syspath_prepend(str(path))
-            self._sites[name] = path
-        return path
+        return self._installer.site(name)
 
     def install(
         self,
@@ -80,37 +67,17 @@ class FakeDists:
         """Install distribution ``name``: ``entry_points`` maps entry-point names to targets
         (``"module"`` or ``"module:attr"``) in ``group``; ``modules`` maps dotted module names
         to their source, which is dedented."""
-        root = self.site(site)
-        written: list[Path] = []
-        for module, source in (modules or {}).items():
-            written.extend(self._write_module(root, module, source))
-        dist_info = root / f"{_wheel_name(name)}-{version}.dist-info"
-        dist_info.mkdir()
-        metadata = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
-        metadata += [f"Requires-Dist: {req}" for req in requires]
-        _write(dist_info / "METADATA", "\n".join(metadata) + "\n", written)
-        lines = [f"[{group}]"] + [f"{ep} = {target}" for ep, target in (entry_points or {}).items()]
-        _write(dist_info / "entry_points.txt", "\n".join(lines) + "\n", written)
-        record = [f"{p.relative_to(root).as_posix()},," for p in written]
-        record.append(f"{dist_info.name}/RECORD,,")
-        (dist_info / "RECORD").write_text("\n".join(record) + "\n")
-        importlib.invalidate_caches()
+        installed = self._installer.install_distribution(
+            name,
+            version,
+            entry_points=entry_points or {},
+            modules=modules,
+            group=group,
+            requires=requires,
+            site=site,
+        )
         self._names.add(name)
-        return FakeDist(name, version, root, dist_info, tuple(modules or ()))
-
-    def _write_module(self, root: Path, module: str, source: str) -> list[Path]:
-        parts = module.split(".")
-        written: list[Path] = []
-        for depth in range(1, len(parts)):
-            init = root.joinpath(*parts[:depth], "__init__.py")
-            if not init.exists():
-                init.parent.mkdir(parents=True, exist_ok=True)
-                _write(init, "", written)
-        path = root.joinpath(*parts[:-1], f"{parts[-1]}.py")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _write(path, textwrap.dedent(source), written)
-        self._modules.add(parts[0])
-        return written
+        return FakeDist(name, version, installed.site, installed.dist_info, tuple(modules or ()))
 
     @staticmethod
     def imported(module: str) -> bool:
@@ -124,18 +91,5 @@ class FakeDists:
         return sys.modules[module]
 
     def close(self) -> None:
-        """Forget every plugin module written here, so the next test imports afresh."""
-        for name in list(sys.modules):
-            if name.partition(".")[0] in self._modules:
-                del sys.modules[name]
-        importlib.invalidate_caches()
-
-
-def _wheel_name(name: str) -> str:
-    """The distribution name as it appears in a ``.dist-info`` directory name."""
-    return re.sub(r"[-_.]+", "_", name)
-
-
-def _write(path: Path, text: str, written: list[Path]) -> None:
-    path.write_text(text)
-    written.append(path)
+        """Take the sites off ``sys.path`` and forget their modules, for the next test."""
+        self._installer.close()

@@ -26,9 +26,9 @@ def _isolated(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def dists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeDists]:
+def dists(tmp_path: Path) -> Iterator[FakeDists]:
     """Install fake distributions for this test only (see :mod:`_dists`)."""
-    fake = FakeDists(tmp_path / "dists", monkeypatch)
+    fake = FakeDists(tmp_path / "dists")
     yield fake
     fake.close()
 

@@ -6,7 +6,6 @@ import importlib
 import sys
 from pathlib import Path
 
-import pytest
 from _dists import DRIVER_GROUP, FakeDists
 
 if sys.version_info >= (3, 12):
@@ -42,8 +41,8 @@ def test_a_site_made_later_comes_first_on_sys_path(dists: FakeDists) -> None:
     assert sys.path.index(str(newer)) < sys.path.index(str(older))
 
 
-def test_close_forgets_the_plugin_modules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fake = FakeDists(tmp_path, monkeypatch)
+def test_close_forgets_the_plugin_modules(tmp_path: Path) -> None:
+    fake = FakeDists(tmp_path)
     fake.install("libnet-fake", modules={"libnet_fake_mod.sub": "", "libnet_fake_top": ""})
     importlib.import_module("libnet_fake_mod.sub")
     importlib.import_module("libnet_fake_top")
@@ -51,11 +50,9 @@ def test_close_forgets_the_plugin_modules(tmp_path: Path, monkeypatch: pytest.Mo
     assert not [m for m in sys.modules if m.startswith(("libnet_fake_mod", "libnet_fake_top"))]
 
 
-def test_after_close_a_module_of_the_same_name_is_imported_afresh(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_after_close_a_module_of_the_same_name_is_imported_afresh(tmp_path: Path) -> None:
     for value in (1, 2):
-        fake = FakeDists(tmp_path / str(value), monkeypatch)
+        fake = FakeDists(tmp_path / str(value))
         fake.install("libnet-fake", modules={"libnet_fake_again": f"number = {value}\n"})
         assert importlib.import_module("libnet_fake_again").number == value
         fake.close()

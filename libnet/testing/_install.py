@@ -232,6 +232,31 @@ class PluginInstaller:
             metadata=metadata,
         )
 
+    def install_distribution(
+        self,
+        dist: str,
+        version: str = "1.0",
+        *,
+        entry_points: Mapping[str, str],
+        modules: Mapping[str, str] | None = None,
+        group: str = DRIVER_GROUP,
+        requires: Iterable[str] = (),
+        site: str = "site-packages",
+    ) -> InstalledPlugin:
+        """Install distribution ``dist`` exactly as described, for tests of discovery itself.
+
+        ``entry_points`` maps entry-point names of ``group`` to targets (``"module"`` or
+        ``"module:attr"``); ``modules`` maps dotted module names to their (dedented) source.
+        """
+        root = self.site(site)
+        files: list[Path] = []
+        for module, source in (modules or {}).items():
+            files += self._write_module(root, module, textwrap.dedent(source))
+        first = next(iter(modules or {}), None)
+        return self._write_dist(
+            root, dist, version, entry_points, first, requires=requires, group=group, files=files
+        )
+
     def install_broken(
         self,
         kind: BrokenKind,
@@ -293,21 +318,25 @@ class PluginInstaller:
         stem = re.sub(r"\W", "_", name)
         return f"libnet_test_{stem}_{next(_COUNT)}"
 
-    def _write_module(self, root: Path, module: str, source: str) -> Path:
+    def _write_module(self, root: Path, module: str, source: str) -> list[Path]:
+        """Write ``module`` (and any missing package ``__init__``); return the files written."""
         parts = module.split(".")
         if not all(p.isidentifier() and not keyword.iskeyword(p) for p in parts):
             raise ValueError(f"{module!r} is not a module name")
+        written = []
         for depth in range(1, len(parts)):
             init = root.joinpath(*parts[:depth], "__init__.py")
             if not init.exists():
                 init.parent.mkdir(parents=True, exist_ok=True)
                 init.write_text("")
+                written.append(init)
         path = root.joinpath(*parts[:-1], f"{parts[-1]}.py")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(source)
+        written.append(path)
         self._modules.add(parts[0])
         importlib.invalidate_caches()
-        return path
+        return written
 
     def _serve(self, root: Path, module: str, source: str, obj: Any) -> None:
         with _LIVE_LOCK:
@@ -325,6 +354,8 @@ class PluginInstaller:
         *,
         requires: Iterable[str] = (),
         metadata: Mapping[str, str] | None = None,
+        group: str = DRIVER_GROUP,
+        files: Iterable[Path] = (),
     ) -> InstalledPlugin:
         dist_info = root / f"{re.sub(r'[-_.]+', '_', dist)}-{version}.dist-info"
         if dist_info.exists():
@@ -335,9 +366,10 @@ class PluginInstaller:
         lines = [f"{k}: {v}" for k, v in fields.items()]
         lines += [f"Requires-Dist: {req}" for req in requires]
         (dist_info / "METADATA").write_text("\n".join(lines) + "\n")
-        eps = [f"[{DRIVER_GROUP}]", *(f"{n} = {t}" for n, t in entry_points.items())]
+        eps = [f"[{group}]", *(f"{n} = {t}" for n, t in entry_points.items())]
         (dist_info / "entry_points.txt").write_text("\n".join(eps) + "\n")
-        record = [f"{dist_info.name}/{f},," for f in ("METADATA", "entry_points.txt", "RECORD")]
+        record = [f"{p.relative_to(root).as_posix()},," for p in files]
+        record += [f"{dist_info.name}/{f},," for f in ("METADATA", "entry_points.txt", "RECORD")]
         (dist_info / "RECORD").write_text("\n".join(record) + "\n")
         importlib.invalidate_caches()
         return InstalledPlugin(dist, version, tuple(entry_points), module, root, dist_info)
