@@ -14,6 +14,7 @@ pytest.importorskip("pyroute2", reason="pyroute2 is not installed")
 
 class TestMacvlanConformance(DriverConformance):
     network_type = "macvlan"
+    max_networks = 1  # the tests' namespace has one parent, and a parent serves one network
 
     @pytest.fixture(autouse=True)
     def _in_a_namespace(self, netns: str, parent: str) -> None:
