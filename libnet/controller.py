@@ -36,6 +36,7 @@ from libnet._state import RecordCache, State
 from libnet.driverapi import Capability, Driver, InterfaceInfo
 from libnet.drivers import bridge, host, null
 from libnet.drivers.remote import RemoteManager
+from libnet.drivers.remote.docker_discovery import PluginNotFoundError
 from libnet.drivers.remote.entrypoints import PluginFilter
 from libnet.errors import (
     AmbiguousIDError,
@@ -243,6 +244,8 @@ class Controller:
         reg = self._ipam_registry.get(name)
         if reg is None and self._ipam_plugins.resolve(name):
             reg = self._ipam_registry.get(name)
+        if reg is None and not self._ipam_plugins.loader.advertises(name):
+            reg = self._docker_ipam(name)
         if reg is not None:
             return reg
         reason = self._ipam_plugins.loader.failure_reason(name)
@@ -255,6 +258,14 @@ class Controller:
             else f"no IPAM driver named {name!r} (available: {', '.join(known)}); install a "
             "plugin package that provides it, then run 'libnet ipam ls'"
         )
+
+    def _docker_ipam(self, name: str) -> Registered | None:
+        """Activate Docker IPAM plugin ``name`` and register it; None if there is none."""
+        try:
+            ipam, capability = self._remote.docker.ipam(name)
+        except PluginNotFoundError:
+            return None
+        return self._ipam_registry.add(name, ipam, capability, ipam.origin)
 
     def drivers(self) -> list[DriverInfo]:
         """One record per driver: registered, not loaded yet, failed or disabled."""

@@ -473,3 +473,29 @@ def test_join_info_from_the_plugin_reaches_a_direct_caller(
     jinfo = JoinInfo()
     driver.join("n1", "e1", "/var/run/docker/netns/0123456789ab", jinfo, {})
     assert jinfo.dst_name == "net0"  # DstName passed through (Docker ignores it)
+
+
+def test_a_docker_ipam_plugin_is_activated_on_first_use_by_a_network(
+    go_plugin: StartGo, make_controller: Callable[..., libnet.Controller]
+) -> None:
+    plugin = go_plugin("goipam", ipam=True)
+    c = make_controller()
+    net = c.new_network(
+        "host", "h", ipam={"driver": "goipam", "config": [{"subnet": "10.78.0.0/16"}]}
+    )
+    assert net.to_dict()["ipam"]["config"][0]["subnet"] == "10.78.0.0/16"
+    assert net.create_endpoint("e").info()["address"] == "10.77.0.5/16"
+    assert [m for m in plugin.methods() if m.startswith("IpamDriver.")][:3] == [
+        "IpamDriver.GetCapabilities",
+        "IpamDriver.GetDefaultAddressSpaces",
+        "IpamDriver.RequestPool",
+    ]
+    assert [r.source for r in c.ipam_drivers() if r.name == "goipam"] == ["docker-plugin"]
+
+
+def test_an_ipam_driver_found_nowhere_fails_naming_it(
+    make_controller: Callable[..., libnet.Controller],
+) -> None:
+    c = make_controller()
+    with pytest.raises(libnet.UnknownDriverError, match="no IPAM driver named 'nowhere'"):
+        c.new_network("host", "h", ipam={"driver": "nowhere"})

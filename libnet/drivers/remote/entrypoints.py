@@ -320,6 +320,14 @@ class PluginLoader:
             return "failed"
         return "ok" if name in self._loaded else "not-loaded"
 
+    def advertises(self, name: str) -> bool:
+        """Whether an entry point names ``name``: usable, disabled or lost in a conflict."""
+        return (
+            name in self._specs
+            or any(s.name == name for s in self._disabled)
+            or any(f.spec.name == name for f in self._conflicts)
+        )
+
     def failure_reason(self, name: str) -> str | None:
         """Why the plugin advertising ``name`` failed or is disabled, or None."""
         failure = self._failures.get(name)

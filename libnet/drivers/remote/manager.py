@@ -78,14 +78,6 @@ class RemoteManager:
         check_driver_methods(name, driver)  # the proxy wrapping it implements them all
         self._registry.add(name, RemoteDriver(name, driver, origin), capability, origin)
 
-    def _names_entry_point(self, network_type: str) -> bool:
-        loader = self.loader
-        return (
-            network_type in loader.specs
-            or any(s.name == network_type for s in loader.disabled)
-            or any(f.spec.name == network_type for f in loader.conflicts)
-        )
-
     def resolve(self, network_type: str) -> bool:
         """Load the plugin serving ``network_type``; True if the type is now registered.
 
@@ -94,7 +86,7 @@ class RemoteManager:
         """
         if self.loader.load(network_type):
             return True
-        if self._names_entry_point(network_type):
+        if self.loader.advertises(network_type):
             return False
         return self.docker.resolve(network_type)
 
@@ -102,7 +94,7 @@ class RemoteManager:
         """Whether an entry point or a reachable Docker plugin could serve the type."""
         if network_type in self.loader.specs:
             return self.loader.status(network_type) != "failed"
-        return not self._names_entry_point(network_type) and self.docker.available(network_type)
+        return not self.loader.advertises(network_type) and self.docker.available(network_type)
 
     def load_all(self) -> None:
         """Load every enabled plugin now (eager loading)."""
