@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from libnet._operation import Operation
-from libnet._records import EndpointRecord, to_interface_kwargs
+from libnet._records import EndpointRecord
 from libnet._state import State
 from libnet.driverapi import InterfaceInfo, StaticRoute
 from libnet.osl import (
@@ -212,7 +212,7 @@ def reconcile_sandboxes(
             if repair:
                 spec = interface_spec(
                     join,
-                    InterfaceInfo(**to_interface_kwargs(ep.interface)),
+                    InterfaceInfo.from_record(ep.interface),
                     _mtu(c, st, nid),
                     join["interface"],
                 )

@@ -29,7 +29,6 @@ from libnet._records import (
     check_name,
     new_id,
     now,
-    to_interface_kwargs,
 )
 from libnet._sandboxes import namespace_name
 from libnet._state import RecordCache, State
@@ -369,7 +368,7 @@ class Controller:
                 driver.restore_endpoint,
                 net.id,
                 ep.id,
-                InterfaceInfo(**to_interface_kwargs(ep.interface)),
+                InterfaceInfo.from_record(ep.interface),
                 MappingProxyType(ep.options),
             )
             self._known_endpoints.add(ep.id)

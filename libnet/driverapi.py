@@ -205,6 +205,16 @@ class InterfaceInfo:
         self._address_ipv6 = _interface(address_ipv6, 6, "IPv6 address") if address_ipv6 else None
         self._set_by_driver: set[str] = set()
 
+    @classmethod
+    def from_record(cls, fields: Mapping[str, str | None]) -> InterfaceInfo:
+        """An interface from values the controller stored (already checked when set)."""
+        iface = cls.__new__(cls)
+        iface._mac_address = fields.get("mac_address")
+        iface._address = fields.get("address")
+        iface._address_ipv6 = fields.get("address_ipv6")
+        iface._set_by_driver = set()
+        return iface
+
     @property
     def mac_address(self) -> str | None:
         """The MAC address, ``None`` when unset."""

@@ -317,7 +317,7 @@ class Endpoint:
                 f"{what} is already joined to sandbox {ep.sandbox_id[:12]}; leave it first"
             )
         driver = c._endpoint_driver(net, ep)
-        jinfo = JoinInfo(InterfaceInfo(**to_interface_kwargs(ep.interface)))
+        jinfo = JoinInfo(InterfaceInfo.from_record(ep.interface))
         call_driver(what, driver.join, net.id, ep.id, sbox.key, jinfo, MappingProxyType(opts))
         op.on_failure(f"join of {what}", driver.leave, net.id, ep.id)
         if jinfo.dst_name is not None:
@@ -371,13 +371,13 @@ class Endpoint:
             net.id,
             ep.id,
             key,
-            InterfaceInfo(**to_interface_kwargs(ep.interface)),
+            InterfaceInfo.from_record(ep.interface),
             options,
         )
         join = ep.join or {}
         if key is not None and sbox is not None and join.get("interface"):
             others = [_joined(st, *pair).join or {} for pair in sbox.endpoints if pair[1] != ep.id]
-            iface = InterfaceInfo(**to_interface_kwargs(ep.interface))
+            iface = InterfaceInfo.from_record(ep.interface)
             _sandboxes.unplumb(op, key, join, iface, _mtu(net), others)
         if sbox is not None:
             sbox.endpoints.remove((net.id, ep.id))
@@ -515,7 +515,7 @@ def _undelete_endpoint(
     driver.restore_endpoint(
         net.id,
         ep.id,
-        InterfaceInfo(**to_interface_kwargs(ep.interface)),
+        InterfaceInfo.from_record(ep.interface),
         MappingProxyType(ep.options),
     )
     c._known_endpoints.add(ep.id)

@@ -263,7 +263,6 @@ def _check_network(
     """Check one network; with ``repair``, restore what is missing. Returns the IDs of
     endpoints whose kernel objects were re-created (their sandbox side needs plumbing)."""
     from libnet._calls import call_driver
-    from libnet._records import to_interface_kwargs
     from libnet.driverapi import InterfaceInfo
 
     try:
@@ -305,7 +304,7 @@ def _check_network(
                     driver.restore_endpoint,
                     net.id,
                     ep.id,
-                    InterfaceInfo(**to_interface_kwargs(ep.interface)),
+                    InterfaceInfo.from_record(ep.interface),
                     MappingProxyType(ep.options),
                 )
                 c._known_endpoints.add(ep.id)
