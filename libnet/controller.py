@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import sys
 import threading
@@ -58,6 +59,8 @@ if TYPE_CHECKING:
     from libnet.reconcile import Report
 
 __all__ = ["BUILTIN_DRIVERS", "Controller"]
+
+log = logging.getLogger("libnet")
 
 BUILTIN_DRIVERS = frozenset({"null", "host", "bridge", "remote"})
 """Network types reserved for libnet's own drivers; plugins cannot take them."""
@@ -171,7 +174,7 @@ class Controller:
         if plugins == "eager":
             self._ipam_plugins.loader.load_all()
         # Networks and endpoints this process's drivers know about (created or restored).
-        self._known_networks: set[str] = set()
+        self._known_networks: dict[str, str] = {}  # network ID -> network type
         self._known_endpoints: set[str] = set()
         self._tx_state: State | None = None  # the state of the operation in progress
 
@@ -318,7 +321,7 @@ class Controller:
             st = self._tx_state or self._read()
             for net in st.networks():
                 if net.type == network_type:
-                    self._known_networks.discard(net.id)
+                    self._known_networks.pop(net.id, None)
                     self._known_endpoints.difference_update(ep.id for ep in st.endpoints(net))
             rec = st.find_network(nid) if nid is not None else None
             if rec is None or rec.type != network_type:
@@ -326,6 +329,27 @@ class Controller:
             self._network_driver(rec)
             if eid is not None:
                 self._endpoint_driver(rec, st.endpoint(rec, eid))
+
+    def _forget_deleted(self, driver: Driver, network_type: str, stored: set[str]) -> None:
+        """Tell ``driver`` that networks it knows, but the store no longer has, are gone.
+
+        Another process deleted them; this process's driver still holds them (a ``null``
+        driver would refuse a new network). Its ``delete_network`` lets it forget; an error
+        there (the other process already removed what it had) is only logged.
+        """
+        gone = [
+            nid
+            for nid, kind in self._known_networks.items()
+            if kind == network_type and nid not in stored
+        ]
+        for nid in gone:
+            del self._known_networks[nid]
+            try:
+                driver.delete_network(nid)
+            except Exception:
+                log.debug(
+                    "driver %r forgetting deleted network %s", network_type, nid[:12], exc_info=True
+                )
 
     def _network_driver(self, net: NetworkRecord) -> Driver:
         """The network's driver, told about the network first if this process never was.
@@ -343,7 +367,7 @@ class Controller:
                 ipam_data(net.ipam, "ipv4"),
                 ipam_data(net.ipam, "ipv6"),
             )
-            self._known_networks.add(net.id)
+            self._known_networks[net.id] = net.type
         return driver
 
     def _release_addresses(
@@ -411,7 +435,10 @@ class Controller:
                     f"network {name!r} already exists; choose another name or remove it first"
                 )
             reg = self._driver(network_type)
-            for other in existing:  # the driver checks the new network against its others
+            # The driver checks the new network against its others: it must know them all,
+            # and forget those another process deleted.
+            self._forget_deleted(reg.driver, network_type, {other.id for other in existing})
+            for other in existing:
                 if other.type == network_type:
                     self._network_driver(other)
             rec = NetworkRecord(
@@ -436,7 +463,7 @@ class Controller:
                 ipam_data(rec.ipam, "ipv6"),
             )
             op.on_failure(f"creation of network {name!r}", reg.driver.delete_network, rec.id)
-            op.on_success(self._known_networks.add, rec.id)
+            op.on_success(self._known_networks.__setitem__, rec.id, network_type)
             st.put_network(rec)
         return Network(self, rec.id)
 

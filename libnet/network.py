@@ -240,7 +240,7 @@ class Network:
                 op.on_failure(
                     f"deletion of network {net.name!r}", _undelete_network, c, driver, net
                 )
-                c._known_networks.discard(net.id)
+                c._known_networks.pop(net.id, None)
             c._release_addresses(st, op, net)
             st.delete_network(net)
 
@@ -505,7 +505,7 @@ def _undelete_network(c: Controller, driver: Driver, net: NetworkRecord) -> None
         ipam_data(net.ipam, "ipv4"),
         ipam_data(net.ipam, "ipv6"),
     )
-    c._known_networks.add(net.id)
+    c._known_networks[net.id] = net.type
 
 
 def _undelete_endpoint(

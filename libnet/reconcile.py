@@ -285,7 +285,7 @@ def _check_network(
                     snet.ipv4_data,
                     snet.ipv6_data,
                 )
-                c._known_networks.add(net.id)
+                c._known_networks[net.id] = net.type
 
             finding.action = _attempt(restore_network, None, "repaired")
         report.findings.append(finding)

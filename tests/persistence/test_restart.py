@@ -271,3 +271,18 @@ def test_memory_controllers_share_nothing() -> None:
         first.new_network("null", "none")
     with libnet.Controller() as second:
         assert second.networks() == []
+
+
+def test_a_network_deleted_by_another_controller_is_forgotten_by_this_ones_driver(
+    tmp_path: Path,
+) -> None:
+    first = libnet.Controller(state_dir=tmp_path)
+    second = libnet.Controller(state_dir=tmp_path)
+    with first, second:
+        first.new_network("null", "none")
+        second.network("none").create_endpoint("e").delete()  # second's driver restores it
+        first.network("none").delete()
+        # second's null driver held the deleted network and would refuse another one.
+        assert second.new_network("null", "other").type == "null"
+        with pytest.raises(ForbiddenError, match="only one network of type 'null'"):
+            first.new_network("null", "third")
