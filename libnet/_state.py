@@ -23,7 +23,7 @@ from libnet.store import KVOps, KVPair
 SCOPES = ("local", "global")
 
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"))
+_ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 _DECODER = json.JSONDecoder()
 
 
