@@ -198,9 +198,12 @@ def _name_version(dist: Any) -> tuple[str | None, str | None]:
             fields[key] = value.strip()
     if "Name" not in fields:  # unusual layout: let importlib try the full parse
         try:
-            return dist.metadata["Name"], dist.version
-        except (KeyError, OSError, TypeError):  # no METADATA, or no Name in it
+            meta = dist.metadata
+        except (KeyError, OSError):  # no METADATA at all
+            meta = None
+        if meta is None:
             return None, fields.get("Version")
+        return meta.get("Name"), meta.get("Version")
     return fields["Name"], fields.get("Version")
 
 
