@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from libnet.cli._context import CommandContext
-from libnet.cli._format import print_json, print_table
+from libnet.cli._format import distribution_cell, print_failures, print_json, print_table
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,15 +32,11 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
                     row.source,
                     row.status,
                     str(row.capability.data_scope) if row.capability else "-",
-                    f"{row.distribution} {row.version or ''}".strip() if row.distribution else "-",
+                    distribution_cell(row),
                 ]
                 + [row.address or "-"] * addresses
                 for row in rows
             ],
         )
-        for row in rows:
-            if row.error:
-                print(f"{row.name}: {row.error}", file=sys.stderr)
-                if args.traceback and row.traceback:
-                    print(row.traceback, file=sys.stderr)
+        print_failures(rows, args.traceback)
     return 0

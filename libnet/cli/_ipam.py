@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import sys
 from collections.abc import Sequence
 from typing import Any
 
 from libnet.cli._args import key_value
 from libnet.cli._context import CommandContext
-from libnet.cli._format import print_json, print_table
+from libnet.cli._format import distribution_cell, print_failures, print_json, print_table
 from libnet.errors import InvalidAddressError, InvalidPoolError
 from libnet.ipam import IpamCapability
 from libnet.ipam._config import parse_subnet
@@ -74,16 +73,12 @@ def _ls(args: argparse.Namespace, ctx: CommandContext) -> int:
                 row.source,
                 row.status,
                 _requires(row.capability),
-                f"{row.distribution} {row.version or ''}".strip() if row.distribution else "-",
+                distribution_cell(row),
             ]
             for row in rows
         ],
     )
-    for row in rows:
-        if row.error:
-            print(f"{row.name}: {row.error}", file=sys.stderr)
-            if args.traceback and row.traceback:
-                print(row.traceback, file=sys.stderr)
+    print_failures(rows, args.traceback)
     return 0
 
 
