@@ -21,7 +21,7 @@ import ipaddress
 import logging
 import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -228,19 +228,25 @@ class BridgeDriver(Driver):
                     if iface.address
                     else netlink.stable_mac(eid)
                 )
-            ep = _names(eid)
-            with self._kernel() as ipr:
-                netlink.create_veth(
-                    ipr,
-                    ep.host_name,
-                    ep.peer_name,
-                    bridge=self._bridge_index(ipr, nid, net),
-                    mark=netlink.endpoint_mark(self.owner, nid, eid),
-                    mac_address=iface.mac_address,
-                    mtu=net.mtu,
-                    isolated=not net.icc,
-                )
-            self._endpoints[(nid, eid)] = ep
+            self._veth(netlink.create_veth, nid, eid, net, iface.mac_address)
+
+    def _veth(
+        self, make: Callable[..., object], nid: str, eid: str, net: _Network, mac: str | None
+    ) -> None:
+        """Create (or adopt, with ``ensure_veth``) the endpoint's veth pair; call with the lock."""
+        ep = _names(eid)
+        with self._kernel() as ipr:
+            make(
+                ipr,
+                ep.host_name,
+                ep.peer_name,
+                bridge=self._bridge_index(ipr, nid, net),
+                mark=netlink.endpoint_mark(self.owner, nid, eid),
+                mac_address=mac,
+                mtu=net.mtu,
+                isolated=not net.icc,
+            )
+        self._endpoints[(nid, eid)] = ep
 
     @staticmethod
     def _bridge_index(ipr: Any, nid: str, net: _Network) -> int:
@@ -257,20 +263,7 @@ class BridgeDriver(Driver):
     ) -> None:
         """Adopt the endpoint's veth pair (re-attaching it), or create it again."""
         with self._lock:
-            net = self._net(nid)
-            ep = _names(eid)
-            with self._kernel() as ipr:
-                netlink.ensure_veth(
-                    ipr,
-                    ep.host_name,
-                    ep.peer_name,
-                    bridge=self._bridge_index(ipr, nid, net),
-                    mark=netlink.endpoint_mark(self.owner, nid, eid),
-                    mac_address=iface.mac_address,
-                    mtu=net.mtu,
-                    isolated=not net.icc,
-                )
-            self._endpoints[(nid, eid)] = ep
+            self._veth(netlink.ensure_veth, nid, eid, self._net(nid), iface.mac_address)
 
     def delete_endpoint(self, nid: str, eid: str) -> None:
         with self._lock:
