@@ -37,7 +37,8 @@ class TestServedDriverConforms(DriverConformance):
     plugins: ClassVar[DockerPlugins]
 
     @pytest.fixture(scope="class", autouse=True)
-    def _server(self) -> Iterator[None]:
+    @classmethod
+    def _server(cls) -> Iterator[None]:
         """One served reference driver for the class; its own state lives in memory."""
         folder = Path(tempfile.mkdtemp(prefix="lns", dir="/tmp"))  # short AF_UNIX path
         served = libnet.Controller(plugins="off")
@@ -45,7 +46,7 @@ class TestServedDriverConforms(DriverConformance):
         server = PluginServer(
             "ref", name=PLUGIN, socket=folder / f"{PLUGIN}.sock", controller=served
         ).start()
-        type(self).plugins = DockerPlugins(DriverRegistry(), dirs=PluginDirs.resolve([folder]))
+        cls.plugins = DockerPlugins(DriverRegistry(), dirs=PluginDirs.resolve([folder]))
         try:
             yield
         finally:
