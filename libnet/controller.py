@@ -195,6 +195,11 @@ class Controller:
         """Release the state store; networks stay as they are. Idempotent."""
         self._store.close()
 
+    @property
+    def store(self) -> Store:
+        """The store holding this controller's state."""
+        return self._store
+
     @contextmanager
     def _op(self) -> Iterator[tuple[State, Operation]]:
         """One all-or-nothing operation: a transaction, undone with its driver steps on error."""
@@ -309,6 +314,21 @@ class Controller:
             f"no driver serves network type {network_type!r} (available: {', '.join(known)}); "
             "install a plugin package that provides it, then run 'libnet drivers'"
         )
+
+    def resolve_driver(self, network_type: str) -> Registered:
+        """The registry entry serving ``network_type``, loading its plugin now if need be.
+
+        Raises UnknownDriverError, naming the plugin's failure, when none can serve it.
+        """
+        return self._driver(network_type)
+
+    def resolve_ipam(self, name: str) -> Registered:
+        """The registry entry of IPAM driver ``name``, loading its plugin now if need be."""
+        return self._ipam(name)
+
+    def plugin_failure(self, network_type: str) -> str | None:
+        """Why the plugin that would serve ``network_type`` failed or is disabled, or None."""
+        return self._remote.failure_reason(network_type)
 
     def _plugin_lost_state(self, network_type: str, nid: str | None, eid: str | None) -> None:
         """A Docker plugin serving ``network_type`` restarted or lost its networks.

@@ -492,7 +492,7 @@ class PluginServer:
         """Controller, driver, IPAM, state and service; replays the stored state."""
         if self._controller_arg is not None:
             controller = self._controller_arg
-            store = controller._store
+            store = controller.store
         else:
             store = SqliteStore(self._state_dir) if self._state_dir else MemoryStore()
             kwargs: dict[str, Any] = {"plugin_dirs": (), **self._controller_kwargs}
@@ -504,11 +504,11 @@ class PluginServer:
             self._owns_controller = True
         self.controller = controller
         if self._driver_name is not None:
-            reg = controller._driver(self._driver_name)
+            reg = controller.resolve_driver(self._driver_name)
             self.driver, self.capability = reg.driver, reg.capability
         ipam_cap = self._ipam_capability
         if isinstance(self._ipam_arg, str):
-            ipam_reg = controller._ipam(self._ipam_arg)
+            ipam_reg = controller.resolve_ipam(self._ipam_arg)
             self.ipam, ipam_cap = ipam_reg.driver, ipam_reg.capability
         elif self._ipam_arg is not None:
             self.ipam = self._ipam_arg

@@ -42,7 +42,7 @@ def _check_driver(name: str) -> None:
     with Controller(plugins="lazy") as c:
         if c.driver_available(name):
             return
-        reason = c._remote.failure_reason(name)
+        reason = c.plugin_failure(name)
         names = sorted({row.name for row in c.drivers()})
     raise pytest.UsageError(
         f"{OPTION} {name}: "

@@ -202,13 +202,13 @@ class ConformanceSubject:
                 strict_plugins=True,
                 driver_config={nt: self._driver_config},
             )
-        c._driver(nt)  # load the plugin now: a broken one fails here, naming itself
+        c.resolve_driver(nt)  # load the plugin now: a broken one fails here, naming itself
         self.controllers.append(c)
         return c
 
     def registered(self, controller: Controller | None = None) -> Registered:
         """The registry entry of the network type in ``controller`` (default: the first)."""
-        return (controller or self.controller)._driver(self.network_type)
+        return (controller or self.controller).resolve_driver(self.network_type)
 
     def driver(self, controller: Controller | None = None) -> Any:
         """The driver object itself, unwrapped from the remote driver's proxy."""
