@@ -1,14 +1,28 @@
-"""Calling a driver: one place that turns foreign exceptions into DriverError."""
+"""Calling a driver: the one place that turns foreign exceptions into libnet's errors."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from libnet.errors import DriverError, LibnetError
 
+__all__ = ["call_driver", "driver_error", "reason", "undo"]
+
 log = logging.getLogger("libnet")
+
+E = TypeVar("E", bound=LibnetError)
+
+
+def reason(exc: BaseException) -> str:
+    """An error's text for a message: libnet's own as it is, a foreign one with its type."""
+    return str(exc) if isinstance(exc, LibnetError) else f"{type(exc).__name__}: {exc}"
+
+
+def driver_error(context: str, exc: BaseException, error: type[E] = DriverError) -> E:  # type: ignore[assignment]
+    """``error`` saying ``context: TYPE: MESSAGE`` for an exception a driver raised."""
+    return error(f"{context}: {type(exc).__name__}: {exc}")
 
 
 def call_driver(what: str, method: Callable[..., Any], *args: Any) -> Any:
@@ -18,10 +32,8 @@ def call_driver(what: str, method: Callable[..., Any], *args: Any) -> Any:
     except LibnetError:
         raise
     except Exception as exc:
-        raise DriverError(
-            f"driver failed in {getattr(method, '__name__', 'a call')} for {what}: "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
+        name = getattr(method, "__name__", "a call")
+        raise driver_error(f"driver failed in {name} for {what}", exc) from exc
 
 
 def undo(what: str, method: Callable[..., Any], *args: Any) -> None:

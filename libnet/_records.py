@@ -88,6 +88,12 @@ class NetworkRecord:
     ipam: dict[str, Any] = field(default_factory=dict)
     """IPAM driver, options and the pools it gave (see libnet._addressing)."""
 
+    @property
+    def mtu(self) -> int | None:
+        """The MTU asked for in option ``com.docker.network.driver.mtu``, or None."""
+        value = self.options.get(labels.MTU)
+        return int(value) if isinstance(value, (int, str)) and str(value).isdigit() else None
+
     def driver_options(self) -> dict[str, Any]:
         """The options mapping handed to the driver's create_network, as libnetwork builds it."""
         return {

@@ -1,13 +1,12 @@
-"""The controller's side of real sandboxes: joins programmed through the OS layer, and
-their checks and repairs for reconciliation (any driver: the driver names the interface,
-the OS layer moves it)."""
+"""The controller's side of real sandboxes: joins programmed through the OS layer, and the
+check of a joined interface (any driver: the driver names the interface, the OS layer
+moves it). Reconciliation's repairs are in :mod:`libnet.reconcile`."""
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from libnet._operation import Operation
 from libnet._records import EndpointRecord
@@ -15,17 +14,9 @@ from libnet._state import State
 from libnet.driverapi import InterfaceInfo, StaticRoute
 from libnet.osl import (
     NAMESPACE_PREFIX,
-    NETNS_DIR,
     InterfaceSpec,
     Namespace,
-    create_namespace,
-    delete_namespace,
-    namespace_names,
 )
-
-if TYPE_CHECKING:
-    from libnet.controller import Controller
-    from libnet.reconcile import Report
 
 log = logging.getLogger("libnet")
 
@@ -141,89 +132,3 @@ def sandbox_problems(st: State, ep: EndpointRecord) -> list[str]:
         if cidr and cidr not in state["addresses"]:
             problems.append(f"interface {join['interface']} in {sbox.key} lacks address {cidr}")
     return problems
-
-
-def _mtu(c: Controller, st: State, nid: str) -> int | None:
-    from libnet.network import _mtu as network_mtu
-
-    return network_mtu(st.network(nid))
-
-
-def reconcile_sandboxes(
-    c: Controller, st: State, repair: bool, report: Report, recreated: set[str]
-) -> None:
-    """Orphan namespaces of this state; stored sandboxes whose namespace or interfaces
-    are gone (``recreated``: endpoints whose driver objects were just made again)."""
-    from libnet.reconcile import Finding
-
-    sandboxes = st.sandboxes()
-    keys = {s.key for s in sandboxes if s.key}
-    prefix = namespace_name(c.owner, "")
-    for name in namespace_names():
-        path = str(NETNS_DIR / name)
-        if name.startswith(prefix) and path not in keys:
-            finding = Finding(
-                "orphan", f"namespace {path}", "created by libnet for no stored sandbox"
-            )
-            if repair:
-                finding.action = _attempt(lambda p=path: delete_namespace(p), "removed")
-            report.findings.append(finding)
-    for sbox in sandboxes:
-        if not sbox.key:
-            continue
-        what = f"sandbox {sbox.id[:12]} (container {sbox.container_id!r})"
-        ns = Namespace(sbox.key)
-        if not ns.exists():
-            if not sbox.owns_key:
-                report.findings.append(
-                    Finding(
-                        "missing",
-                        what,
-                        f"its namespace {sbox.key} is gone (its container stopped?); remove "
-                        f"the sandbox with 'libnet sandbox rm {sbox.container_id}'",
-                    )
-                )
-                continue
-            finding = Finding("missing", what, f"the namespace {sbox.key} libnet made is gone")
-            if repair:
-                finding.action = _attempt(
-                    lambda key=sbox.key: create_namespace(os.path.basename(key)), "repaired"
-                )
-            report.findings.append(finding)
-            if not ns.exists():
-                continue
-        for nid, eid in sbox.endpoints:
-            try:
-                net = st.network(nid)
-                ep = st.endpoint(net, eid)
-            except Exception:
-                continue
-            join = ep.join or {}
-            if not join.get("interface"):
-                continue
-            problems = sandbox_problems(st, ep)
-            if not problems and eid not in recreated:
-                continue
-            finding = Finding(
-                "missing",
-                f"endpoint {ep.name!r} on network {net.name!r} in {what}",
-                "; ".join(problems) or "its interface was made again",
-            )
-            if repair:
-                spec = interface_spec(
-                    join,
-                    InterfaceInfo.from_record(ep.interface),
-                    _mtu(c, st, nid),
-                    join["interface"],
-                )
-                finding.action = _attempt(lambda s=spec, n=ns: n.plumb(s), "repaired")
-            report.findings.append(finding)
-
-
-def _attempt(fn: Any, done: str) -> str:
-    try:
-        fn()
-    except Exception as exc:
-        log.warning("reconciliation step failed", exc_info=True)
-        return f"failed: {exc}"
-    return done

@@ -6,24 +6,15 @@ import hashlib
 import logging
 import os
 import sys
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType, TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from libnet._addressing import (
-    allocate_pools,
-    ipam_data,
-    parse_ipam,
-    release_endpoint,
-    release_network,
-)
+from libnet._addressing import allocate_pools, ipam_data, parse_ipam
 from libnet._calls import call_driver
-from libnet._operation import Operation
 from libnet._records import (
-    EndpointRecord,
     NetworkRecord,
     SandboxRecord,
     check_mapping,
@@ -31,9 +22,9 @@ from libnet._records import (
     new_id,
     now,
 )
+from libnet._runtime import DriverCache, Runtime
 from libnet._sandboxes import namespace_name
-from libnet._state import RecordCache, State
-from libnet.driverapi import Capability, Driver, InterfaceInfo
+from libnet.driverapi import Capability, Driver
 from libnet.drivers import bridge, host, null
 from libnet.drivers.remote import RemoteManager
 from libnet.drivers.remote.docker_discovery import PluginNotFoundError
@@ -51,12 +42,10 @@ from libnet.ipam import BUILTIN_IPAM_DRIVERS, IpamRegistry, register_builtin_ipa
 from libnet.ipam.remote import IpamPlugins
 from libnet.network import Network
 from libnet.osl import check_key, create_namespace, delete_namespace
+from libnet.reconcile import Report, reconcile
 from libnet.registry import DriverInfo, DriverOrigin, DriverRegistry, Registered
 from libnet.sandbox import Sandbox
 from libnet.store import MemoryStore, SqliteStore, Store
-
-if TYPE_CHECKING:
-    from libnet.reconcile import Report
 
 __all__ = ["BUILTIN_DRIVERS", "Controller"]
 
@@ -128,7 +117,6 @@ class Controller:
             )
         if store is not None and state_dir is not None:
             raise InvalidOptionError("give the controller a state_dir or a store, not both")
-        self._lock = threading.RLock()
         self._registry = DriverRegistry(BUILTIN_DRIVERS)
         null.init(self._registry)
         host.init(self._registry)
@@ -155,7 +143,6 @@ class Controller:
         if store is None:
             store = SqliteStore(Path(state_dir)) if state_dir is not None else MemoryStore()
         self._store = store
-        self._cache = RecordCache()
         self.state_dir = None if state_dir is None else Path(state_dir)
         self._ipam_registry = IpamRegistry(BUILTIN_IPAM_DRIVERS)
         register_builtin_ipam_drivers(
@@ -173,10 +160,17 @@ class Controller:
         )
         if plugins == "eager":
             self._ipam_plugins.loader.load_all()
-        # Networks and endpoints this process's drivers know about (created or restored).
-        self._known_networks: dict[str, str] = {}  # network ID -> network type
-        self._known_endpoints: set[str] = set()
-        self._tx_state: State | None = None  # the state of the operation in progress
+        drivers = DriverCache(
+            _Source(self._driver, self._registry.get, self._registry.all, self.driver_available),
+            _Source(
+                self._ipam,
+                self._ipam_registry.get,
+                self._ipam_registry.all,
+                lambda name: self._ipam_registry.get(name) is not None,
+            ),
+        )
+        self._rt = Runtime(store, drivers, self.owner)
+        self._lock = self._rt.lock
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -199,28 +193,6 @@ class Controller:
     def store(self) -> Store:
         """The store holding this controller's state."""
         return self._store
-
-    @contextmanager
-    def _op(self) -> Iterator[tuple[State, Operation]]:
-        """One all-or-nothing operation: a transaction, undone with its driver steps on error."""
-        op = Operation()
-        with self._lock:
-            try:
-                with self._store.transaction() as tx:
-                    state = self._tx_state = State(tx, self._cache)
-                    try:
-                        yield state, op
-                    finally:
-                        self._tx_state = None
-            except BaseException:
-                op.rollback()
-                raise
-            state.commit_cache()
-            op.committed()
-
-    def _read(self) -> State:
-        """Reads outside a transaction (one consistent read per call)."""
-        return State(self._store, self._cache)
 
     # -- drivers ---------------------------------------------------------------------
 
@@ -338,85 +310,14 @@ class Controller:
         ``nid`` and endpoint ``eid``, which the call in progress is about, are replayed now.
         """
         with self._lock:
-            st = self._tx_state or self._read()
-            for net in st.networks():
-                if net.type == network_type:
-                    self._known_networks.pop(net.id, None)
-                    self._known_endpoints.difference_update(ep.id for ep in st.endpoints(net))
+            st = self._rt.current()
+            self._rt.drivers.forget_type(network_type, st)
             rec = st.find_network(nid) if nid is not None else None
             if rec is None or rec.type != network_type:
                 return
-            self._network_driver(rec)
+            self._rt.drivers.network_driver(rec)
             if eid is not None:
-                self._endpoint_driver(rec, st.endpoint(rec, eid))
-
-    def _forget_deleted(self, driver: Driver, network_type: str, stored: set[str]) -> None:
-        """Tell ``driver`` that networks it knows, but the store no longer has, are gone.
-
-        Another process deleted them; this process's driver still holds them (a ``null``
-        driver would refuse a new network). Its ``delete_network`` lets it forget; an error
-        there (the other process already removed what it had) is only logged.
-        """
-        gone = [
-            nid
-            for nid, kind in self._known_networks.items()
-            if kind == network_type and nid not in stored
-        ]
-        for nid in gone:
-            del self._known_networks[nid]
-            try:
-                driver.delete_network(nid)
-            except Exception:
-                log.debug(
-                    "driver %r forgetting deleted network %s", network_type, nid[:12], exc_info=True
-                )
-
-    def _network_driver(self, net: NetworkRecord) -> Driver:
-        """The network's driver, told about the network first if this process never was.
-
-        This is the restore path: after a restart, or when another process created the
-        network, the driver's ``restore_network`` runs before its first call about it.
-        """
-        driver: Driver = self._driver(net.type).driver
-        if net.id not in self._known_networks:
-            call_driver(
-                f"network {net.name!r}",
-                driver.restore_network,
-                net.id,
-                MappingProxyType(net.driver_options()),
-                ipam_data(net.ipam, "ipv4"),
-                ipam_data(net.ipam, "ipv6"),
-            )
-            self._known_networks[net.id] = net.type
-        return driver
-
-    def _release_addresses(
-        self, st: State, op: Operation, net: NetworkRecord, ep: EndpointRecord | None = None
-    ) -> None:
-        """Give back the endpoint's addresses, or (without ``ep``) the network's pools."""
-        if not net.ipam:
-            return
-        driver = self._ipam(net.ipam["driver"]).driver
-        if ep is not None:
-            what = f"endpoint {ep.name!r} on network {net.name!r}"
-            release_endpoint(driver, st.kv, op, ep.allocations, what)
-        else:
-            release_network(driver, st.kv, op, net.ipam)
-
-    def _endpoint_driver(self, net: NetworkRecord, ep: EndpointRecord) -> Driver:
-        """The endpoint's driver, told about network and endpoint first if need be."""
-        driver = self._network_driver(net)
-        if ep.id not in self._known_endpoints:
-            call_driver(
-                f"endpoint {ep.name!r} on network {net.name!r}",
-                driver.restore_endpoint,
-                net.id,
-                ep.id,
-                InterfaceInfo.from_record(ep.interface),
-                MappingProxyType(ep.options),
-            )
-            self._known_endpoints.add(ep.id)
-        return driver
+                self._rt.drivers.endpoint_driver(rec, st.endpoint(rec, eid))
 
     # -- networks --------------------------------------------------------------------
 
@@ -448,7 +349,8 @@ class Controller:
         wants_pools = bool((ipam or {}).get("config"))
         default_ipam = "null" if network_type in ("null", "host") and not wants_pools else "default"
         request = parse_ipam(ipam, bool(enable_ipv6), name, default_ipam)
-        with self._op() as (st, op):
+        with self._rt.operation() as op:
+            st, drivers = op.state, op.drivers
             existing = st.networks()
             if any(rec.name == name for rec in existing):
                 raise NetworkExistsError(
@@ -457,10 +359,10 @@ class Controller:
             reg = self._driver(network_type)
             # The driver checks the new network against its others: it must know them all,
             # and forget those another process deleted.
-            self._forget_deleted(reg.driver, network_type, {other.id for other in existing})
+            drivers.forget_deleted(reg.driver, network_type, {other.id for other in existing})
             for other in existing:
                 if other.type == network_type:
-                    self._network_driver(other)
+                    drivers.network_driver(other)
             rec = NetworkRecord(
                 id=new_id(),
                 name=name,
@@ -483,35 +385,35 @@ class Controller:
                 ipam_data(rec.ipam, "ipv6"),
             )
             op.on_failure(f"creation of network {name!r}", reg.driver.delete_network, rec.id)
-            op.on_success(self._known_networks.__setitem__, rec.id, network_type)
+            op.on_success(drivers.learn_network, rec.id, network_type)
             st.put_network(rec)
-        return Network(self, rec.id)
+        return Network(self._rt, rec.id)
 
     def networks(self) -> list[Network]:
         """Every network, sorted by name."""
-        recs = sorted(self._read().networks(), key=lambda r: r.name)
-        return [Network(self, r.id) for r in recs]
+        recs = sorted(self._rt.read().networks(), key=lambda r: r.name)
+        return [Network(self._rt, r.id) for r in recs]
 
     def network_by_name(self, name: str) -> Network:
         """The network named ``name``; NetworkNotFoundError if there is none."""
-        for rec in self._read().networks():
+        for rec in self._rt.read().networks():
             if rec.name == name:
-                return Network(self, rec.id)
+                return Network(self._rt, rec.id)
         raise NetworkNotFoundError(f"network {name!r} not found")
 
     def network_by_id(self, network_id: str) -> Network:
         """The network with this full ID; NetworkNotFoundError if there is none."""
-        if self._read().find_network(network_id) is None:
+        if self._rt.read().find_network(network_id) is None:
             raise NetworkNotFoundError(f"network with ID {network_id!r} not found")
-        return Network(self, network_id)
+        return Network(self._rt, network_id)
 
     def network(self, ref: str) -> Network:
         """The network named ``ref``, or with ID or unique ID prefix ``ref`` (as Docker does)."""
-        recs = self._read().networks()
+        recs = self._rt.read().networks()
         for rec in recs:
             if rec.name == ref or rec.id == ref:
-                return Network(self, rec.id)
-        return Network(self, _by_prefix("network", ref, [r.id for r in recs]))
+                return Network(self._rt, rec.id)
+        return Network(self._rt, _by_prefix("network", ref, [r.id for r in recs]))
 
     def walk_networks(self, fn: Callable[[Network], bool | None]) -> None:
         """Call ``fn`` on each network in name order until it returns True."""
@@ -542,7 +444,8 @@ class Controller:
             if not isinstance(key, str) or not key:
                 raise InvalidOptionError(f"sandbox key {key!r} must be a non-empty path")
             check_key(key)
-        with self._op() as (st, op):
+        with self._rt.operation() as op:
+            st = op.state
             for rec in st.sandboxes():
                 if rec.container_id == container_id:
                     raise SandboxExistsError(
@@ -555,7 +458,7 @@ class Controller:
                 sandbox.owns_key = True
                 op.on_failure("namespace of a new sandbox", delete_namespace, sandbox.key)
             st.put_sandbox(sandbox)
-        return Sandbox(self, sandbox.id)
+        return Sandbox(self._rt, sandbox.id)
 
     def reconcile(self, repair: bool = True) -> Report:
         """Compare the kernel with the store; with ``repair``, remove the kernel objects of
@@ -564,27 +467,35 @@ class Controller:
         Runs as one operation (other processes' operations wait); see :mod:`libnet.reconcile`.
         ``Controller()`` never runs it by itself: ``libnet doctor`` does.
         """
-        from libnet.reconcile import reconcile
-
-        return reconcile(self, repair)
+        return reconcile(self._rt, repair)
 
     def sandboxes(self) -> list[Sandbox]:
         """Every sandbox, in creation order."""
-        recs = sorted(self._read().sandboxes(), key=lambda r: (r.created, r.id))
-        return [Sandbox(self, r.id) for r in recs]
+        recs = sorted(self._rt.read().sandboxes(), key=lambda r: (r.created, r.id))
+        return [Sandbox(self._rt, r.id) for r in recs]
 
     def sandbox_by_id(self, sandbox_id: str) -> Sandbox:
         """The sandbox with this full ID; SandboxNotFoundError if there is none."""
-        self._read().sandbox(sandbox_id)
-        return Sandbox(self, sandbox_id)
+        self._rt.read().sandbox(sandbox_id)
+        return Sandbox(self._rt, sandbox_id)
 
     def sandbox(self, ref: str) -> Sandbox:
         """The sandbox of container ``ref``, or with ID or unique ID prefix ``ref``."""
-        recs = self._read().sandboxes()
+        recs = self._rt.read().sandboxes()
         for rec in recs:
             if ref in (rec.id, rec.container_id):
-                return Sandbox(self, rec.id)
-        return Sandbox(self, _by_prefix("sandbox", ref, [r.id for r in recs]))
+                return Sandbox(self._rt, rec.id)
+        return Sandbox(self._rt, _by_prefix("sandbox", ref, [r.id for r in recs]))
+
+
+@dataclass(frozen=True)
+class _Source:
+    """A :class:`~libnet._runtime.DriverSource` over one of the controller's registries."""
+
+    get: Callable[[str], Registered]
+    loaded: Callable[[str], Registered | None]
+    loaded_all: Callable[[], list[Registered]]
+    available: Callable[[str], bool]
 
 
 def _owner(state_dir: str | os.PathLike[str] | None, store: Store | None) -> str:

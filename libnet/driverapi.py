@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -25,9 +25,13 @@ __all__ = [
     "IPAMData",
     "InterfaceInfo",
     "JoinInfo",
+    "KernelObjects",
+    "Orphan",
     "RouteType",
     "Scope",
     "StaticRoute",
+    "StoredNetwork",
+    "kernel_objects",
     "mac_from_ip",
     "missing_methods",
     "normalize_mac",
@@ -506,3 +510,58 @@ class DriverCallback(Protocol):
     def register_driver(self, name: str, driver: Driver, capability: Capability) -> None:
         """Register ``driver`` to serve network type ``name``."""
         ...
+
+
+@dataclass(frozen=True)
+class StoredNetwork:
+    """A stored network as its driver knows it: the arguments of ``restore_network``."""
+
+    id: str
+    options: Mapping[str, Any]
+    ipv4_data: list[IPAMData]
+    ipv6_data: list[IPAMData]
+    endpoints: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Orphan:
+    """A kernel object with this state's mark that belongs to no stored object."""
+
+    kind: str
+    """``bridge``, ``veth``, ``rule``, ``route``, ``namespace`` or a driver's own word."""
+    name: str
+    detail: str = ""
+    handle: Any = field(default=None, compare=False, repr=False)
+    """What the driver needs to remove it; opaque to the controller."""
+
+
+@runtime_checkable
+class KernelObjects(Protocol):
+    """Optional driver protocol for reconciliation: report and remove its kernel objects.
+
+    None of the methods needs the network restored first, and none changes anything
+    except :meth:`remove_orphan`. Repairs go through ``restore_network`` and
+    ``restore_endpoint``, which must re-create what is missing.
+    """
+
+    def kernel_check(self, network: StoredNetwork) -> dict[str, list[str]]:
+        """Problems of the network's kernel objects: ``""`` for the network, then per
+        endpoint ID; an empty list (or no key) means healthy."""
+        ...
+
+    def kernel_orphans(self, networks: Sequence[StoredNetwork]) -> list[Orphan]:
+        """The driver's marked objects that belong to none of ``networks`` (all of this
+        driver's stored networks)."""
+        ...
+
+    def remove_orphan(self, orphan: Orphan) -> None:
+        """Remove one object found by :meth:`kernel_orphans`; gone already is fine."""
+        ...
+
+
+def kernel_objects(driver: object) -> KernelObjects | None:
+    """The driver's :class:`KernelObjects` side, looking through a plugin proxy's ``wrapped``."""
+    for candidate in (driver, getattr(driver, "wrapped", None)):
+        if isinstance(candidate, KernelObjects):
+            return candidate
+    return None

@@ -7,9 +7,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from libnet import _sandboxes, labels
-from libnet._addressing import allocate_endpoint, ipam_data, ipam_summary, random_mac
+from libnet._addressing import allocate_endpoint, ipam_summary, random_mac
 from libnet._calls import call_driver
-from libnet._operation import Operation
 from libnet._records import (
     EndpointRecord,
     NetworkRecord,
@@ -19,6 +18,7 @@ from libnet._records import (
     now,
     to_interface_kwargs,
 )
+from libnet._runtime import Op, Runtime
 from libnet._state import State
 from libnet.driverapi import (
     Driver,
@@ -43,7 +43,6 @@ from libnet.ipam import MAC_ADDRESS_OPTION
 from libnet.reconcile import network_status
 
 if TYPE_CHECKING:
-    from libnet.controller import Controller
     from libnet.sandbox import Sandbox
 
 __all__ = ["Endpoint", "Network"]
@@ -52,14 +51,14 @@ __all__ = ["Endpoint", "Network"]
 class Network:
     """A network of the controller. The object is a handle: it reads the current state."""
 
-    __slots__ = ("_c", "id")
+    __slots__ = ("_rt", "id")
 
-    def __init__(self, controller: Controller, network_id: str) -> None:
-        self._c = controller
+    def __init__(self, runtime: Runtime, network_id: str) -> None:
+        self._rt = runtime
         self.id = network_id
 
     def _rec(self) -> NetworkRecord:
-        return self._c._read().network(self.id)
+        return self._rt.read().network(self.id)
 
     @property
     def name(self) -> str:
@@ -99,10 +98,10 @@ class Network:
     @property
     def status(self) -> str:
         """``ok``, or ``unavailable`` when no installed driver serves the network's type."""
-        return "ok" if self._c.driver_available(self._rec().type) else "unavailable"
+        return "ok" if self._rt.drivers.networks.available(self._rec().type) else "unavailable"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Network) and other.id == self.id and other._c is self._c
+        return isinstance(other, Network) and other.id == self.id and other._rt is self._rt
 
     def __hash__(self) -> int:
         return hash(self.id)
@@ -128,20 +127,20 @@ class Network:
         """
         check_name("endpoint", name)
         opts = check_mapping(f"options of endpoint {name!r}", options)
-        c = self._c
-        with c._op() as (st, op):
+        with self._rt.operation() as op:
+            st, drivers = op.state, op.drivers
             net = st.network(self.id)
             if any(ep.name == name for ep in st.endpoints(net)):
                 raise EndpointExistsError(
                     f"endpoint {name!r} already exists on network {net.name!r}; choose another name"
                 )
-            driver = c._network_driver(net)
+            driver = drivers.network_driver(net)
             what = f"endpoint {name!r} on network {net.name!r}"
             ep = EndpointRecord(new_id(), name, net.id, opts, {}, now())
             address = address_ipv6 = None
             mac = _requested_mac(what, opts)
             if net.ipam:
-                ipam = c._ipam(net.ipam["driver"])
+                ipam = drivers.ipams.get(net.ipam["driver"])
                 ipam_options = None
                 if ipam.capability.requires_mac_address:  # as libnetwork: pick it now
                     mac = mac or random_mac()
@@ -159,7 +158,7 @@ class Network:
             iface = InterfaceInfo(mac_address=mac, address=address, address_ipv6=address_ipv6)
             call_driver(what, driver.create_endpoint, net.id, ep.id, iface, MappingProxyType(opts))
             op.on_failure(f"creation of {what}", driver.delete_endpoint, net.id, ep.id)
-            op.on_success(c._known_endpoints.add, ep.id)
+            op.on_success(drivers.learn_endpoint, ep.id)
             ep.interface = iface.to_dict()
             if ep.interface["mac_address"] is None and iface.address:
                 ep.interface["mac_address"] = mac_from_ip(iface.address)
@@ -168,13 +167,13 @@ class Network:
 
     def endpoints(self) -> list[Endpoint]:
         """The network's endpoints, sorted by name."""
-        st = self._c._read()
+        st = self._rt.read()
         eps = sorted(st.endpoints(st.network(self.id)), key=lambda e: e.name)
         return [Endpoint(self, e.id) for e in eps]
 
     def endpoint_by_name(self, name: str) -> Endpoint:
         """The endpoint named ``name``; EndpointNotFoundError if there is none."""
-        st = self._c._read()
+        st = self._rt.read()
         net = st.network(self.id)
         for ep in st.endpoints(net):
             if ep.name == name:
@@ -183,13 +182,13 @@ class Network:
 
     def endpoint_by_id(self, endpoint_id: str) -> Endpoint:
         """The endpoint with this full ID; EndpointNotFoundError if there is none."""
-        st = self._c._read()
+        st = self._rt.read()
         st.endpoint(st.network(self.id), endpoint_id)
         return Endpoint(self, endpoint_id)
 
     def endpoint(self, ref: str) -> Endpoint:
         """The endpoint named ``ref``, or with ID or unique ID prefix ``ref``."""
-        st = self._c._read()
+        st = self._rt.read()
         net = st.network(self.id)
         eps = st.endpoints(net)
         for ep in eps:
@@ -212,11 +211,11 @@ class Network:
         With ``force=True`` its endpoints are deleted first (leaving their sandboxes), and
         a network whose driver is no longer installed is removed from the state alone.
         """
-        c = self._c
-        with c._op() as (st, op):
+        with self._rt.operation() as op:
+            st, drivers = op.state, op.drivers
             net = st.network(self.id)
             eps = st.endpoints(net)
-            available = c.driver_available(net.type)
+            available = drivers.networks.available(net.type)
             if not available and not force:  # checked first: its endpoints cannot go either
                 raise UnknownDriverError(
                     f"network {net.name!r} cannot be deleted: no installed driver serves "
@@ -230,31 +229,32 @@ class Network:
                 )
             if not available:
                 for ep in eps:
-                    c._release_addresses(st, op, net, ep)
+                    op.release_addresses(net, ep)
                     _forget_endpoint(st, net, ep)
             else:
-                driver = c._network_driver(net)
+                driver = drivers.network_driver(net)
                 for ep in eps:
-                    Endpoint(self, ep.id)._delete(st, op, net, ep, force=True)
+                    Endpoint(self, ep.id)._delete(op, net, ep, force=True)
                 call_driver(f"network {net.name!r}", driver.delete_network, net.id)
+                # A later failure brings the network back through the restore path.
                 op.on_failure(
-                    f"deletion of network {net.name!r}", _undelete_network, c, driver, net
+                    f"deletion of network {net.name!r}", drivers.restore_network, driver, net
                 )
-                c._known_networks.pop(net.id, None)
-            c._release_addresses(st, op, net)
+                drivers.forget_network(net.id)
+            op.release_addresses(net)
             st.delete_network(net)
 
     def to_dict(self) -> dict[str, Any]:
         """The network as plain values, as ``libnet network inspect`` prints it."""
-        st = self._c._read()
+        st = self._rt.read()
         net = st.network(self.id)
         return {
             "id": net.id,
             "name": net.name,
             "driver": net.type,
             "scope": net.scope,
-            "status": "ok" if self._c.driver_available(net.type) else "unavailable",
-            "kernel": network_status(self._c, net, st),
+            "status": "ok" if self._rt.drivers.networks.available(net.type) else "unavailable",
+            "kernel": network_status(self._rt.drivers, net, st),
             "created": net.created,
             "internal": net.internal,
             "enable_ipv6": net.enable_ipv6,
@@ -275,7 +275,7 @@ class Endpoint:
         self.id = endpoint_id
 
     def _rec(self) -> EndpointRecord:
-        st = self.network._c._read()
+        st = self.network._rt.read()
         return st.endpoint(st.network(self.network.id), self.id)
 
     @property
@@ -303,11 +303,11 @@ class Endpoint:
     def join(self, sandbox: Sandbox, *, options: Mapping[str, Any] | None = None) -> None:
         """Join the endpoint to ``sandbox``; an endpoint is in at most one sandbox."""
         opts = check_mapping("join options", options)
-        with self.network._c._op() as (st, op):
-            self._join(st, op, sandbox.id, opts)
+        with self.network._rt.operation() as op:
+            self._join(op, sandbox.id, opts)
 
-    def _join(self, st: State, op: Operation, sandbox_id: str, opts: dict[str, Any]) -> None:
-        c = self.network._c
+    def _join(self, op: Op, sandbox_id: str, opts: dict[str, Any]) -> None:
+        st = op.state
         net = st.network(self.network.id)
         ep = st.endpoint(net, self.id)
         sbox = st.sandbox(sandbox_id)
@@ -316,7 +316,7 @@ class Endpoint:
             raise EndpointInSandboxError(
                 f"{what} is already joined to sandbox {ep.sandbox_id[:12]}; leave it first"
             )
-        driver = c._endpoint_driver(net, ep)
+        driver = op.drivers.endpoint_driver(net, ep)
         jinfo = JoinInfo(InterfaceInfo.from_record(ep.interface))
         call_driver(what, driver.join, net.id, ep.id, sbox.key, jinfo, MappingProxyType(opts))
         op.on_failure(f"join of {what}", driver.leave, net.id, ep.id)
@@ -324,7 +324,7 @@ class Endpoint:
             _check_dst_name(what, jinfo.dst_name, [_joined(st, *pair) for pair in sbox.endpoints])
         join = jinfo.to_dict()
         if sbox.key is not None and jinfo.src_name is not None:
-            join["interface"] = _plumb(op, sbox.key, join, jinfo.interface, _mtu(net))
+            join["interface"] = _sandboxes.plumb(op, sbox.key, join, jinfo.interface, net.mtu)
         call_driver(
             what, driver.program_external_connectivity, net.id, ep.id, MappingProxyType(opts)
         )
@@ -343,18 +343,19 @@ class Endpoint:
 
     def leave(self, sandbox: Sandbox) -> None:
         """Leave ``sandbox``; the endpoint must be joined to it."""
-        with self.network._c._op() as (st, op):
-            net = st.network(self.network.id)
-            ep = st.endpoint(net, self.id)
+        with self.network._rt.operation() as op:
+            net = op.state.network(self.network.id)
+            ep = op.state.endpoint(net, self.id)
             if ep.sandbox_id != sandbox.id:
                 raise ForbiddenError(
                     f"{_what(net, ep)} is not joined to sandbox {sandbox.id[:12]}; nothing to leave"
                 )
-            self._leave(st, op, net, ep)
+            self._leave(op, net, ep)
 
-    def _leave(self, st: State, op: Operation, net: NetworkRecord, ep: EndpointRecord) -> None:
+    def _leave(self, op: Op, net: NetworkRecord, ep: EndpointRecord) -> None:
         """Leave the joined sandbox through the driver, then forget the join."""
-        driver = self.network._c._endpoint_driver(net, ep)
+        st = op.state
+        driver = op.drivers.endpoint_driver(net, ep)
         what = _what(net, ep)
         options = MappingProxyType(ep.join_options)
         call_driver(what, driver.revoke_external_connectivity, net.id, ep.id)
@@ -378,7 +379,7 @@ class Endpoint:
         if key is not None and sbox is not None and join.get("interface"):
             others = [_joined(st, *pair).join or {} for pair in sbox.endpoints if pair[1] != ep.id]
             iface = InterfaceInfo.from_record(ep.interface)
-            _sandboxes.unplumb(op, key, join, iface, _mtu(net), others)
+            _sandboxes.unplumb(op, key, join, iface, net.mtu, others)
         if sbox is not None:
             sbox.endpoints.remove((net.id, ep.id))
             st.put_sandbox(sbox)
@@ -389,28 +390,26 @@ class Endpoint:
 
     def delete(self, force: bool = False) -> None:
         """Delete the endpoint; a joined one needs ``force=True`` (it then leaves first)."""
-        with self.network._c._op() as (st, op):
-            net = st.network(self.network.id)
-            self._delete(st, op, net, st.endpoint(net, self.id), force)
+        with self.network._rt.operation() as op:
+            net = op.state.network(self.network.id)
+            self._delete(op, net, op.state.endpoint(net, self.id), force)
 
-    def _delete(
-        self, st: State, op: Operation, net: NetworkRecord, ep: EndpointRecord, force: bool
-    ) -> None:
-        c = self.network._c
+    def _delete(self, op: Op, net: NetworkRecord, ep: EndpointRecord, force: bool) -> None:
+        drivers = op.drivers
         if ep.sandbox_id is not None:
             if not force:
                 raise ActiveContainerError(
                     f"{_what(net, ep)} is joined to sandbox {ep.sandbox_id[:12]}; leave it "
                     "first or delete with force"
                 )
-            self._leave(st, op, net, ep)
-        driver = c._endpoint_driver(net, ep)
+            self._leave(op, net, ep)
+        driver = drivers.endpoint_driver(net, ep)
         call_driver(_what(net, ep), driver.delete_endpoint, net.id, ep.id)
         # A later failure brings the endpoint back through the restore path.
-        op.on_failure(f"deletion of {_what(net, ep)}", _undelete_endpoint, c, driver, net, ep)
-        c._known_endpoints.discard(ep.id)
-        c._release_addresses(st, op, net, ep)
-        st.delete_endpoint(net, ep)
+        op.on_failure(f"deletion of {_what(net, ep)}", drivers.restore_endpoint, driver, net, ep)
+        drivers.forget_endpoint(ep.id)
+        op.release_addresses(net, ep)
+        op.state.delete_endpoint(net, ep)
 
     def info(self) -> dict[str, Any]:
         """Addresses, MAC, gateways, static routes, interface names and sandbox."""
@@ -418,12 +417,12 @@ class Endpoint:
 
     def driver_info(self) -> dict[str, Any]:
         """What the driver reports about the endpoint (its ``endpoint_oper_info``)."""
-        c = self.network._c
-        with c._lock:
-            st = c._read()
+        rt = self.network._rt
+        with rt.lock:
+            st = rt.read()
             net = st.network(self.network.id)
             ep = st.endpoint(net, self.id)
-            driver = c._endpoint_driver(net, ep)
+            driver = rt.drivers.endpoint_driver(net, ep)
             info = call_driver(_what(net, ep), driver.endpoint_oper_info, net.id, ep.id)
         if not isinstance(info, Mapping):
             raise DriverError(
@@ -483,42 +482,6 @@ def _forget_endpoint(st: State, net: NetworkRecord, ep: EndpointRecord) -> None:
             sbox.endpoints.remove((net.id, ep.id))
             st.put_sandbox(sbox)
     st.delete_endpoint(net, ep)
-
-
-def _mtu(net: NetworkRecord) -> int | None:
-    value = net.options.get(labels.MTU)
-    return int(value) if isinstance(value, (int, str)) and str(value).isdigit() else None
-
-
-def _plumb(
-    op: Operation, key: str, join: dict[str, Any], iface: InterfaceInfo | None, mtu: int | None
-) -> str:
-    """Move the driver's interface into the namespace at ``key`` and program it."""
-    return _sandboxes.plumb(op, key, join, iface, mtu)
-
-
-def _undelete_network(c: Controller, driver: Driver, net: NetworkRecord) -> None:
-    """Undo a network's deletion: the driver restores it (re-creating what it removed)."""
-    driver.restore_network(
-        net.id,
-        MappingProxyType(net.driver_options()),
-        ipam_data(net.ipam, "ipv4"),
-        ipam_data(net.ipam, "ipv6"),
-    )
-    c._known_networks[net.id] = net.type
-
-
-def _undelete_endpoint(
-    c: Controller, driver: Driver, net: NetworkRecord, ep: EndpointRecord
-) -> None:
-    """Undo an endpoint's deletion through the driver's restore path."""
-    driver.restore_endpoint(
-        net.id,
-        ep.id,
-        InterfaceInfo.from_record(ep.interface),
-        MappingProxyType(ep.options),
-    )
-    c._known_endpoints.add(ep.id)
 
 
 def _rejoin(

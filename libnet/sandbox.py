@@ -10,7 +10,7 @@ from libnet.network import Endpoint, Network
 from libnet.osl import OSLayerError, delete_namespace
 
 if TYPE_CHECKING:
-    from libnet.controller import Controller
+    from libnet._runtime import Runtime
 
 __all__ = ["Sandbox"]
 
@@ -24,14 +24,14 @@ class Sandbox:
     ``/run/netns/NAME``), or None for a logical sandbox with no kernel object.
     """
 
-    __slots__ = ("_c", "id")
+    __slots__ = ("_rt", "id")
 
-    def __init__(self, controller: Controller, sandbox_id: str) -> None:
-        self._c = controller
+    def __init__(self, runtime: Runtime, sandbox_id: str) -> None:
+        self._rt = runtime
         self.id = sandbox_id
 
     def _rec(self) -> SandboxRecord:
-        return self._c._read().sandbox(self.id)
+        return self._rt.read().sandbox(self.id)
 
     @property
     def container_id(self) -> str:
@@ -46,7 +46,7 @@ class Sandbox:
         return self._rec().created
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Sandbox) and other.id == self.id and other._c is self._c
+        return isinstance(other, Sandbox) and other.id == self.id and other._rt is self._rt
 
     def __hash__(self) -> int:
         return hash(self.id)
@@ -56,7 +56,7 @@ class Sandbox:
 
     def endpoints(self) -> list[Endpoint]:
         """The joined endpoints, in join order."""
-        return [Endpoint(Network(self._c, nid), eid) for nid, eid in self._rec().endpoints]
+        return [Endpoint(Network(self._rt, nid), eid) for nid, eid in self._rec().endpoints]
 
     def delete(self) -> None:
         """Leave every joined endpoint (newest first), then forget the sandbox.
@@ -64,12 +64,12 @@ class Sandbox:
         All or nothing: if one endpoint fails to leave, the ones that already left join
         again and the error is raised.
         """
-        c = self._c
-        with c._op() as (st, op):
+        with self._rt.operation() as op:
+            st = op.state
             for nid, eid in reversed(list(st.sandbox(self.id).endpoints)):
                 net = st.network(nid)
-                endpoint = Endpoint(Network(c, nid), eid)
-                endpoint._leave(st, op, net, st.endpoint(net, eid))
+                endpoint = Endpoint(Network(self._rt, nid), eid)
+                endpoint._leave(op, net, st.endpoint(net, eid))
             rec = st.sandbox(self.id)
             st.delete_sandbox(rec)
             if rec.owns_key and rec.key:

@@ -34,13 +34,14 @@ from libnet.driverapi import (
     InterfaceInfo,
     IPAMData,
     JoinInfo,
+    Orphan,
     Scope,
+    StoredNetwork,
     mac_from_ip,
 )
 from libnet.drivers.bridge import netlink
 from libnet.errors import EndpointNotFoundError, InvalidOptionError, NetworkNotFoundError
 from libnet.osl import rtnl
-from libnet.reconcile import Orphan, StoredNetwork
 
 log = logging.getLogger("libnet")
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
+from libnet._calls import driver_error
 from libnet.driverapi import Driver, InterfaceInfo, IPAMData, JoinInfo
-from libnet.errors import DriverError
 from libnet.registry import DriverOrigin
 
 __all__ = ["RemoteDriver"]
@@ -34,10 +34,8 @@ class RemoteDriver(Driver):
         return self._d
 
     def _fail(self, method: str, exc: Exception) -> NoReturn:
-        raise DriverError(
-            f"driver for network type {self.network_type!r} ({self.origin.describe()}) "
-            f"failed in {method}: {type(exc).__name__}: {exc}"
-        ) from exc
+        context = f"driver for network type {self.network_type!r} ({self.origin.describe()})"
+        raise driver_error(f"{context} failed in {method}", exc) from exc
 
     def create_network(
         self,
