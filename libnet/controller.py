@@ -31,12 +31,12 @@ from libnet._records import (
     new_id,
     now,
 )
+from libnet._resolver import _check_config
 from libnet._sandboxes import namespace_name
 from libnet._state import RecordCache, State
 from libnet.driverapi import Capability, Driver, InterfaceInfo
 from libnet.drivers import bridge, host, null
 from libnet.drivers.remote import RemoteManager
-from libnet.drivers.remote.docker_discovery import PluginNotFoundError
 from libnet.drivers.remote.entrypoints import PluginFilter
 from libnet.errors import (
     AmbiguousIDError,
@@ -128,6 +128,8 @@ class Controller:
             )
         if store is not None and state_dir is not None:
             raise InvalidOptionError("give the controller a state_dir or a store, not both")
+        driver_configs = _check_config(driver_config, "driver_config", "network type")
+        ipam_configs = _check_config(ipam_config, "ipam_config", "IPAM driver")
         self._lock = threading.RLock()
         self._registry = DriverRegistry(BUILTIN_DRIVERS)
         null.init(self._registry)
@@ -141,7 +143,7 @@ class Controller:
         strict = _env_flag("LIBNET_STRICT_PLUGINS") if strict_plugins is None else strict_plugins
         self._remote = RemoteManager(
             self._registry,
-            config={k: MappingProxyType(dict(v)) for k, v in (driver_config or {}).items()},
+            config=driver_configs,
             plugin_filter=PluginFilter.from_values(allow, deny),
             strict=strict,
             enabled=plugins != "off",
@@ -150,6 +152,7 @@ class Controller:
             plugin_timeouts=plugin_timeouts,
             on_lost_state=self._plugin_lost_state,
         )
+        self._remote.warn_unknown(driver_configs, "driver_config")
         if plugins == "eager":
             self._remote.load_all()
         if store is None:
@@ -166,13 +169,15 @@ class Controller:
         )
         self._ipam_plugins = IpamPlugins(
             self._ipam_registry,
-            config={k: MappingProxyType(dict(v)) for k, v in (ipam_config or {}).items()},
+            config=ipam_configs,
             plugin_filter=PluginFilter.from_values(allow, deny),
             strict=strict,
             enabled=plugins != "off",
+            docker=self._remote.docker,
         )
+        self._ipam_plugins.warn_unknown(ipam_configs, "ipam_config")
         if plugins == "eager":
-            self._ipam_plugins.loader.load_all()
+            self._ipam_plugins.load_all()
         # Networks and endpoints this process's drivers know about (created or restored).
         self._known_networks: dict[str, str] = {}  # network ID -> network type
         self._known_endpoints: set[str] = set()
@@ -232,88 +237,37 @@ class Controller:
         """Load every enabled driver and IPAM plugin now instead of on first use."""
         with self._lock:
             self._remote.load_all()
-            self._ipam_plugins.loader.load_all()
+            self._ipam_plugins.load_all()
 
     def ipam_drivers(self) -> list[DriverInfo]:
         """One record per IPAM driver, as :meth:`drivers` gives for network drivers."""
-        rows = self._ipam_plugins.infos()
-        rows.extend(
-            DriverInfo(
-                name=reg.name, source=reg.origin.source, status="ok", capability=reg.capability
-            )
-            for reg in self._ipam_registry.all()
-            if reg.origin.source != "entrypoint"
-        )
-        return sorted(rows, key=lambda r: (r.name, r.source, r.distribution or ""))
+        return self._ipam_plugins.infos()
 
     def _ipam(self, name: str) -> Registered:
         """The registered IPAM driver ``name``, loading its plugin if needed."""
-        reg = self._ipam_registry.get(name)
-        if reg is None and self._ipam_plugins.resolve(name):
-            reg = self._ipam_registry.get(name)
-        if reg is None and not self._ipam_plugins.loader.advertises(name):
-            reg = self._docker_ipam(name)
-        if reg is not None:
-            return reg
-        reason = self._ipam_plugins.loader.failure_reason(name)
-        known = sorted(
-            {r.name for r in self._ipam_registry.all()} | set(self._ipam_plugins.loader.specs)
-        )
-        raise UnknownDriverError(
-            f"IPAM driver {name!r} is not available: {reason}"
-            if reason
-            else f"no IPAM driver named {name!r} (available: {', '.join(known)}); install a "
-            "plugin package that provides it, then run 'libnet ipam ls'"
-        )
+        return self._ipam_plugins.get(name)
 
     def _docker_ipam(self, name: str) -> Registered | None:
-        """Activate Docker IPAM plugin ``name`` and register it; None if there is none."""
+        """IPAM driver ``name``, a Docker plugin activated if nothing before serves it; or None.
+
+        The IPAM resolver's last source (libnet.drivers.remote.sources) does the work.
+        """
         try:
-            ipam, capability = self._remote.docker.ipam(name)
-        except PluginNotFoundError:
+            return self._ipam_plugins.get(name)
+        except UnknownDriverError:
             return None
-        return self._ipam_registry.add(name, ipam, capability, ipam.origin)
 
     def drivers(self) -> list[DriverInfo]:
         """One record per driver: registered, not loaded yet, failed or disabled."""
-        rows = list(self._remote.infos())
-        rows.extend(
-            DriverInfo(
-                name=reg.name,
-                source=reg.origin.source,
-                status="ok",
-                capability=reg.capability,
-                address=reg.origin.address,
-            )
-            for reg in self._registry.all()
-            if reg.origin.source != "entrypoint"
-        )
-        return sorted(rows, key=lambda r: (r.name, r.source, r.distribution or ""))
+        return self._remote.infos()
 
     def driver_available(self, network_type: str) -> bool:
         """Whether ``network_type`` is registered or could be loaded, without loading it."""
-        if self._registry.get(network_type) is not None:
-            return True
         return self._remote.available(network_type)
 
     def _driver(self, network_type: str) -> Registered:
         """The registered driver for a network type, loading its plugin if needed."""
-        reg = self._registry.get(network_type)
-        if reg is None and self._remote.resolve(network_type):
-            reg = self._registry.get(network_type)
-        if reg is not None:
-            return reg
-        reason = self._remote.failure_reason(network_type)
-        if reason is not None:
-            raise UnknownDriverError(
-                f"network type {network_type!r} is not available: {reason}; run "
-                "'libnet drivers' for details"
-            )
-        known = sorted({r.name for r in self._registry.all()} | set(self._remote.loader.specs))
-        raise UnknownDriverError(
-            f"no driver serves network type {network_type!r} (available: {', '.join(known)}); "
-            "install a plugin package that provides it, then run 'libnet drivers'"
-        )
+        return self._remote.get(network_type)
 
     def resolve_driver(self, network_type: str) -> Registered:
         """The registry entry serving ``network_type``, loading its plugin now if need be.
