@@ -7,7 +7,6 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any, Literal
@@ -22,12 +21,12 @@ from libnet._records import (
     new_id,
     now,
 )
+from libnet._resolver import _check_config
 from libnet._runtime import DriverCache, Runtime
 from libnet._sandboxes import namespace_name
 from libnet.driverapi import Capability, Driver
 from libnet.drivers import bridge, host, null
 from libnet.drivers.remote import RemoteManager
-from libnet.drivers.remote.docker_discovery import PluginNotFoundError
 from libnet.drivers.remote.entrypoints import PluginFilter
 from libnet.errors import (
     AmbiguousIDError,
@@ -36,7 +35,6 @@ from libnet.errors import (
     NetworkNotFoundError,
     SandboxExistsError,
     SandboxNotFoundError,
-    UnknownDriverError,
 )
 from libnet.ipam import BUILTIN_IPAM_DRIVERS, IpamRegistry, register_builtin_ipam_drivers
 from libnet.ipam.remote import IpamPlugins
@@ -117,6 +115,8 @@ class Controller:
             )
         if store is not None and state_dir is not None:
             raise InvalidOptionError("give the controller a state_dir or a store, not both")
+        driver_configs = _check_config(driver_config, "driver_config", "network type")
+        ipam_configs = _check_config(ipam_config, "ipam_config", "IPAM driver")
         self._registry = DriverRegistry(BUILTIN_DRIVERS)
         null.init(self._registry)
         host.init(self._registry)
@@ -129,7 +129,7 @@ class Controller:
         strict = _env_flag("LIBNET_STRICT_PLUGINS") if strict_plugins is None else strict_plugins
         self._remote = RemoteManager(
             self._registry,
-            config={k: MappingProxyType(dict(v)) for k, v in (driver_config or {}).items()},
+            config=driver_configs,
             plugin_filter=PluginFilter.from_values(allow, deny),
             strict=strict,
             enabled=plugins != "off",
@@ -138,6 +138,7 @@ class Controller:
             plugin_timeouts=plugin_timeouts,
             on_lost_state=self._plugin_lost_state,
         )
+        self._remote.warn_unknown(driver_configs, "driver_config")
         if plugins == "eager":
             self._remote.load_all()
         if store is None:
@@ -153,23 +154,16 @@ class Controller:
         )
         self._ipam_plugins = IpamPlugins(
             self._ipam_registry,
-            config={k: MappingProxyType(dict(v)) for k, v in (ipam_config or {}).items()},
+            config=ipam_configs,
             plugin_filter=PluginFilter.from_values(allow, deny),
             strict=strict,
             enabled=plugins != "off",
+            docker=self._remote.docker,
         )
+        self._ipam_plugins.warn_unknown(ipam_configs, "ipam_config")
         if plugins == "eager":
-            self._ipam_plugins.loader.load_all()
-        drivers = DriverCache(
-            _Source(self._driver, self._registry.get, self._registry.all, self.driver_available),
-            _Source(
-                self._ipam,
-                self._ipam_registry.get,
-                self._ipam_registry.all,
-                lambda name: self._ipam_registry.get(name) is not None,
-            ),
-        )
-        self._rt = Runtime(store, drivers, self.owner)
+            self._ipam_plugins.load_all()
+        self._rt = Runtime(store, DriverCache(self._remote, self._ipam_plugins), self.owner)
         self._lock = self._rt.lock
 
     # -- lifecycle -------------------------------------------------------------------
@@ -204,99 +198,30 @@ class Controller:
         """Load every enabled driver and IPAM plugin now instead of on first use."""
         with self._lock:
             self._remote.load_all()
-            self._ipam_plugins.loader.load_all()
+            self._ipam_plugins.load_all()
 
     def ipam_drivers(self) -> list[DriverInfo]:
         """One record per IPAM driver, as :meth:`drivers` gives for network drivers."""
-        rows = self._ipam_plugins.infos()
-        rows.extend(
-            DriverInfo(
-                name=reg.name, source=reg.origin.source, status="ok", capability=reg.capability
-            )
-            for reg in self._ipam_registry.all()
-            if reg.origin.source != "entrypoint"
-        )
-        return sorted(rows, key=lambda r: (r.name, r.source, r.distribution or ""))
-
-    def _ipam(self, name: str) -> Registered:
-        """The registered IPAM driver ``name``, loading its plugin if needed."""
-        reg = self._ipam_registry.get(name)
-        if reg is None and self._ipam_plugins.resolve(name):
-            reg = self._ipam_registry.get(name)
-        if reg is None and not self._ipam_plugins.loader.advertises(name):
-            reg = self._docker_ipam(name)
-        if reg is not None:
-            return reg
-        reason = self._ipam_plugins.loader.failure_reason(name)
-        known = sorted(
-            {r.name for r in self._ipam_registry.all()} | set(self._ipam_plugins.loader.specs)
-        )
-        raise UnknownDriverError(
-            f"IPAM driver {name!r} is not available: {reason}"
-            if reason
-            else f"no IPAM driver named {name!r} (available: {', '.join(known)}); install a "
-            "plugin package that provides it, then run 'libnet ipam ls'"
-        )
-
-    def _docker_ipam(self, name: str) -> Registered | None:
-        """Activate Docker IPAM plugin ``name`` and register it; None if there is none."""
-        try:
-            ipam, capability = self._remote.docker.ipam(name)
-        except PluginNotFoundError:
-            return None
-        return self._ipam_registry.add(name, ipam, capability, ipam.origin)
+        return self._ipam_plugins.infos()
 
     def drivers(self) -> list[DriverInfo]:
         """One record per driver: registered, not loaded yet, failed or disabled."""
-        rows = list(self._remote.infos())
-        rows.extend(
-            DriverInfo(
-                name=reg.name,
-                source=reg.origin.source,
-                status="ok",
-                capability=reg.capability,
-                address=reg.origin.address,
-            )
-            for reg in self._registry.all()
-            if reg.origin.source != "entrypoint"
-        )
-        return sorted(rows, key=lambda r: (r.name, r.source, r.distribution or ""))
+        return self._remote.infos()
 
     def driver_available(self, network_type: str) -> bool:
         """Whether ``network_type`` is registered or could be loaded, without loading it."""
-        if self._registry.get(network_type) is not None:
-            return True
         return self._remote.available(network_type)
-
-    def _driver(self, network_type: str) -> Registered:
-        """The registered driver for a network type, loading its plugin if needed."""
-        reg = self._registry.get(network_type)
-        if reg is None and self._remote.resolve(network_type):
-            reg = self._registry.get(network_type)
-        if reg is not None:
-            return reg
-        reason = self._remote.failure_reason(network_type)
-        if reason is not None:
-            raise UnknownDriverError(
-                f"network type {network_type!r} is not available: {reason}; run "
-                "'libnet drivers' for details"
-            )
-        known = sorted({r.name for r in self._registry.all()} | set(self._remote.loader.specs))
-        raise UnknownDriverError(
-            f"no driver serves network type {network_type!r} (available: {', '.join(known)}); "
-            "install a plugin package that provides it, then run 'libnet drivers'"
-        )
 
     def resolve_driver(self, network_type: str) -> Registered:
         """The registry entry serving ``network_type``, loading its plugin now if need be.
 
         Raises UnknownDriverError, naming the plugin's failure, when none can serve it.
         """
-        return self._driver(network_type)
+        return self._remote.get(network_type)
 
     def resolve_ipam(self, name: str) -> Registered:
         """The registry entry of IPAM driver ``name``, loading its plugin now if need be."""
-        return self._ipam(name)
+        return self._ipam_plugins.get(name)
 
     def plugin_failure(self, network_type: str) -> str | None:
         """Why the plugin that would serve ``network_type`` failed or is disabled, or None."""
@@ -356,7 +281,7 @@ class Controller:
                 raise NetworkExistsError(
                     f"network {name!r} already exists; choose another name or remove it first"
                 )
-            reg = self._driver(network_type)
+            reg = self._rt.drivers.networks.get(network_type)
             # The driver checks the new network against its others: it must know them all,
             # and forget those another process deleted.
             drivers.forget_deleted(reg.driver, network_type, {other.id for other in existing})
@@ -374,7 +299,7 @@ class Controller:
                 enable_ipv6=bool(enable_ipv6),
                 created=now(),
             )
-            ipam_driver = self._ipam(request.driver).driver
+            ipam_driver = self._rt.drivers.ipams.get(request.driver).driver
             rec.ipam = allocate_pools(ipam_driver, st.kv, op, request, rec.scope, name)
             call_driver(
                 f"network {name!r}",
@@ -486,16 +411,6 @@ class Controller:
             if ref in (rec.id, rec.container_id):
                 return Sandbox(self._rt, rec.id)
         return Sandbox(self._rt, _by_prefix("sandbox", ref, [r.id for r in recs]))
-
-
-@dataclass(frozen=True)
-class _Source:
-    """A :class:`~libnet._runtime.DriverSource` over one of the controller's registries."""
-
-    get: Callable[[str], Registered]
-    loaded: Callable[[str], Registered | None]
-    loaded_all: Callable[[], list[Registered]]
-    available: Callable[[str], bool]
 
 
 def _owner(state_dir: str | os.PathLike[str] | None, store: Store | None) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from libnet._contract import missing_methods as _missing_methods
 from libnet.errors import UnsupportedOperationError
 
 __all__ = [
@@ -493,14 +494,7 @@ def missing_methods(driver: object) -> list[str]:
     A :class:`Driver` subclass must override each one; any other object must have a
     callable attribute of that name.
     """
-    missing = []
-    for name in REQUIRED_METHODS:
-        attr = getattr(driver, name, None)
-        if not callable(attr) or (
-            isinstance(driver, Driver) and getattr(type(driver), name) is getattr(Driver, name)
-        ):
-            missing.append(name)
-    return missing
+    return _missing_methods(driver, Driver, REQUIRED_METHODS)
 
 
 @runtime_checkable

@@ -4,21 +4,51 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, Protocol, overload
 
-from libnet.driverapi import Capability, missing_methods
+from libnet._contract import missing_methods as _missing_methods
+from libnet.driverapi import REQUIRED_METHODS, Capability, Driver, missing_methods
 from libnet.errors import DriverRegistrationError
 
+if TYPE_CHECKING:
+    # Defaults (PEP 696): a bare ``DriverRegistry`` is the network-driver registry, as
+    # ``DriverRegistry()`` makes; a bare ``Registered`` or ``DriverInfo`` is of any kind.
+    from typing_extensions import TypeVar
+
+    D = TypeVar("D", default=Driver)
+    C = TypeVar("C", default=Capability)
+    AnyD = TypeVar("AnyD", default=Any)
+    AnyC = TypeVar("AnyC", default=Any)
+    InfoC = TypeVar("InfoC", bound="_Capability", default=Any)
+else:
+    from typing import TypeVar
+
+    D = TypeVar("D")
+    C = TypeVar("C")
+    AnyD = TypeVar("AnyD")
+    AnyC = TypeVar("AnyC")
+    InfoC = TypeVar("InfoC")
+
+
 __all__ = [
+    "NETWORK_DRIVERS",
     "DriverInfo",
+    "DriverKind",
     "DriverOrigin",
     "DriverRegistry",
     "Registered",
     "check_driver_methods",
     "check_driver_name",
 ]
+
+
+class _Capability(Protocol):
+    """What every kind's capability offers (Capability, IpamCapability)."""
+
+    def to_dict(self) -> Mapping[str, object]: ...
+
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 MAX_NAME = 64
@@ -77,23 +107,58 @@ class DriverOrigin:
 
 
 @dataclass(frozen=True)
-class Registered:
+class DriverKind(Generic[D, C]):
+    """What a registry holds: the contract its drivers follow and how errors name them."""
+
+    label: str
+    """What a registered name is, in messages: ``"network type"``, ``"IPAM driver"``."""
+    base: type[D]
+    """The contract's base class; a subclass must override each of ``required``."""
+    base_name: str
+    """The base class as a driver author imports it (``"libnet.Driver"``), for messages."""
+    required: tuple[str, ...]
+    """The methods every driver of this kind must implement."""
+    capability_type: type[C]
+    capability_hint: str
+    """What to pass as capability, for the message refusing another value."""
+    callback_method: str
+    """The callback method a plugin calls to register one (``"register_driver"``)."""
+
+    def missing_methods(self, driver: object) -> list[str]:
+        """The required methods ``driver`` does not implement, in contract order."""
+        return _missing_methods(driver, self.base, self.required)
+
+
+NETWORK_DRIVERS: DriverKind[Driver, Capability] = DriverKind(
+    label="network type",
+    base=Driver,
+    base_name="libnet.Driver",
+    required=REQUIRED_METHODS,
+    capability_type=Capability,
+    capability_hint="a libnet.Capability, such as Capability(Scope.LOCAL)",
+    callback_method="register_driver",
+)
+"""Network drivers, registered through :class:`~libnet.driverapi.DriverCallback`."""
+
+
+@dataclass(frozen=True)
+class Registered(Generic[AnyD, AnyC]):
     """A registered driver with its capability and origin."""
 
     name: str
-    driver: Any
-    capability: Any
+    driver: AnyD
+    capability: AnyC
     origin: DriverOrigin
 
 
 @dataclass(frozen=True)
-class DriverInfo:
+class DriverInfo(Generic[InfoC]):
     """One row of ``Controller.drivers()``: a driver that is, or could be, available."""
 
     name: str
     source: str
     status: str
-    capability: Capability | None = None
+    capability: InfoC | None = None
     entry_point: str | None = None
     distribution: str | None = None
     version: str | None = None
@@ -120,58 +185,80 @@ class DriverInfo:
         return data
 
 
-class DriverRegistry:
-    """Thread-safe map from network type to driver; the controller's DriverCallback.
+class DriverRegistry(Generic[D, C]):
+    """Thread-safe map from name to driver of one kind; the controller's driver callback.
 
     Registration validates the name, the driver's required methods and the capability,
     and refuses to replace a driver already registered. Names listed as built in can only
-    be registered with a built-in origin. Subclasses set the class attributes to hold
-    another kind of driver (see :class:`libnet.ipam.IpamRegistry`).
+    be registered with a built-in origin. ``kind`` says which drivers it holds: network
+    drivers (the default; it is then a :class:`~libnet.driverapi.DriverCallback`) or, as
+    :func:`libnet.ipam.IpamRegistry` makes it, IPAM drivers (an IpamCallback).
     """
 
-    kind = "network type"
-    base = "libnet.Driver"
-    capability_type: type = Capability
-    capability_hint = "a libnet.Capability, such as Capability(Scope.LOCAL)"
+    @overload
+    def __init__(
+        self: DriverRegistry[Driver, Capability], builtin_names: frozenset[str] = ...
+    ) -> None: ...
 
-    @staticmethod
-    def missing_methods(driver: object) -> list[str]:
-        return missing_methods(driver)
+    @overload
+    def __init__(self, builtin_names: frozenset[str], kind: DriverKind[D, C]) -> None: ...
 
-    def __init__(self, builtin_names: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, builtin_names: frozenset[str] = frozenset(), kind: DriverKind[Any, Any] | None = None
+    ) -> None:
         self._lock = threading.Lock()
-        self._drivers: dict[str, Registered] = {}
+        self._drivers: dict[str, Registered[D, C]] = {}
         self._builtin_names = builtin_names
+        self._kind: DriverKind[D, C] = kind or NETWORK_DRIVERS  # type: ignore[assignment]
+
+    @property
+    def kind(self) -> DriverKind[D, C]:
+        """Which drivers this registry holds."""
+        return self._kind
 
     @property
     def builtin_names(self) -> frozenset[str]:
-        """Network types reserved for libnet's own drivers."""
+        """Names reserved for libnet's own drivers."""
         return self._builtin_names
 
-    def register_driver(self, name: str, driver: Any, capability: Any) -> None:
+    def register_driver(self, name: str, driver: D, capability: C) -> None:
         """Register ``driver`` for network type ``name`` (the DriverCallback method)."""
+        self._callback("register_driver", name, driver, capability)
+
+    def register_ipam_driver(self, name: str, driver: D, capability: C) -> None:
+        """Register ``driver`` as IPAM driver ``name`` (the IpamCallback method)."""
+        self._callback("register_ipam_driver", name, driver, capability)
+
+    def _callback(self, method: str, name: str, driver: D, capability: C) -> None:
+        """One registration through callback ``method``, which must be this kind's."""
+        if method != self._kind.callback_method:
+            raise DriverRegistrationError(
+                f"{method}({name!r}, ...) was called on the registry of {self._kind.label}s; "
+                f"register them with {self._kind.callback_method}"
+            )
         origin = getattr(driver, "origin", None)
         self.add(name, driver, capability, origin if isinstance(origin, DriverOrigin) else None)
 
     def add(
         self,
         name: str,
-        driver: Any,
-        capability: Any,
+        driver: D,
+        capability: C,
         origin: DriverOrigin | None = None,
-    ) -> Registered:
+    ) -> Registered[D, C]:
         """Validate and register a driver; the origin defaults to built in."""
         origin = origin or DriverOrigin()
+        kind = self._kind
         check_driver_name(name)
-        check_driver_methods(name, driver, self.missing_methods, self.base)
-        if not isinstance(capability, self.capability_type):
+        check_driver_methods(name, driver, kind.missing_methods, kind.base_name)
+        if not isinstance(capability, kind.capability_type):
             raise DriverRegistrationError(
                 f"driver {name!r} was registered with capability {capability!r}; "
-                f"pass {self.capability_hint}"
+                f"pass {kind.capability_hint}"
             )
         if origin.source != "builtin" and name in self._builtin_names:
             raise DriverRegistrationError(
-                f"{self.kind} {name!r} is built into libnet; {origin.describe()} "
+                f"{kind.label} {name!r} is built into libnet; {origin.describe()} "
                 "cannot replace it: choose another name"
             )
         entry = Registered(name, driver, capability, origin)
@@ -179,7 +266,7 @@ class DriverRegistry:
             current = self._drivers.get(name)
             if current is not None:
                 raise DriverRegistrationError(
-                    f"{self.kind} {name!r} is already served by {current.origin.describe()}; "
+                    f"{kind.label} {name!r} is already served by {current.origin.describe()}; "
                     "uninstall or disable one of them"
                 )
             self._drivers[name] = entry
@@ -190,11 +277,11 @@ class DriverRegistry:
         with self._lock:
             self._drivers.pop(name, None)
 
-    def get(self, name: str) -> Registered | None:
+    def get(self, name: str) -> Registered[D, C] | None:
         """The registered driver for ``name``, or None."""
         return self._drivers.get(name)
 
-    def all(self) -> list[Registered]:
+    def all(self) -> list[Registered[D, C]]:
         """Every registered driver, sorted by name."""
         with self._lock:
             return sorted(self._drivers.values(), key=lambda r: r.name)

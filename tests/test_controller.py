@@ -376,7 +376,8 @@ def test_driver_config_reaches_the_init_hook(dists: FakeDists) -> None:
 
 def test_the_init_hook_config_is_empty_by_default(dists: FakeDists) -> None:
     module = install_plugin(dists, "libnet-vlan", "vlan")
-    c = libnet.Controller(driver_config={"other": {"parent": "eth0"}})
+    with pytest.warns(UserWarning, match="network type 'other'"):
+        c = libnet.Controller(driver_config={"other": {"parent": "eth0"}})
     c.new_network("vlan", "v")
     assert dists.module(module).CONFIGS == [{}]
 

@@ -89,7 +89,7 @@ class Env:
 
     def held(self) -> dict[str, list[str]]:
         """Every address the default IPAM driver holds, by pool."""
-        ipam = self.c._ipam("default").driver
+        ipam = self.c.resolve_ipam("default").driver
         assert isinstance(ipam, DefaultIpam)
         return {p.pool: ipam.addresses(p.id) for p in ipam.pools()}
 

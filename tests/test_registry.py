@@ -128,6 +128,22 @@ def test_register_driver_is_the_driver_callback_method(registry: DriverRegistry)
     assert entry.capability == LOCAL
 
 
+def test_one_registry_class_holds_ipam_drivers_configured_by_their_kind() -> None:
+    from libnet.ipam import IpamCapability, IpamRegistry, NullIpam
+
+    ipam = IpamRegistry(frozenset({"null"}))
+    assert isinstance(ipam, DriverRegistry) and ipam.kind.label == "IPAM driver"
+    ipam.register_ipam_driver("null", NullIpam(), IpamCapability())
+    with pytest.raises(DriverRegistrationError, match="IPAM driver 'null' is already served"):
+        ipam.add("null", NullIpam(), IpamCapability())
+    with pytest.raises(DriverRegistrationError, match=r"libnet\.ipam\.Ipam subclass"):
+        ipam.add("half", libnet.ipam.Ipam(), IpamCapability())
+    with pytest.raises(DriverRegistrationError, match="register them with register_ipam_driver"):
+        ipam.register_driver("vlan", NullIpam(), IpamCapability())
+    with pytest.raises(DriverRegistrationError, match="register them with register_driver"):
+        DriverRegistry().register_ipam_driver("x", RecordingDriver(), LOCAL)
+
+
 def test_remove_forgets_a_driver(registry: DriverRegistry) -> None:
     registry.add("vlan", RecordingDriver(), LOCAL, APPLICATION)
     registry.remove("vlan")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Protocol, runtime_checkable
 
+from libnet._contract import missing_methods as _missing_methods
 from libnet.store import KVOps
 
 __all__ = [
@@ -172,14 +173,7 @@ def missing_methods(driver: object) -> list[str]:
     An :class:`Ipam` subclass must override each one; any other object must have a
     callable attribute of that name.
     """
-    missing = []
-    for name in REQUIRED_METHODS:
-        attr = getattr(driver, name, None)
-        if not callable(attr) or (
-            isinstance(driver, Ipam) and getattr(type(driver), name) is getattr(Ipam, name)
-        ):
-            missing.append(name)
-    return missing
+    return _missing_methods(driver, Ipam, REQUIRED_METHODS)
 
 
 def bind_ipam(driver: Ipam, kv: KVOps) -> Ipam:

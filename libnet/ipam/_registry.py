@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from libnet.ipam._api import REQUIRED_METHODS, Ipam, IpamCapability
+from libnet.registry import DriverKind, DriverRegistry
 
-from libnet.ipam._api import IpamCapability, missing_methods
-from libnet.registry import DriverOrigin, DriverRegistry
+__all__ = ["IPAM_DRIVERS", "IpamRegistry"]
+
+IPAM_DRIVERS: DriverKind[Ipam, IpamCapability] = DriverKind(
+    label="IPAM driver",
+    base=Ipam,
+    base_name="libnet.ipam.Ipam",
+    required=REQUIRED_METHODS,
+    capability_type=IpamCapability,
+    capability_hint="a libnet.ipam.IpamCapability, such as IpamCapability()",
+    callback_method="register_ipam_driver",
+)
+"""IPAM drivers, registered through :class:`~libnet.ipam.IpamCallback`."""
 
 
-class IpamRegistry(DriverRegistry):
-    """Thread-safe map from IPAM driver name to driver, validated as DriverRegistry does."""
+class IpamRegistry(DriverRegistry[Ipam, IpamCapability]):
+    """A DriverRegistry of IPAM drivers: the IpamCallback the controller hands them."""
 
-    kind = "IPAM driver"
-    base = "libnet.ipam.Ipam"
-    capability_type = IpamCapability
-    capability_hint = "a libnet.ipam.IpamCapability, such as IpamCapability()"
-
-    @staticmethod
-    def missing_methods(driver: object) -> list[str]:
-        return missing_methods(driver)
-
-    def register_ipam_driver(self, name: str, driver: Any, capability: Any) -> None:
-        """Register ``driver`` as IPAM driver ``name`` (the IpamCallback method)."""
-        origin = getattr(driver, "origin", None)
-        self.add(name, driver, capability, origin if isinstance(origin, DriverOrigin) else None)
+    def __init__(self, builtin_names: frozenset[str] = frozenset()) -> None:
+        super().__init__(builtin_names, IPAM_DRIVERS)

@@ -1,62 +1,60 @@
-"""IPAM drivers from ``libnet.ipam`` entry points, loaded by the same machinery as drivers."""
+"""IPAM drivers from ``libnet.ipam`` entry points and Docker IPAM plugins, found by the
+same machinery as network drivers."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from libnet.drivers.remote.entrypoints import (
-    Discovery,
-    PluginFilter,
-    PluginLoader,
-    PluginSpec,
-    discover,
-)
-from libnet.errors import DriverRegistrationError
-from libnet.ipam._registry import IpamRegistry
-from libnet.registry import DriverInfo, DriverOrigin
+from libnet._resolver import _Drivers
+from libnet.drivers.remote.docker import DockerPlugins
+from libnet.drivers.remote.entrypoints import PluginFilter, PluginLoader
+from libnet.drivers.remote.group import PluginGroup
+from libnet.drivers.remote.sources import DockerIpams
+from libnet.ipam._api import Ipam, IpamCapability
+from libnet.registry import DriverRegistry
+
+__all__ = ["IPAM_GROUP", "IpamPlugins"]
 
 IPAM_GROUP = "libnet.ipam"
 
 
-class IpamPlugins:
-    """Finds and loads IPAM plugins lazily, registering their drivers in an IpamRegistry."""
+class IpamPlugins(_Drivers[Ipam, IpamCapability]):
+    """IPAM drivers of one controller: registered, from entry points, Docker plugins.
+
+    Without ``docker`` only the ``libnet.ipam`` entry points are looked at.
+    """
 
     def __init__(
         self,
-        registry: IpamRegistry,
+        registry: DriverRegistry[Ipam, IpamCapability],
         *,
         config: Mapping[str, Mapping[str, Any]],
         plugin_filter: PluginFilter,
         strict: bool,
         enabled: bool = True,
+        docker: DockerPlugins | None = None,
     ) -> None:
-        self._registry = registry
-        found = discover(IPAM_GROUP, plugin_filter, "IPAM driver") if enabled else None
-        self.loader = PluginLoader(
-            found or Discovery((), (), ()),
+        self.entry_points = PluginGroup(
+            registry,
+            group=IPAM_GROUP,
             hook="libnet_ipam_init",
-            callback_method="register_ipam_driver",
-            register=self._register,
-            unregister=registry.remove,
             config=config,
-            reserved=registry.builtin_names,
-            registration_error=DriverRegistrationError,
+            plugin_filter=plugin_filter,
             strict=strict,
+            enabled=enabled,
+        )
+        super().__init__(
+            registry,
+            (self.entry_points,)
+            if docker is None
+            else (self.entry_points, DockerIpams(docker, registry)),
+            unavailable="IPAM driver {name!r} is not available: {reason}",
+            unknown="no IPAM driver named {name!r} (available: {known}); install a plugin "
+            "package that provides it, then run 'libnet ipam ls'",
         )
 
-    def _register(self, spec: PluginSpec, name: str, driver: Any, capability: Any) -> None:
-        origin = DriverOrigin("entrypoint", spec.name, spec.distribution, spec.version)
-        self._registry.add(name, driver, capability, origin)
-
-    def resolve(self, name: str) -> bool:
-        """Load the plugin advertising IPAM driver ``name``; True if it is now registered."""
-        return self.loader.load(name)
-
-    def infos(self) -> list[DriverInfo]:
-        """One row per ``libnet.ipam`` entry point."""
-        return self.loader.infos(self._capability)
-
-    def _capability(self, name: str) -> Any:
-        registered = self._registry.get(name)
-        return registered.capability if registered else None
+    @property
+    def loader(self) -> PluginLoader:
+        """The entry points' loader."""
+        return self.entry_points.loader

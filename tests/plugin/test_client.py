@@ -35,7 +35,7 @@ StartGo = Callable[..., GoPlugin]
 
 
 def docker_driver(c: libnet.Controller, name: str) -> DockerDriver:
-    driver = c._driver(name).driver
+    driver = c.resolve_driver(name).driver
     assert isinstance(driver, DockerDriver)
     return driver
 
@@ -175,7 +175,7 @@ def test_error_forms(
 ) -> None:
     plugin = go_plugin("goplug")
     c = make_controller()
-    c._driver("goplug")
+    c.resolve_driver("goplug")
     plugin.replies["NetworkDriver.CreateNetwork"] = reply
     with pytest.raises(error, match=message):
         c.new_network("goplug", "n1")

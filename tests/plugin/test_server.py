@@ -81,7 +81,7 @@ def test_the_other_methods_round_trip_including_unsupported_ones(
     serve_recording: ServeRecording, make_controller: MakeController
 ) -> None:
     serve_recording()
-    driver = make_controller()._driver("rec").driver
+    driver = make_controller().resolve_driver("rec").driver
     assert isinstance(driver, DockerDriver)
     driver.discover_new(1, {"a": 1})
     driver.discover_delete(1, {"a": 1})
@@ -325,7 +325,7 @@ def test_the_served_driver_is_the_controllers_own_object(plugin_dir: Path) -> No
     driver = RecordingDriver()
     c.register_driver("rec", driver, LOCAL)
     with PluginServer("rec", controller=c, socket=plugin_dir / "rec.sock") as server:
-        assert server.driver is c._driver("rec").driver is driver
+        assert server.driver is c.resolve_driver("rec").driver is driver
         assert server.manifest == ["NetworkDriver"]
     c.close()
 

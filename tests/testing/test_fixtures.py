@@ -116,7 +116,8 @@ def test_a_driver_object_is_shared_and_a_factory_makes_one_per_controller(
     install_plugin(ReferenceDriver, "fresh", capability=libnet.Capability("global"))
     first, second = make_controller(plugins="eager"), make_controller(plugins="eager")
     drivers = [
-        [c._driver(name).driver.wrapped for c in (first, second)] for name in ("shared", "fresh")
+        [c.resolve_driver(name).driver.wrapped for c in (first, second)]
+        for name in ("shared", "fresh")
     ]
     assert drivers[0][0] is drivers[0][1] is shared
     assert drivers[1][0] is not drivers[1][1]
