@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from libnet.errors import InjectedFault
 from libnet.network import Endpoint, Network
 from libnet.sandbox import Sandbox
 from libnet.testing._contract import FAILED_JOIN, LIFECYCLE, violation
-from libnet.testing._subject import ConformanceSubject, InjectedFault
+from libnet.testing._subject import ConformanceSubject
 from libnet.testing._suite._helpers import SuiteHelpers
 
 __all__ = ["FailedJoinTests"]
