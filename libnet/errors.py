@@ -218,3 +218,22 @@ class AddressInUseError(ForbiddenError):
 
 class AddressNotAllocatedError(NotFoundError):
     """The address to release is not allocated (released twice, or never handed out)."""
+
+
+# -- Errors first defined next to the code that raises them --------------------------------
+# They live here so that every libnet error is in one tree; their old modules re-export
+# them, so imports from there keep working.
+
+__all__ += ["InjectedFault", "KernelError", "OSLayerError"]
+
+
+class OSLayerError(InternalError):
+    """Programming a network namespace failed."""
+
+
+class KernelError(InternalError):
+    """A kernel operation of libnet's OS layer or bridge driver failed."""
+
+
+class InjectedFault(StoreError):
+    """The failure the conformance suite injects into the state store on purpose."""

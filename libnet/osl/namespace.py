@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from libnet.driverapi import RouteType, StaticRoute
-from libnet.errors import InternalError, InvalidOptionError
+from libnet.errors import InvalidOptionError, OSLayerError
 from libnet.osl import _sys, rtnl
 
 __all__ = [
@@ -50,10 +50,6 @@ NAMESPACE_PREFIX = "libnet-"
 IFF_UP = 1
 AF_INET = 2
 AF_INET6 = 10
-
-
-class OSLayerError(InternalError):
-    """Programming a network namespace failed."""
 
 
 # -- namespaces ----------------------------------------------------------------------------

@@ -14,16 +14,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from libnet.errors import InternalError
+from libnet.errors import KernelError
 from libnet.osl import _sys
 
 __all__ = ["KernelError", "connect", "netlink_error_code", "pyroute2"]
 
 NETLINK_ROUTE = 0
-
-
-class KernelError(InternalError):
-    """A kernel operation of libnet's OS layer or bridge driver failed."""
 
 
 def pyroute2() -> Any:

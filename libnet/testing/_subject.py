@@ -14,16 +14,12 @@ from typing import Any
 from libnet.controller import BUILTIN_DRIVERS, Controller
 from libnet.driverapi import Capability, Scope
 from libnet.drivers.remote import RemoteDriver
-from libnet.errors import StoreError
+from libnet.errors import InjectedFault
 from libnet.network import Network
 from libnet.registry import Registered
 from libnet.store import KVPair, MemoryStore, SqliteStore, Store, Transaction
 
 __all__ = ["ConformanceSubject", "FaultyStore", "InjectedFault"]
-
-
-class InjectedFault(StoreError):
-    """The failure the conformance suite injects into the state store on purpose."""
 
 
 class FaultyStore(Store):
