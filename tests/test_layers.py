@@ -214,13 +214,11 @@ def controller_reach_ins(root: Path, allowed: frozenset[str]) -> list[str]:
 # -- libnet itself -------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=False, reason="layers untangled in the core branch")
 def test_libnet_has_no_import_cycle() -> None:
     found = describe_cycles(import_graph(ROOT))
     assert not found, "\n\n".join(found)
 
 
-@pytest.mark.xfail(strict=False, reason="layers untangled in the core branch")
 def test_only_the_controller_touches_its_private_attributes() -> None:
     found = controller_reach_ins(ROOT, frozenset({"libnet.controller"}))
     assert not found, (
