@@ -11,8 +11,6 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 import libnet
 
 ROOT = Path(libnet.__file__).resolve().parent

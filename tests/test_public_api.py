@@ -140,6 +140,5 @@ def test_every_libnet_error_is_defined_in_libnet_errors() -> None:
         if cls.__module__ != "libnet.errors"
     )
     assert not elsewhere, (
-        "define these in libnet/errors.py (re-export them where they were): "
-        + ", ".join(elsewhere)
+        "define these in libnet/errors.py (re-export them where they were): " + ", ".join(elsewhere)
     )
