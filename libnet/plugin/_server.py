@@ -27,7 +27,7 @@ from typing import Any
 from libnet._version import __version__
 from libnet.controller import Controller
 from libnet.driverapi import Capability, Driver
-from libnet.errors import LibnetError
+from libnet.errors import ServeError
 from libnet.ipam import Ipam, IpamCapability
 from libnet.plugin import wire
 from libnet.plugin._service import (
@@ -65,10 +65,6 @@ CONNECTION_TIMEOUT = 30.0
 """Seconds a connection may stay silent (mid-request or idle) before it is closed."""
 
 _UNIX_PATH_MAX = 107
-
-
-class ServeError(LibnetError):
-    """The plugin cannot start serving; the message says why and what to do."""
 
 
 # -- HTTP -------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from libnet.driverapi import Capability, Driver, InterfaceInfo, JoinInfo
-from libnet.errors import LibnetError
+from libnet.errors import DriverFailure, LibnetError, ServiceClosedError, UnknownMethodError
 from libnet.ipam import Ipam, IpamCapability
 from libnet.plugin import wire
 from libnet.plugin._state import PluginState
@@ -25,18 +25,6 @@ __all__ = ["DriverFailure", "PluginService", "ServiceClosedError", "UnknownMetho
 log = logging.getLogger("libnet.plugin")
 
 Handler = Callable[[object], Any]
-
-
-class UnknownMethodError(LibnetError):
-    """The path names no method this plugin implements (answered 404)."""
-
-
-class ServiceClosedError(LibnetError):
-    """The plugin is shutting down (answered 503)."""
-
-
-class DriverFailure(LibnetError):
-    """The driver (or the plugin's own bookkeeping) failed; answered 500 with ``Err``."""
 
 
 def _message(exc: BaseException) -> str:

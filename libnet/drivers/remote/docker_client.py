@@ -31,7 +31,13 @@ import time
 from typing import Any
 
 from libnet.drivers.remote.docker_discovery import PluginAddress
-from libnet.errors import DriverError, OperationTimeoutError
+from libnet.errors import (
+    PluginCallError,
+    PluginError,
+    PluginProtocolError,
+    PluginTimeoutError,
+    PluginUnavailableError,
+)
 from libnet.plugin import wire
 from libnet.registry import DriverOrigin
 
@@ -77,39 +83,6 @@ _STALE = (
     ConnectionAbortedError,
     http.client.RemoteDisconnected,
 )
-
-
-class PluginError(DriverError):
-    """A Docker plugin failed, could not be reached, or broke the protocol."""
-
-    def __init__(self, plugin: str, message: str) -> None:
-        super().__init__(message)
-        self.plugin = plugin
-
-
-class PluginCallError(PluginError):
-    """The plugin answered a call with an error; ``message`` is its own text."""
-
-    def __init__(self, plugin: str, method: str, status: int, message: str, where: str) -> None:
-        super().__init__(
-            plugin,
-            f"Docker plugin {plugin!r} ({where}) failed in {method}: {message}",
-        )
-        self.method = method
-        self.status = status
-        self.message = message
-
-
-class PluginUnavailableError(PluginError):
-    """The plugin does not accept connections (after retrying within the budget)."""
-
-
-class PluginTimeoutError(PluginError, OperationTimeoutError):
-    """The plugin accepted the call but did not answer within the timeout."""
-
-
-class PluginProtocolError(PluginError):
-    """The plugin's answer is not HTTP, not JSON, empty, or too large."""
 
 
 class _UnixConnection(http.client.HTTPConnection):

@@ -26,7 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from libnet.errors import InvalidOptionError, UnknownDriverError
+from libnet.errors import (
+    InvalidOptionError,
+    PluginNotFoundError,
+    PluginSpecError,
+)
 
 if TYPE_CHECKING:
     import ssl
@@ -57,14 +61,6 @@ SCHEMES = ("unix", "tcp", "http", "https")
 """The address schemes a plugin may have."""
 
 _MAX_SPEC = 64 * 1024
-
-
-class PluginNotFoundError(UnknownDriverError):
-    """No Docker plugin of that name exists in the plugin directories."""
-
-
-class PluginSpecError(InvalidOptionError):
-    """A plugin's ``.spec`` or ``.json`` file, or its socket path, cannot be used."""
 
 
 @dataclass(frozen=True)
