@@ -36,13 +36,13 @@ from libnet._state import RecordCache, State
 from libnet.driverapi import Capability, Driver, InterfaceInfo
 from libnet.drivers import bridge, host, null
 from libnet.drivers.remote import RemoteManager
-from libnet.drivers.remote.docker_discovery import PluginNotFoundError
 from libnet.drivers.remote.entrypoints import PluginFilter
 from libnet.errors import (
     AmbiguousIDError,
     InvalidOptionError,
     NetworkExistsError,
     NetworkNotFoundError,
+    PluginNotFoundError,
     SandboxExistsError,
     SandboxNotFoundError,
     UnknownDriverError,

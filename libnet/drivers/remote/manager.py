@@ -4,7 +4,7 @@ Given the controller's :class:`~libnet.registry.DriverRegistry` as DriverCallbac
 enumerates the ``libnet.drivers`` entry points once, loads a plugin when one of its network
 types is first used (or all at once), and registers each driver the plugin offers wrapped
 in a :class:`~libnet.drivers.remote.proxy.RemoteDriver`. A network type no entry point
-names is looked up among Docker plugins (:class:`~libnet.drivers.remote.docker.DockerPlugins`).
+names is looked up among Docker plugins (:class:`~libnet.dockerplugin.plugins.DockerPlugins`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from libnet.dockerplugin.discovery import PluginDirs
+from libnet.dockerplugin.plugins import DockerPlugins
 from libnet.driverapi import Capability
-from libnet.drivers.remote.docker import DockerPlugins
-from libnet.drivers.remote.docker_discovery import PluginDirs
 from libnet.drivers.remote.entrypoints import (
     Discovery,
     PluginFilter,
@@ -28,7 +28,7 @@ from libnet.errors import DriverRegistrationError
 from libnet.registry import DriverInfo, DriverOrigin, DriverRegistry, check_driver_methods
 
 if TYPE_CHECKING:
-    from libnet.drivers.remote.docker_driver import LostStateFn
+    from libnet.dockerplugin.driver import LostStateFn
 
 __all__ = ["DRIVER_GROUP", "RemoteManager"]
 
