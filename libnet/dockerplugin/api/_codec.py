@@ -347,16 +347,22 @@ def wire(key: str, kind: Kind = TEXT, *, omitempty: bool = False, **field: Any) 
     return dataclasses.field(metadata=metadata, **field)
 
 
-_Plan = tuple[tuple[str, str, Kind, bool], ...]
+_Plan = tuple[tuple[str, str, Callable[[Fields, str], Any], Callable[[Any], Any], bool], ...]
 _PLANS: dict[type, _Plan] = {}
 
 
 def _plan(cls: type) -> _Plan:
-    """(attribute, JSON key, kind, omitempty) of each wire field of ``cls``, in order."""
+    """(attribute, JSON key, read, write, omitempty) of each wire field of ``cls``, in order."""
     plan = _PLANS.get(cls)
     if plan is None:
         plan = _PLANS[cls] = tuple(
-            (f.name, f.metadata["json"], f.metadata["kind"], f.metadata["omitempty"])
+            (
+                f.name,
+                f.metadata["json"],
+                f.metadata["kind"].read,
+                f.metadata["kind"].write,
+                f.metadata["omitempty"],
+            )
             for f in dataclasses.fields(cls)
             if "json" in f.metadata
         )
@@ -366,18 +372,18 @@ def _plan(cls: type) -> _Plan:
 def encode_fields(message: object) -> dict[str, Any]:
     """The JSON object of a message."""
     out = {}
-    for name, key, kind, omitempty in _plan(type(message)):
+    for name, key, _, write, omitempty in _plan(type(message)):
         value = getattr(message, name)
         if omitempty and not value:
             continue
-        out[key] = kind.write(value)
+        out[key] = write(value)
     return out
 
 
 def decode_fields(cls: type[_M], body: object, what: str | None = None) -> _M:
     """Message ``cls`` read from a JSON object (or Fields); errors name ``what``."""
     fields = body if isinstance(body, Fields) else Fields(body, what or cls.what)
-    return cls(**{name: kind.read(fields, key) for name, key, kind, _ in _plan(cls)})
+    return cls(**{name: read(fields, key) for name, key, read, _, _ in _plan(cls)})
 
 
 class Message:
