@@ -23,35 +23,6 @@ from typing import Any, ClassVar, TypeVar
 
 from libnet.errors import WireError
 
-__all__ = [
-    "ANY",
-    "CIDR",
-    "FLAG",
-    "ID",
-    "MAP",
-    "NUMBER",
-    "OPTIONAL_TEXT",
-    "POOL",
-    "REQUIRED",
-    "TEXT",
-    "TEXTS",
-    "TEXT_MAP",
-    "Fields",
-    "Kind",
-    "Message",
-    "cidr",
-    "cidr_network",
-    "decode",
-    "decode_fields",
-    "encode",
-    "encode_fields",
-    "kind_of",
-    "nested",
-    "nested_list",
-    "nullable",
-    "wire",
-]
-
 _M = TypeVar("_M", bound="Message")
 
 # -- bytes <-> JSON values ---------------------------------------------------------------
