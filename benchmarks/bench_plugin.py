@@ -2,14 +2,14 @@
 
 Two servers run, each in its own process as a plugin does, on a unix socket:
 
-* **served**: ``libnet.plugin.PluginServer`` serving a trivial libnet driver (every method
-  returns at once; ``join`` names an interface and sets a gateway), with its bookkeeping in
-  memory (``--sqlite``: in a SQLite state directory, as ``libnet serve`` keeps it);
+* **served**: ``libnet.dockerplugin.server.PluginServer`` serving a trivial libnet driver
+  (every method returns at once; ``join`` names an interface and sets a gateway), with its
+  bookkeeping in memory (``--sqlite``: in a SQLite state directory, as ``libnet serve`` keeps it);
 * **floor**: a bare standard-library echo server (``socketserver`` threading unix server +
   ``BaseHTTPRequestHandler``, HTTP/1.1 keep-alive) that reads each body and answers ``{}``:
   the least any Python plugin on this stack can cost.
 
-The same client drives both: libnet's :class:`~libnet.drivers.remote.docker_client.PluginClient`
+The same client drives both: libnet's :class:`~libnet.dockerplugin.client.PluginClient`
 (what the remote driver uses), on a kept-alive connection per client thread. One cycle is
 CreateEndpoint + Join + Leave + DeleteEndpoint with JSON bodies as the engine sends them.
 The script prints requests per second and the p50/p99 latency of one request and one
@@ -43,7 +43,7 @@ NETWORK_ID = "b" * 64
 def serve_plugin(path: str, sqlite: bool) -> None:
     """Child process: serve the trivial driver as plugin ``benchplug`` at ``path``."""
     import libnet
-    from libnet.plugin import PluginServer
+    from libnet.dockerplugin.server import PluginServer
 
     class Trivial(libnet.Driver):
         def create_network(self, nid: str, options: Mapping[str, Any], v4: Any, v6: Any) -> None:
@@ -154,8 +154,8 @@ def cycle_bodies(eid: str) -> list[tuple[str, dict[str, Any]]]:
 
 def run_clients(path: Path, clients: int, cycles: int) -> tuple[float, list[float], list[float]]:
     """(seconds, request latencies, cycle latencies) of ``cycles`` cycles per client."""
-    from libnet.drivers.remote.docker_client import PluginClient
-    from libnet.drivers.remote.docker_discovery import PluginAddress
+    from libnet.dockerplugin.client import PluginClient
+    from libnet.dockerplugin.discovery import PluginAddress
 
     address = PluginAddress("benchplug", f"unix://{path}", path)
     setup = PluginClient(address)

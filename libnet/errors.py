@@ -237,3 +237,84 @@ class KernelError(InternalError):
 
 class InjectedFault(StoreError):
     """The failure the conformance suite injects into the state store on purpose."""
+
+
+# -- The Docker plugin protocol (libnet.dockerplugin) -----------------------------------
+# Client side: finding, reaching and calling a Docker plugin; both sides: the wire format;
+# server side: serving a libnet driver as a Docker plugin.
+
+__all__ += [
+    "DriverFailure",
+    "PluginCallError",
+    "PluginError",
+    "PluginNotFoundError",
+    "PluginProtocolError",
+    "PluginSpecError",
+    "PluginTimeoutError",
+    "PluginUnavailableError",
+    "ServeError",
+    "ServiceClosedError",
+    "UnknownMethodError",
+    "WireError",
+]
+
+
+class WireError(BadRequestError):
+    """A request or reply does not have the shape the plugin protocol gives it."""
+
+
+class PluginNotFoundError(UnknownDriverError):
+    """No Docker plugin of that name exists in the plugin directories."""
+
+
+class PluginSpecError(InvalidOptionError):
+    """A plugin's ``.spec`` or ``.json`` file, or its socket path, cannot be used."""
+
+
+class PluginError(DriverError):
+    """A Docker plugin failed, could not be reached, or broke the protocol."""
+
+    def __init__(self, plugin: str, message: str) -> None:
+        super().__init__(message)
+        self.plugin = plugin
+
+
+class PluginCallError(PluginError):
+    """The plugin answered a call with an error; ``message`` is its own text."""
+
+    def __init__(self, plugin: str, method: str, status: int, message: str, where: str) -> None:
+        super().__init__(
+            plugin,
+            f"Docker plugin {plugin!r} ({where}) failed in {method}: {message}",
+        )
+        self.method = method
+        self.status = status
+        self.message = message
+
+
+class PluginUnavailableError(PluginError):
+    """The plugin does not accept connections (after retrying within the budget)."""
+
+
+class PluginTimeoutError(PluginError, OperationTimeoutError):
+    """The plugin accepted the call but did not answer within the timeout."""
+
+
+class PluginProtocolError(PluginError):
+    """The plugin's answer is not HTTP, not JSON, empty, or too large."""
+
+
+class ServeError(LibnetError):
+    """The plugin cannot start serving; the message says why and what to do."""
+
+
+class UnknownMethodError(LibnetError):
+    """The path names no method this plugin implements (answered 404)."""
+
+
+class ServiceClosedError(LibnetError):
+    """The plugin is shutting down (answered 503)."""
+
+
+class DriverFailure(LibnetError):
+    """The driver (or the plugin's own bookkeeping) failed; answered 500 with ``Err``."""

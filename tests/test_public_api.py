@@ -132,7 +132,6 @@ def test_the_errors_a_host_application_catches_are_top_level() -> None:
         assert getattr(libnet, name) is getattr(libnet.errors, name)
 
 
-@pytest.mark.xfail(strict=False, reason="docker protocol errors move in the dockerplugin branch")
 def test_every_libnet_error_is_defined_in_libnet_errors() -> None:
     elsewhere = sorted(
         f"{cls.__module__}.{cls.__qualname__}"

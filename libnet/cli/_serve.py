@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from libnet.cli._context import PROG, CommandContext
 
 if TYPE_CHECKING:
-    from libnet.plugin import PluginServer
+    from libnet.dockerplugin.server import PluginServer
 
 
 def _tcp(text: str) -> tuple[str, int]:
@@ -53,7 +53,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> int:
-    from libnet.plugin import PluginServer  # the HTTP server loads only for this command
+    from libnet.dockerplugin.server import (
+        PluginServer,  # the HTTP server loads only for this command
+    )
 
     if args.driver is None and args.ipam is None:
         print(f"{PROG} serve: error: name a DRIVER, an --ipam driver, or both", file=sys.stderr)

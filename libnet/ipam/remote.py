@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from libnet._resolver import _Drivers
-from libnet.drivers.remote.docker import DockerPlugins
+from libnet.dockerplugin.plugins import DockerPlugins
 from libnet.drivers.remote.entrypoints import PluginFilter, PluginLoader
 from libnet.drivers.remote.group import PluginGroup
 from libnet.drivers.remote.sources import DockerIpams

@@ -4,7 +4,7 @@
 among the ``libnet.drivers`` entry points (a :class:`~libnet.drivers.remote.group.PluginGroup`
 registering each driver a plugin offers wrapped in a
 :class:`~libnet.drivers.remote.proxy.RemoteDriver`), then among Docker plugins
-(:class:`~libnet.drivers.remote.docker.DockerPlugins`).
+(:class:`~libnet.dockerplugin.plugins.DockerPlugins`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from libnet._resolver import _Drivers
+from libnet.dockerplugin.discovery import PluginDirs
+from libnet.dockerplugin.plugins import DockerPlugins
 from libnet.driverapi import Capability, Driver
-from libnet.drivers.remote.docker import DockerPlugins
-from libnet.drivers.remote.docker_discovery import PluginDirs
 from libnet.drivers.remote.entrypoints import PluginFilter, PluginLoader
 from libnet.drivers.remote.group import PluginGroup
 from libnet.drivers.remote.proxy import RemoteDriver
@@ -24,7 +24,7 @@ from libnet.drivers.remote.sources import DockerDrivers
 from libnet.registry import DriverRegistry
 
 if TYPE_CHECKING:
-    from libnet.drivers.remote.docker_driver import LostStateFn
+    from libnet.dockerplugin.driver import LostStateFn
 
 __all__ = ["DRIVER_GROUP", "RemoteManager"]
 

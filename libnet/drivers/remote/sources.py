@@ -2,7 +2,7 @@
 
 A Docker plugin is found by name only, never listed all at once, and decides about every
 name that reaches it: :class:`DockerDrivers` for network drivers (registered by
-:class:`~libnet.drivers.remote.docker.DockerPlugins` itself), :class:`DockerIpams` for
+:class:`~libnet.dockerplugin.plugins.DockerPlugins` itself), :class:`DockerIpams` for
 IPAM drivers (activated and registered here).
 """
 
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from libnet.drivers.remote.docker import DockerPlugins, PluginNotFoundError
+from libnet.dockerplugin.plugins import DockerPlugins
+from libnet.errors import PluginNotFoundError
 from libnet.ipam._api import Ipam, IpamCapability
 from libnet.registry import DriverInfo, DriverRegistry
 

@@ -2,7 +2,7 @@
 
 :class:`PluginService` knows nothing of HTTP. It serialises calls (libnet drivers are
 called one at a time, as the controller calls them), keeps what Docker created in a
-:class:`~libnet.plugin._state.PluginState`, and replays it to the driver at start and
+:class:`~libnet.dockerplugin.server._state.PluginState`, and replays it to the driver at start and
 before the first call about an object the driver has not been told about yet.
 """
 
@@ -14,29 +14,17 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from libnet.dockerplugin import api
+from libnet.dockerplugin.server._state import PluginState
 from libnet.driverapi import Capability, Driver, InterfaceInfo, JoinInfo
-from libnet.errors import LibnetError
+from libnet.errors import DriverFailure, LibnetError, ServiceClosedError, UnknownMethodError
 from libnet.ipam import Ipam, IpamCapability
-from libnet.plugin import wire
-from libnet.plugin._state import PluginState
 
 __all__ = ["DriverFailure", "PluginService", "ServiceClosedError", "UnknownMethodError"]
 
 log = logging.getLogger("libnet.plugin")
 
 Handler = Callable[[object], Any]
-
-
-class UnknownMethodError(LibnetError):
-    """The path names no method this plugin implements (answered 404)."""
-
-
-class ServiceClosedError(LibnetError):
-    """The plugin is shutting down (answered 503)."""
-
-
-class DriverFailure(LibnetError):
-    """The driver (or the plugin's own bookkeeping) failed; answered 500 with ``Err``."""
 
 
 def _message(exc: BaseException) -> str:
@@ -74,16 +62,16 @@ class PluginService:
         self._handlers: dict[str, Handler] = {}
         implements = []
         if driver is not None:
-            implements.append(wire.NETWORK_DRIVER)
-            for method in wire.NETWORK_METHODS:
+            implements.append(api.NETWORK_DRIVER)
+            for method in api.NETWORK_METHODS:
                 name = "_net_" + method
-                self._handlers[f"{wire.NETWORK_DRIVER}.{method}"] = getattr(self, name)
+                self._handlers[f"{api.NETWORK_DRIVER}.{method}"] = getattr(self, name)
         if ipam is not None:
-            implements.append(wire.IPAM_DRIVER)
-            for method in wire.IPAM_METHODS:
+            implements.append(api.IPAM_DRIVER)
+            for method in api.IPAM_METHODS:
                 name = "_ipam_" + method
-                self._handlers[f"{wire.IPAM_DRIVER}.{method}"] = getattr(self, name)
-        self.manifest = wire.ActivateResponse(tuple(implements))
+                self._handlers[f"{api.IPAM_DRIVER}.{method}"] = getattr(self, name)
+        self.manifest = api.ActivateResponse(tuple(implements))
 
     # -- entry points ---------------------------------------------------------------
 
@@ -159,7 +147,7 @@ class PluginService:
         body = self._state.network(nid)
         if body is None:
             return
-        req = wire.CreateNetworkRequest.from_json(body)
+        req = api.CreateNetworkRequest.from_json(body)
         self._drive(
             self._net.restore_network,
             nid,
@@ -176,8 +164,8 @@ class PluginService:
         record = self._state.endpoint(nid, eid)
         if record is None:
             return
-        req = wire.CreateEndpointRequest.from_json(record.get("Request"))
-        iface = wire.WireInterface.from_json(wire.Fields(record.get("Interface"), "record"))
+        req = api.CreateEndpointRequest.from_json(record.get("Request"))
+        iface = api.decode_fields(api.WireInterface, record.get("Interface"), "record")
         self._drive(
             self._net.restore_endpoint, nid, eid, iface.info(), MappingProxyType(dict(req.options))
         )
@@ -187,7 +175,7 @@ class PluginService:
         record = self._state.endpoint(nid, eid)
         if record is None:
             return InterfaceInfo()
-        return wire.WireInterface.from_json(wire.Fields(record.get("Interface"), "record")).info()
+        return api.decode_fields(api.WireInterface, record.get("Interface"), "record").info()
 
     def _persist(self, what: str, write: Callable[[], None], undo: Callable[[], None]) -> None:
         """Write a record after the driver acted; undo the driver's work if the write fails."""
@@ -204,14 +192,14 @@ class PluginService:
 
     def _net_GetCapabilities(self, body: object) -> Any:
         assert self._capability is not None
-        return wire.CapabilitiesResponse.of(self._capability).to_json()
+        return api.CapabilitiesResponse.of(self._capability).to_json()
 
     def _net_CreateNetwork(self, body: object) -> Any:
-        req = wire.CreateNetworkRequest.from_json(body)
+        req = api.CreateNetworkRequest.from_json(body)
         nid = req.network_id
         stored = self._state.network(nid)
         if stored is not None:
-            if wire.CreateNetworkRequest.from_json(stored) != req:
+            if api.CreateNetworkRequest.from_json(stored) != req:
                 raise DriverFailure(f"network {nid[:12]} already exists with other options")
             self._ensure_network(nid)  # a replay of what the plugin has: nothing to do
             return {}
@@ -227,7 +215,7 @@ class PluginService:
         return {}
 
     def _net_DeleteNetwork(self, body: object) -> Any:
-        nid = wire.NetworkRequest.from_json(body, "DeleteNetwork").network_id
+        nid = api.NetworkRequest.from_json(body, "DeleteNetwork").network_id
         self._ensure_network(nid)
         self._drive(self._net.delete_network, nid)
         for eid, _ in self._state.endpoints(nid):
@@ -237,7 +225,7 @@ class PluginService:
         return {}
 
     def _net_AllocateNetwork(self, body: object) -> Any:
-        req = wire.AllocateNetworkRequest.from_json(body)
+        req = api.AllocateNetworkRequest.from_json(body)
         options = self._drive(
             self._net.allocate_network,
             req.network_id,
@@ -245,31 +233,31 @@ class PluginService:
             req.ipv4_data,
             req.ipv6_data,
         )
-        return wire.AllocateNetworkResponse(
+        return api.AllocateNetworkResponse(
             {str(k): str(v) for k, v in (options or {}).items()}
         ).to_json()
 
     def _net_FreeNetwork(self, body: object) -> Any:
-        req = wire.NetworkRequest.from_json(body, "FreeNetwork")
+        req = api.NetworkRequest.from_json(body, "FreeNetwork")
         self._drive(self._net.free_network, req.network_id)
         return {}
 
     def _net_CreateEndpoint(self, body: object) -> Any:
-        req = wire.CreateEndpointRequest.from_json(body)
+        req = api.CreateEndpointRequest.from_json(body)
         nid, eid = req.network_id, req.endpoint_id
         iface = req.interface.info()
         stored = self._state.endpoint(nid, eid)
         if stored is not None:
-            if wire.CreateEndpointRequest.from_json(stored.get("Request")) != req:
+            if api.CreateEndpointRequest.from_json(stored.get("Request")) != req:
                 raise DriverFailure(f"endpoint {eid[:12]} already exists with other settings")
             self._ensure_endpoint(nid, eid)
             return stored.get("Reply") or {}
         self._ensure_network(nid)
         self._drive(self._net.create_endpoint, nid, eid, iface, MappingProxyType(dict(req.options)))
-        reply = wire.CreateEndpointResponse(wire.WireInterface.of(iface, iface.set_by_driver))
+        reply = api.CreateEndpointResponse(api.WireInterface.of(iface, iface.set_by_driver))
         record = {
             "Request": body,
-            "Interface": wire.WireInterface.of(iface).to_json(),
+            "Interface": api.WireInterface.of(iface).to_json(),
             "Reply": reply.to_json(),
         }
         self._persist(
@@ -281,7 +269,7 @@ class PluginService:
         return reply.to_json()
 
     def _net_EndpointOperInfo(self, body: object) -> Any:
-        req = wire.EndpointRequest.from_json(body, "EndpointOperInfo")
+        req = api.EndpointRequest.from_json(body, "EndpointOperInfo")
         self._ensure_endpoint(req.network_id, req.endpoint_id)
         info = self._drive(self._net.endpoint_oper_info, req.network_id, req.endpoint_id)
         if info is not None and not isinstance(info, Mapping):
@@ -289,10 +277,10 @@ class PluginService:
                 f"driver returned {type(info).__name__} from endpoint_oper_info; "
                 "the contract asks for a dict"
             )
-        return wire.EndpointOperInfoResponse(dict(info or {})).to_json()
+        return api.EndpointOperInfoResponse(dict(info or {})).to_json()
 
     def _net_DeleteEndpoint(self, body: object) -> Any:
-        req = wire.EndpointRequest.from_json(body, "DeleteEndpoint")
+        req = api.EndpointRequest.from_json(body, "DeleteEndpoint")
         self._ensure_endpoint(req.network_id, req.endpoint_id)
         self._drive(self._net.delete_endpoint, req.network_id, req.endpoint_id)
         self._known_endpoints.discard(req.endpoint_id)
@@ -300,22 +288,22 @@ class PluginService:
         return {}
 
     def _net_Join(self, body: object) -> Any:
-        req = wire.JoinRequest.from_json(body)
+        req = api.JoinRequest.from_json(body)
         nid, eid = req.network_id, req.endpoint_id
         self._ensure_endpoint(nid, eid)
         jinfo = JoinInfo(self._stored_interface(nid, eid))
         options = MappingProxyType(dict(req.options))
         self._drive(self._net.join, nid, eid, req.sandbox_key, jinfo, options)
-        return wire.JoinResponse.of(jinfo).to_json()
+        return api.JoinResponse.of(jinfo).to_json()
 
     def _net_Leave(self, body: object) -> Any:
-        req = wire.EndpointRequest.from_json(body, "Leave")
+        req = api.EndpointRequest.from_json(body, "Leave")
         self._ensure_endpoint(req.network_id, req.endpoint_id)
         self._drive(self._net.leave, req.network_id, req.endpoint_id)
         return {}
 
     def _net_ProgramExternalConnectivity(self, body: object) -> Any:
-        req = wire.ProgramExternalConnectivityRequest.from_json(body)
+        req = api.ProgramExternalConnectivityRequest.from_json(body)
         self._ensure_endpoint(req.network_id, req.endpoint_id)
         self._drive(
             self._net.program_external_connectivity,
@@ -326,18 +314,18 @@ class PluginService:
         return {}
 
     def _net_RevokeExternalConnectivity(self, body: object) -> Any:
-        req = wire.EndpointRequest.from_json(body, "RevokeExternalConnectivity")
+        req = api.EndpointRequest.from_json(body, "RevokeExternalConnectivity")
         self._ensure_endpoint(req.network_id, req.endpoint_id)
         self._drive(self._net.revoke_external_connectivity, req.network_id, req.endpoint_id)
         return {}
 
     def _net_DiscoverNew(self, body: object) -> Any:
-        req = wire.DiscoveryRequest.from_json(body, "DiscoverNew")
+        req = api.DiscoveryRequest.from_json(body, "DiscoverNew")
         self._drive(self._net.discover_new, req.discovery_type, req.data)
         return {}
 
     def _net_DiscoverDelete(self, body: object) -> Any:
-        req = wire.DiscoveryRequest.from_json(body, "DiscoverDelete")
+        req = api.DiscoveryRequest.from_json(body, "DiscoverDelete")
         self._drive(self._net.discover_delete, req.discovery_type, req.data)
         return {}
 
@@ -345,16 +333,16 @@ class PluginService:
 
     def _ipam_GetCapabilities(self, body: object) -> Any:
         cap = self._ipam_capability
-        return wire.IpamCapabilitiesResponse(
+        return api.IpamCapabilitiesResponse(
             cap.requires_mac_address, cap.requires_request_replay
         ).to_json()
 
     def _ipam_GetDefaultAddressSpaces(self, body: object) -> Any:
         local, global_ = self._drive(self._ipd.get_default_address_spaces)
-        return wire.AddressSpacesResponse(local, global_).to_json()
+        return api.AddressSpacesResponse(local, global_).to_json()
 
     def _ipam_RequestPool(self, body: object) -> Any:
-        req = wire.RequestPoolRequest.from_json(body)
+        req = api.RequestPoolRequest.from_json(body)
         pool_id, pool, data = self._drive(
             self._ipd.request_pool,
             req.address_space,
@@ -363,24 +351,24 @@ class PluginService:
             MappingProxyType(dict(req.options)),
             req.v6,
         )
-        return wire.RequestPoolResponse(pool_id, pool, dict(data or {})).to_json()
+        return api.RequestPoolResponse(pool_id, pool, dict(data or {})).to_json()
 
     def _ipam_ReleasePool(self, body: object) -> Any:
-        req = wire.ReleasePoolRequest.from_json(body)
+        req = api.ReleasePoolRequest.from_json(body)
         self._drive(self._ipd.release_pool, req.pool_id)
         return {}
 
     def _ipam_RequestAddress(self, body: object) -> Any:
-        req = wire.RequestAddressRequest.from_json(body)
+        req = api.RequestAddressRequest.from_json(body)
         address, data = self._drive(
             self._ipd.request_address,
             req.pool_id,
             req.address or None,
             MappingProxyType(dict(req.options)),
         )
-        return wire.RequestAddressResponse(address or "", dict(data or {})).to_json()
+        return api.RequestAddressResponse(address or "", dict(data or {})).to_json()
 
     def _ipam_ReleaseAddress(self, body: object) -> Any:
-        req = wire.ReleaseAddressRequest.from_json(body)
+        req = api.ReleaseAddressRequest.from_json(body)
         self._drive(self._ipd.release_address, req.pool_id, req.address)
         return {}

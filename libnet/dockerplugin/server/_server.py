@@ -26,17 +26,17 @@ from typing import Any
 
 from libnet._version import __version__
 from libnet.controller import Controller
-from libnet.driverapi import Capability, Driver
-from libnet.errors import LibnetError
-from libnet.ipam import Ipam, IpamCapability
-from libnet.plugin import wire
-from libnet.plugin._service import (
+from libnet.dockerplugin import api
+from libnet.dockerplugin.server._service import (
     DriverFailure,
     PluginService,
     ServiceClosedError,
     UnknownMethodError,
 )
-from libnet.plugin._state import PluginState
+from libnet.dockerplugin.server._state import PluginState
+from libnet.driverapi import Capability, Driver
+from libnet.errors import ServeError
+from libnet.ipam import Ipam, IpamCapability
 from libnet.registry import check_driver_name
 from libnet.store import MemoryStore, SqliteStore
 
@@ -67,10 +67,6 @@ CONNECTION_TIMEOUT = 30.0
 _UNIX_PATH_MAX = 107
 
 
-class ServeError(LibnetError):
-    """The plugin cannot start serving; the message says why and what to do."""
-
-
 # -- HTTP -------------------------------------------------------------------------------
 
 
@@ -99,9 +95,9 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s: " + format, self.address_string(), *args)
 
     def _answer(self, status: int, body: Any, started: float, *, close: bool = False) -> None:
-        data = wire.encode(body)
+        data = api.encode(body)
         self.send_response(status)
-        self.send_header("Content-Type", wire.CONTENT_TYPE)
+        self.send_header("Content-Type", api.CONTENT_TYPE)
         self.send_header("Content-Length", str(len(data)))
         if close:
             self.send_header("Connection", "close")
@@ -115,7 +111,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _fail(self, status: int, message: str, started: float, *, close: bool = False) -> None:
         log.debug("%s %s: %s", self.command, self.path, message)
-        self._answer(status, wire.error_body(message), started, close=close)
+        self._answer(status, api.error_body(message), started, close=close)
 
     def _read_body(self, started: float) -> bytes | None:
         """The request body, or None once an error was answered (the connection closes)."""
@@ -178,7 +174,7 @@ class _Handler(BaseHTTPRequestHandler):
         if raw is None:
             return
         path = self.path.split("?", 1)[0]
-        if path == wire.ACTIVATE:
+        if path == api.ACTIVATE:
             self._answer(200, service.manifest.to_json(), started)
             return
         method = path.lstrip("/")
@@ -191,9 +187,9 @@ class _Handler(BaseHTTPRequestHandler):
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s <- %s", method, raw[:2048].decode(errors="replace").strip())
         try:
-            body = wire.decode(raw, "request body") if raw.strip() else None
+            body = api.decode(raw, "request body") if raw.strip() else None
             result = service.call(method, body)
-        except wire.WireError as exc:
+        except api.WireError as exc:
             self._fail(400, str(exc), started)
         except UnknownMethodError as exc:
             self._fail(404, str(exc), started)

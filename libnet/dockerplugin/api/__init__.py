@@ -1,0 +1,102 @@
+"""Docker's plugin protocol on the wire: the messages both the client and the server use.
+
+:mod:`~.activation` holds the activation manifest and the envelope of every call,
+:mod:`~.network` the ``NetworkDriver`` messages and :mod:`~.ipam` the ``IpamDriver``
+ones. Each message is a frozen dataclass whose fields name their JSON keys; one codec
+(:mod:`~._codec`) gives them ``to_json()`` and ``from_json()`` with the rules of Go's
+``encoding/json``.
+"""
+
+from libnet.dockerplugin.api._codec import Fields, Message, decode, decode_fields, encode
+from libnet.dockerplugin.api.activation import (
+    ACCEPT,
+    ACTIVATE,
+    CONTENT_TYPE,
+    IPAM_DRIVER,
+    NETWORK_DRIVER,
+    ActivateResponse,
+    error_body,
+    error_message,
+)
+from libnet.dockerplugin.api.ipam import (
+    IPAM_METHODS,
+    AddressSpacesResponse,
+    IpamCapabilitiesResponse,
+    ReleaseAddressRequest,
+    ReleasePoolRequest,
+    RequestAddressRequest,
+    RequestAddressResponse,
+    RequestPoolRequest,
+    RequestPoolResponse,
+)
+from libnet.dockerplugin.api.network import (
+    NETWORK_METHODS,
+    AllocateNetworkRequest,
+    AllocateNetworkResponse,
+    CapabilitiesResponse,
+    CreateEndpointRequest,
+    CreateEndpointResponse,
+    CreateNetworkRequest,
+    DiscoveryRequest,
+    EndpointOperInfoResponse,
+    EndpointRequest,
+    InterfaceName,
+    JoinRequest,
+    JoinResponse,
+    NetworkRequest,
+    ProgramExternalConnectivityRequest,
+    WireInterface,
+    WireRoute,
+    decode_ipam_data,
+    decode_network_options,
+    encode_ipam_data,
+    encode_network_options,
+)
+from libnet.errors import WireError
+
+__all__ = [
+    "ACCEPT",
+    "ACTIVATE",
+    "CONTENT_TYPE",
+    "IPAM_DRIVER",
+    "IPAM_METHODS",
+    "NETWORK_DRIVER",
+    "NETWORK_METHODS",
+    "ActivateResponse",
+    "AddressSpacesResponse",
+    "AllocateNetworkRequest",
+    "AllocateNetworkResponse",
+    "CapabilitiesResponse",
+    "CreateEndpointRequest",
+    "CreateEndpointResponse",
+    "CreateNetworkRequest",
+    "DiscoveryRequest",
+    "EndpointOperInfoResponse",
+    "EndpointRequest",
+    "Fields",
+    "InterfaceName",
+    "IpamCapabilitiesResponse",
+    "JoinRequest",
+    "JoinResponse",
+    "Message",
+    "NetworkRequest",
+    "ProgramExternalConnectivityRequest",
+    "ReleaseAddressRequest",
+    "ReleasePoolRequest",
+    "RequestAddressRequest",
+    "RequestAddressResponse",
+    "RequestPoolRequest",
+    "RequestPoolResponse",
+    "WireError",
+    "WireInterface",
+    "WireRoute",
+    "decode",
+    "decode_fields",
+    "decode_ipam_data",
+    "decode_network_options",
+    "encode",
+    "encode_ipam_data",
+    "encode_network_options",
+    "error_body",
+    "error_message",
+]

@@ -1,0 +1,393 @@
+"""Talking to a Docker plugin: HTTP over a unix socket or TCP, with timeouts and retries.
+
+:class:`PluginClient` posts ``/<Interface>.<Method>`` with a JSON body (empty for calls
+without arguments) and ``Accept: application/vnd.docker.plugins.v1.2+json``, as the
+engine does, and decodes the answer with Docker's rules: a non-200 answer is an error
+(``Err``, or IPAM's ``Error``, else the body), so is a 200 answer with a non-empty
+``Err``/``Error`` and an empty 200 body; the body ``null`` is success; a 404 is success
+only where the caller allows it.
+
+Every call has a timeout (default 30 s): connecting, sending and each wait for the
+answer give up after it, so a hung plugin never hangs the host. Only failures to connect
+are retried (backoff from 50 ms, doubling, at most 1 s apart) within a total budget
+(:data:`RETRY_BUDGET`, or the timeout if shorter); a request that reached the plugin is
+never sent twice, except on a kept-alive connection the plugin had closed before reading
+it. A plugin that is not found is never contacted at all.
+
+:class:`DockerPlugin` adds activation (``/Plugin.Activate``) and restart detection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import http.client
+import logging
+import os
+import socket
+import stat
+import threading
+import time
+from typing import Any
+
+from libnet.dockerplugin import api
+from libnet.dockerplugin.discovery import PluginAddress
+from libnet.errors import (
+    PluginCallError,
+    PluginError,
+    PluginProtocolError,
+    PluginTimeoutError,
+    PluginUnavailableError,
+)
+from libnet.registry import DriverOrigin
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "RETRY_BUDGET",
+    "DockerPlugin",
+    "PluginCallError",
+    "PluginClient",
+    "PluginError",
+    "PluginProtocolError",
+    "PluginTimeoutError",
+    "PluginUnavailableError",
+]
+
+log = logging.getLogger("libnet.plugins")
+
+DEFAULT_TIMEOUT = 30.0
+"""Seconds a plugin has to answer one call."""
+
+RETRY_BUDGET = 3.0
+"""Seconds spent at most retrying connections for one call (capped by the timeout)."""
+
+MAX_REPLY = 16 << 20
+"""Largest answer read from a plugin."""
+
+UNIX_HOST = "plugin.moby.localhost"
+"""The ``Host`` header of requests over a unix socket, as the engine sends it."""
+
+_RETRYABLE = {
+    errno.ECONNREFUSED,
+    errno.ENOENT,
+    errno.ECONNRESET,
+    errno.ECONNABORTED,
+    errno.ETIMEDOUT,
+    errno.EAGAIN,
+    errno.EHOSTUNREACH,
+    errno.ENETUNREACH,
+}
+_STALE = (
+    ConnectionResetError,
+    BrokenPipeError,
+    ConnectionAbortedError,
+    http.client.RemoteDisconnected,
+)
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    """An HTTP connection over a unix socket, with the engine's Host header."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__(UNIX_HOST, timeout=timeout)
+        self.socket_path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self.socket_path)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+def _is_socket(path: str) -> bool | None:
+    try:
+        return stat.S_ISSOCK(os.stat(path).st_mode)
+    except OSError:
+        return None
+
+
+class PluginClient:
+    """HTTP calls to one plugin, on kept-alive connections, thread-safe.
+
+    ``connect_attempts`` and ``connect_failures`` count connection attempts; a failure to
+    connect (or a kept-alive connection found closed) also sets ``interrupted``, which
+    :class:`DockerPlugin` reads to notice that a TCP plugin may have restarted.
+    """
+
+    def __init__(
+        self,
+        address: PluginAddress,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        retry_budget: float | None = None,
+    ) -> None:
+        self.address = address
+        self.timeout = timeout
+        self.retry_budget = min(RETRY_BUDGET, timeout) if retry_budget is None else retry_budget
+        self.connect_attempts = 0
+        self.connect_failures = 0
+        self.interrupted = False
+        self._idle: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+        self._ssl = address.tls.context() if address.uses_tls and address.tls else None
+
+    @property
+    def name(self) -> str:
+        return self.address.name
+
+    def _where(self) -> str:
+        return self.address.url
+
+    def _new(self) -> http.client.HTTPConnection:
+        addr = self.address
+        path = addr.socket_path
+        if path is not None:
+            return _UnixConnection(str(path), self.timeout)
+        rest = addr.url.split("://", 1)[1].split("/", 1)[0]
+        if addr.uses_tls:
+            import ssl
+
+            ctx = self._ssl or ssl.create_default_context()
+            return http.client.HTTPSConnection(rest, timeout=self.timeout, context=ctx)
+        return http.client.HTTPConnection(rest, timeout=self.timeout)
+
+    def _connect(self) -> http.client.HTTPConnection:
+        """A new connected connection, retrying connection failures within the budget."""
+        started = time.monotonic()
+        deadline = started + self.retry_budget
+        delay = 0.05
+        attempts = 0
+        while True:
+            conn = self._new()
+            attempts += 1
+            self.connect_attempts += 1
+            try:
+                conn.connect()
+                return conn
+            except OSError as exc:
+                conn.close()
+                self.connect_failures += 1
+                self.interrupted = True
+                path = self.address.socket_path
+                if path is not None and _is_socket(str(path)) is False:
+                    raise PluginUnavailableError(
+                        self.name,
+                        f"Docker plugin {self.name!r}: {path} is not a socket; remove it or "
+                        "fix the plugin's spec file",
+                    ) from exc
+                retryable = isinstance(exc, (TimeoutError, socket.gaierror)) or (
+                    exc.errno in _RETRYABLE
+                )
+                now = time.monotonic()
+                if not retryable or now + delay > deadline:
+                    raise PluginUnavailableError(
+                        self.name,
+                        f"Docker plugin {self.name!r} at {self._where()} does not accept "
+                        f"connections ({exc.strerror or exc}); gave up after {attempts} "
+                        f"attempt{'s' if attempts > 1 else ''} in {now - started:.2f} s",
+                    ) from exc
+                log.debug("plugin %s: connection failed (%s), retrying", self.name, exc)
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
+    def _take(self) -> tuple[http.client.HTTPConnection, bool]:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop(), True
+        return self._connect(), False
+
+    def _give_back(self, conn: http.client.HTTPConnection) -> None:
+        with self._lock:
+            if len(self._idle) < 4:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    def reset(self) -> None:
+        """Close the kept-alive connections (after the plugin restarted)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+    close = reset
+
+    def _exchange(
+        self, conn: http.client.HTTPConnection, path: str, data: bytes
+    ) -> tuple[int, bytes]:
+        if conn.sock is not None:  # a kept-alive connection: the current timeout applies
+            conn.sock.settimeout(self.timeout)
+        conn.request("POST", path, body=data, headers={"Accept": api.ACCEPT})
+        resp = conn.getresponse()
+        payload = resp.read(MAX_REPLY + 1)
+        if len(payload) > MAX_REPLY:
+            conn.close()
+            raise PluginProtocolError(
+                self.name,
+                f"Docker plugin {self.name!r} answered {path[1:]} with more than {MAX_REPLY} bytes",
+            )
+        if resp.will_close:
+            conn.close()
+        else:
+            self._give_back(conn)
+        return resp.status, payload
+
+    def call(self, method: str, body: Any = None, *, ok_404: bool = False) -> Any:
+        """Call ``method`` (``"NetworkDriver.Join"``) with a JSON body (None: empty body).
+
+        Returns the decoded answer: a dict, or None for ``null`` (and an allowed 404).
+        """
+        path = "/" + method
+        data = b"" if body is None else api.encode(body)
+        conn, reused = self._take()
+        try:
+            try:
+                status, payload = self._exchange(conn, path, data)
+            except _STALE:
+                if not reused:
+                    raise
+                conn.close()  # the plugin closed the kept-alive connection: once more
+                conn = self._connect()
+                status, payload = self._exchange(conn, path, data)
+        except PluginError:
+            raise
+        except TimeoutError as exc:
+            conn.close()
+            raise PluginTimeoutError(
+                self.name,
+                f"Docker plugin {self.name!r} at {self._where()} did not answer {method} "
+                f"within {self.timeout:g} s (the plugin timeout)",
+            ) from exc
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            self.interrupted = True
+            what = (
+                "answered with something that is not HTTP"
+                if isinstance(exc, http.client.HTTPException)
+                and not isinstance(exc, http.client.RemoteDisconnected)
+                else "closed the connection without answering"
+            )
+            raise PluginProtocolError(
+                self.name,
+                f"Docker plugin {self.name!r} at {self._where()} {what} to {method} ({exc!r})",
+            ) from exc
+        log.debug("plugin %s: %s -> %d", self.name, method, status)
+        return self._decode(method, status, payload, ok_404)
+
+    def _decode(self, method: str, status: int, payload: bytes, ok_404: bool) -> Any:
+        if status == 404 and ok_404:
+            return None
+        if status != 200:
+            message: str | None = None
+            with contextlib.suppress(api.WireError):
+                message = api.error_message(api.decode(payload))
+            if message is None:
+                text = payload.decode(errors="replace").strip()[:500]
+                message = f"HTTP {status}" + (f": {text}" if text else "")
+            raise PluginCallError(self.name, method, status, message, self._where())
+        if not payload.strip():
+            raise PluginProtocolError(
+                self.name,
+                f"Docker plugin {self.name!r} at {self._where()} answered {method} with an "
+                "empty body",
+            )
+        try:
+            value = api.decode(payload)
+        except api.WireError as exc:
+            raise PluginProtocolError(
+                self.name,
+                f"Docker plugin {self.name!r} at {self._where()} answered {method} with a "
+                f"body that is not JSON: {payload[:80]!r}",
+            ) from exc
+        message = api.error_message(value)
+        if message:
+            raise PluginCallError(self.name, method, status, message, self._where())
+        if value is not None and not isinstance(value, dict):
+            raise PluginProtocolError(
+                self.name,
+                f"Docker plugin {self.name!r} at {self._where()} answered {method} with "
+                f"{payload[:80]!r}, which is not a JSON object",
+            )
+        return value
+
+
+class DockerPlugin:
+    """One Docker plugin: its client, its manifest, and whether it restarted.
+
+    A plugin on a unix socket restarted when the socket file is another one than at
+    activation (another inode or change time: inode numbers are reused); a plugin on TCP
+    is taken to have restarted when a connection to it failed and a later one succeeded.
+    """
+
+    def __init__(
+        self,
+        address: PluginAddress,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        retry_budget: float | None = None,
+    ) -> None:
+        self.address = address
+        self.client = PluginClient(address, timeout=timeout, retry_budget=retry_budget)
+        self.origin = DriverOrigin("docker-plugin", address=address.url)
+        self.implements: tuple[str, ...] = ()
+        self.activations = 0
+        self._identity: tuple[int, int, int] | None = None
+        self._lock = threading.RLock()
+
+    @property
+    def name(self) -> str:
+        return self.address.name
+
+    def _socket_identity(self) -> tuple[int, int, int] | None:
+        path = self.address.socket_path
+        if path is None:
+            return None
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino, st.st_ctime_ns)
+
+    def activate(self) -> tuple[str, ...]:
+        """POST /Plugin.Activate; remember the manifest and the socket's identity."""
+        with self._lock:
+            self.client.reset()
+            reply = self.client.call("Plugin.Activate")
+            try:
+                manifest = api.ActivateResponse.from_json(reply)
+            except api.WireError as exc:
+                raise PluginProtocolError(
+                    self.name, f"Docker plugin {self.name!r} at {self.address.url}: {exc}"
+                ) from exc
+            self.implements = manifest.implements
+            self._identity = self._socket_identity()
+            self.client.interrupted = False
+            self.activations += 1
+            log.info(
+                "activated Docker plugin %s at %s: %s", self.name, self.address.url, self.implements
+            )
+            return self.implements
+
+    def require(self, interface: str) -> None:
+        """Raise PluginError unless the manifest lists ``interface``."""
+        if interface not in self.implements:
+            raise PluginError(
+                self.name,
+                f"Docker plugin {self.name!r} at {self.address.url}: Plugin does not "
+                f"implement the requested driver ({interface}; it implements "
+                f"{', '.join(self.implements) or 'nothing'})",
+            )
+
+    def restarted(self) -> bool:
+        """Whether the plugin seems to have restarted since it was activated."""
+        if self.address.socket_path is not None:
+            now = self._socket_identity()
+            return now is not None and self._identity is not None and now != self._identity
+        return self.client.interrupted
+
+    def call(self, method: str, body: Any = None, *, ok_404: bool = False) -> Any:
+        return self.client.call(method, body, ok_404=ok_404)
