@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from libnet._calls import reason
 from libnet.dockerplugin import api
 from libnet.dockerplugin.server._state import PluginState
 from libnet.driverapi import Capability, Driver, InterfaceInfo, JoinInfo
@@ -25,10 +26,6 @@ __all__ = ["DriverFailure", "PluginService", "ServiceClosedError", "UnknownMetho
 log = logging.getLogger("libnet.plugin")
 
 Handler = Callable[[object], Any]
-
-
-def _message(exc: BaseException) -> str:
-    return str(exc) if isinstance(exc, LibnetError) else f"{type(exc).__name__}: {exc}"
 
 
 class PluginService:
@@ -128,7 +125,7 @@ class PluginService:
             return fn(*args)
         except Exception as exc:
             log.debug("driver call %s failed", getattr(fn, "__name__", fn), exc_info=True)
-            raise DriverFailure(_message(exc)) from exc
+            raise DriverFailure(reason(exc)) from exc
 
     @property
     def _net(self) -> Driver:
@@ -186,7 +183,7 @@ class PluginService:
                 undo()
             except Exception:
                 log.warning("undoing %s after a failed write also failed", what, exc_info=True)
-            raise DriverFailure(f"could not record {what}: {_message(exc)}") from exc
+            raise DriverFailure(f"could not record {what}: {reason(exc)}") from exc
 
     # -- NetworkDriver --------------------------------------------------------------
 
