@@ -217,6 +217,71 @@ def test_libnet_has_no_import_cycle() -> None:
     assert not found, "\n\n".join(found)
 
 
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("libnet.cli", "libnet.__main__"),
+    ("libnet.testing",),
+    ("libnet.dockerplugin.server", "libnet.plugin"),
+    ("libnet.controller",),
+    ("libnet.network", "libnet.sandbox"),
+    ("libnet.reconcile",),
+    ("libnet._runtime",),
+    ("libnet._addressing", "libnet._sandboxes", "libnet._state", "libnet._records"),
+    ("libnet._operation",),
+    ("libnet.drivers", "libnet.ipam.remote"),
+    ("libnet.dockerplugin",),
+    ("libnet.hookspecs",),
+    ("libnet.ipam", "libnet.osl", "libnet.store"),
+    ("libnet._resolver", "libnet.registry"),
+    ("libnet.driverapi", "libnet._contract", "libnet._calls", "libnet.errors", "libnet.labels"),
+    ("libnet", "libnet._version"),
+)
+"""ARCHITECTURE.md's layer list, top first: a module belongs to the longest prefix named."""
+
+
+def layer_of(module: str, layers: tuple[tuple[str, ...], ...] = LAYERS) -> int | None:
+    """The index of the layer ``module`` belongs to, or None if no layer names it."""
+    best: tuple[int, int] | None = None
+    for index, prefixes in enumerate(layers):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and (
+                best is None or len(prefix) > best[1]
+            ):
+                best = (index, len(prefix))
+    return None if best is None else best[0]
+
+
+def upward_imports(graph: Graph, layers: tuple[tuple[str, ...], ...] = LAYERS) -> list[str]:
+    """Imports from a module to one in a higher layer, and modules in no layer."""
+    found = []
+    for module, targets in sorted(graph.items()):
+        here = layer_of(module, layers)
+        if here is None:
+            found.append(f"{module} is in no layer: add it to LAYERS and to ARCHITECTURE.md")
+            continue
+        for target, where in sorted(targets.items()):
+            there = layer_of(target, layers)
+            if there is not None and there < here:
+                found.append(f"{module} imports {target}, a higher layer ({', '.join(where)})")
+    return found
+
+
+def test_imports_point_down_the_layers() -> None:
+    found = upward_imports(import_graph(ROOT))
+    assert not found, "\n".join(found)
+
+
+def test_an_upward_import_and_an_unplaced_module_are_reported(tmp_path: Path) -> None:
+    graph = _graph(
+        tmp_path,
+        {"top.py": "", "low.py": "from pkg import top\n", "stray.py": ""},
+    )
+    found = upward_imports(graph, (("pkg.top",), ("pkg.low",)))
+    assert any(line.startswith("pkg.low imports pkg.top") for line in found)
+    assert any(line.startswith("pkg.stray is in no layer") for line in found)
+    downward = _graph(tmp_path / "ok", {"top.py": "from pkg import low\n", "low.py": ""})
+    assert not upward_imports(downward, (("pkg.top",), ("pkg.low",), ("pkg",)))
+
+
 def test_only_the_controller_touches_its_private_attributes() -> None:
     found = controller_reach_ins(ROOT, frozenset({"libnet.controller"}))
     assert not found, (
