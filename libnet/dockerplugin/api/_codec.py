@@ -52,6 +52,8 @@ def decode(data: bytes, what: str = "message") -> Any:
         return json.loads(data)
     except (UnicodeDecodeError, ValueError) as exc:
         raise WireError(f"{what} is not JSON: {exc}") from None
+    except RecursionError:
+        raise WireError(f"{what} is JSON nested too deeply to read") from None
 
 
 # -- reading a JSON object as Go's decoder does ------------------------------------------

@@ -1,16 +1,22 @@
 """Serving a libnet driver as a Docker plugin: HTTP over a unix socket (or TCP).
 
 The transport is the standard library's: a threading ``socketserver`` (one thread per
-connection, each with a socket timeout, so a slow or half-closed client holds only its own
-thread) and :class:`http.server.BaseHTTPRequestHandler` speaking HTTP/1.1 with keep-alive.
+connection) and :class:`http.server.BaseHTTPRequestHandler` speaking HTTP/1.1 with
+keep-alive, hardened against hostile clients: at most ``max_connections`` at once (more are
+answered 503 and closed, with no thread), an idle connection is closed after
+``connection_timeout``, a request must arrive whole within ``request_timeout``, bodies are
+bounded (chunked ones parsed strictly), and every answer, errors of the HTTP layer
+included, is JSON with ``Err``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import grp
+import io
 import logging
 import os
+import re
 import signal
 import socket
 import socketserver
@@ -19,6 +25,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -45,6 +52,8 @@ __all__ = [
     "DEFAULT_SOCKET_DIR",
     "DEFAULT_SPEC_DIR",
     "MAX_BODY",
+    "MAX_CONNECTIONS",
+    "REQUEST_TIMEOUT",
     "PluginServer",
     "ServeError",
     "serve",
@@ -64,6 +73,40 @@ MAX_BODY = 1 << 20
 CONNECTION_TIMEOUT = 30.0
 """Seconds a connection may stay silent (mid-request or idle) before it is closed."""
 
+REQUEST_TIMEOUT = 30.0
+"""Seconds from a request's first byte to the end of its body; a slower one is cut off."""
+
+MAX_CONNECTIONS = 64
+"""Connections served at once; more are answered 503 and closed at once."""
+
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,8}")
+_READ_PIECE = 1 << 16
+
+
+class _DeadlineIO(socket.SocketIO):
+    """A socket's reading side that gives up once ``deadline`` (monotonic) has passed.
+
+    A socket timeout bounds one ``recv``; a client trickling a byte at a time would never
+    meet it. Each read here waits at most until the deadline, so a whole request is bounded.
+    """
+
+    def __init__(self, sock: socket.socket, idle: float) -> None:
+        super().__init__(sock, "rb")
+        self.sock = sock
+        self.idle = idle
+        self.deadline: float | None = None
+
+    def readinto(self, b: Any) -> int | None:
+        if self.deadline is None:
+            self.sock.settimeout(self.idle)
+        else:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("the request did not arrive within the request timeout")
+            self.sock.settimeout(min(remaining, self.idle))
+        return super().readinto(b)
+
+
 _UNIX_PATH_MAX = 107
 
 
@@ -79,7 +122,33 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        self.connection.settimeout(self.server.connection_timeout)
+        self._raw = _DeadlineIO(self.connection, self.server.connection_timeout)
+        self._reader = io.BufferedReader(self._raw)
+        self.rfile = self._reader
+
+    def handle_one_request(self) -> None:
+        """Wait (idle) for a request's first byte, then give the whole request a deadline."""
+        self._raw.deadline = None
+        try:
+            first = self._reader.peek(1)
+        except (TimeoutError, OSError):
+            self.close_connection = True
+            return
+        if not first:
+            self.close_connection = True
+            return
+        self._raw.deadline = time.monotonic() + self.server.request_timeout
+        super().handle_one_request()
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Errors of the HTTP layer (bad request line, header flood, unknown verb) as JSON."""
+        text = message or self.responses.get(code, ("error",))[0]
+        if not hasattr(self, "command"):
+            self.command = ""
+        # A request line too broken to name its version reads as HTTP/0.9, which would
+        # answer without a status line or headers: the answer is HTTP/1.1 in any case.
+        self.request_version = self.protocol_version
+        self._fail(code, f"{code} {text}", time.perf_counter(), close=True)
 
     def address_string(self) -> str:
         # The client address of an AF_UNIX connection is '', which the base class indexes.
@@ -95,6 +164,7 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s: " + format, self.address_string(), *args)
 
     def _answer(self, status: int, body: Any, started: float, *, close: bool = False) -> None:
+        self._raw.deadline = None
         data = api.encode(body)
         self.send_response(status)
         self.send_header("Content-Type", api.CONTENT_TYPE)
@@ -107,14 +177,24 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         if log.isEnabledFor(logging.DEBUG):
             elapsed = (time.perf_counter() - started) * 1000
-            log.debug("%s %s -> %d (%.2f ms)", self.command, self.path, status, elapsed)
+            log.debug("%s %s -> %d (%.2f ms)", self.command, self._where(), status, elapsed)
+
+    def _where(self) -> str:
+        return str(getattr(self, "path", "") or "-")
 
     def _fail(self, status: int, message: str, started: float, *, close: bool = False) -> None:
-        log.debug("%s %s: %s", self.command, self.path, message)
+        log.debug("%s %s: %s", self.command, self._where(), message)
         self._answer(status, api.error_body(message), started, close=close)
 
     def _read_body(self, started: float) -> bytes | None:
         """The request body, or None once an error was answered (the connection closes)."""
+        try:
+            return self._read_body_in_time(started)
+        except TimeoutError:
+            self._fail(408, "the request body did not arrive in time", started, close=True)
+            return None
+
+    def _read_body_in_time(self, started: float) -> bytes | None:
         limit = self.server.max_body
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             return self._read_chunked(limit, started)
@@ -134,38 +214,52 @@ class _Handler(BaseHTTPRequestHandler):
                 close=True,
             )
             return None
-        data = self.rfile.read(length) if length else b""
-        if len(data) < length:
+        data = self._read_exactly(length)
+        if data is None:
             self._fail(400, "request body ended before Content-Length", started, close=True)
-            return None
         return data
 
+    def _read_exactly(self, length: int) -> bytes | None:
+        """``length`` bytes, read into one buffer in pieces; None if the body ends early."""
+        buffer = bytearray(length)
+        view = memoryview(buffer)
+        done = 0
+        while done < length:
+            got = self.rfile.readinto(view[done : done + _READ_PIECE])
+            if not got:
+                return None
+            done += got
+        return bytes(buffer)
+
     def _read_chunked(self, limit: int, started: float) -> bytes | None:
-        parts: list[bytes] = []
-        total = 0
+        """A chunked body, strictly: hex sizes only, each chunk ended by CRLF, bounded."""
+        body = bytearray()
         while True:
             line = self.rfile.readline(1024)
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                self._fail(400, "malformed chunked request body", started, close=True)
+            size_text = line.split(b";", 1)[0].strip()
+            if not line.endswith(b"\n") or not _CHUNK_SIZE.fullmatch(size_text):
+                self._fail(400, f"malformed chunk size {size_text[:20]!r}", started, close=True)
                 return None
+            size = int(size_text, 16)
             if size == 0:
-                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                    pass
-                return b"".join(parts)
-            total += size
-            if total > limit:
+                for _ in range(100):  # trailer lines, up to the blank one
+                    if self.rfile.readline(1024) in (b"\r\n", b"\n", b""):
+                        return bytes(body)
+                self._fail(400, "too many trailer lines", started, close=True)
+                return None
+            if len(body) + size > limit:
                 self._fail(
                     413, f"request body exceeds the limit of {limit} bytes", started, close=True
                 )
                 return None
-            chunk = self.rfile.read(size)
-            if len(chunk) < size:
+            chunk = self._read_exactly(size)
+            if chunk is None:
                 self._fail(400, "request body ended inside a chunk", started, close=True)
                 return None
-            parts.append(chunk)
-            self.rfile.readline(1024)
+            body += chunk
+            if self.rfile.readline(3) not in (b"\r\n", b"\n"):
+                self._fail(400, "a chunk is not followed by CRLF", started, close=True)
+                return None
 
     def _handle(self) -> None:
         started = time.perf_counter()
@@ -208,6 +302,8 @@ class _Handler(BaseHTTPRequestHandler):
     do_PUT = _handle
     do_DELETE = _handle
     do_HEAD = _handle
+    do_OPTIONS = _handle
+    do_PATCH = _handle
 
 
 class _Server(socketserver.ThreadingMixIn):
@@ -218,13 +314,34 @@ class _Server(socketserver.ThreadingMixIn):
     service: PluginService
     max_body: int = MAX_BODY
     connection_timeout: float = CONNECTION_TIMEOUT
+    request_timeout: float = REQUEST_TIMEOUT
 
-    def setup_plugin(self, service: PluginService, max_body: int, timeout: float) -> None:
+    def setup_plugin(self, service: PluginService, limits: _Limits) -> None:
         self.service = service
-        self.max_body = max_body
-        self.connection_timeout = timeout
+        self.max_body = limits.max_body
+        self.connection_timeout = limits.connection_timeout
+        self.request_timeout = limits.request_timeout
+        self._slots = threading.BoundedSemaphore(limits.max_connections)
         self._active: set[socket.socket] = set()
         self._active_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Serve the connection in a thread of its own, or refuse it when all slots are taken."""
+        if not self._slots.acquire(blocking=False):
+            _refuse(request)
+            self.shutdown_request(request)  # type: ignore[attr-defined]
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         with self._active_lock:
@@ -245,6 +362,29 @@ class _Server(socketserver.ThreadingMixIn):
         for conn in active:
             with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
+
+
+def _refuse(conn: socket.socket) -> None:
+    """Answer 503 (JSON) on a connection over the limit, without reading it."""
+    data = api.encode(api.error_body("too many connections to the plugin; try again"))
+    head = (
+        "HTTP/1.1 503 Service Unavailable\r\n"
+        f"Content-Type: {api.CONTENT_TYPE}\r\nContent-Length: {len(data)}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    with contextlib.suppress(OSError):
+        conn.settimeout(1.0)
+        conn.sendall(head.encode() + data)
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """What one client may take of the server."""
+
+    max_body: int = MAX_BODY
+    connection_timeout: float = CONNECTION_TIMEOUT
+    request_timeout: float = REQUEST_TIMEOUT
+    max_connections: int = MAX_CONNECTIONS
 
 
 class _UnixServer(_Server, socketserver.UnixStreamServer):
@@ -421,6 +561,8 @@ class PluginServer:
         controller: Controller | None = None,
         max_body: int = MAX_BODY,
         connection_timeout: float = CONNECTION_TIMEOUT,
+        request_timeout: float = REQUEST_TIMEOUT,
+        max_connections: int = MAX_CONNECTIONS,
         **controller_kwargs: Any,
     ) -> None:
         if driver is None and ipam is None:
@@ -454,8 +596,17 @@ class PluginServer:
         self._state_dir = None if state_dir is None else Path(state_dir)
         self._controller_arg = controller
         self._controller_kwargs = controller_kwargs
-        self._max_body = max_body
-        self._timeout = connection_timeout
+        for what, value in (
+            ("max_body", max_body),
+            ("connection_timeout", connection_timeout),
+            ("request_timeout", request_timeout),
+            ("max_connections", max_connections),
+        ):
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+                raise ServeError(f"{what}={value!r} must be a positive number")
+        self._limits = _Limits(
+            int(max_body), float(connection_timeout), float(request_timeout), int(max_connections)
+        )
         self.controller: Controller | None = None
         self.driver: Driver | None = None
         self.capability: Capability | None = None
@@ -523,7 +674,7 @@ class PluginServer:
         if self._tcp is None:
             assert self.socket_path is not None
             server = _UnixServer(str(self.socket_path), _Handler, bind_and_activate=False)
-            server.setup_plugin(service, self._max_body, self._timeout)
+            server.setup_plugin(service, self._limits)
             try:
                 _bind_unix(server, self.socket_path, self._gid)
             except BaseException:
@@ -539,7 +690,7 @@ class PluginServer:
             server = cls((host, port), _Handler)
         except OSError as exc:
             raise ServeError(f"cannot listen on {_tcp_url(host, port)}: {exc.strerror}") from exc
-        server.setup_plugin(service, self._max_body, self._timeout)
+        server.setup_plugin(service, self._limits)
         self.address = _tcp_url(host, server.server_address[1])
         assert self.spec_path is not None
         try:
