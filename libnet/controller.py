@@ -64,6 +64,20 @@ def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _env_seconds(name: str) -> float | None:
+    """A positive number of seconds from variable ``name``, or None if it is unset."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0 or seconds == float("inf"):
+        raise InvalidOptionError(f"{name}={value!r} must be a positive number of seconds")
+    return seconds
+
+
 class Controller:
     """Creates and tracks networks, endpoints and sandboxes through pluggable drivers.
 
@@ -83,7 +97,8 @@ class Controller:
     plugins (sockets and spec files) in ``plugin_dirs`` (else ``LIBNET_PLUGIN_DIRS``,
     colon-separated, else Docker's directories; ``[]`` turns the lookup off, as does
     ``plugins="off"``). Every call to such a plugin times out after ``plugin_timeout``
-    seconds (default 30), or ``plugin_timeouts[name]`` for plugin ``name``.
+    seconds (else ``LIBNET_PLUGIN_TIMEOUT``, else 30) for the whole call, or
+    ``plugin_timeouts[name]`` for plugin ``name``.
 
     Addresses come from IPAM drivers: the built-in ``default`` allocator (its pools
     ``local_address_pools`` / ``global_address_pools``, else Docker's), ``null``, and
@@ -134,7 +149,11 @@ class Controller:
             strict=strict,
             enabled=plugins != "off",
             plugin_dirs=plugin_dirs,
-            plugin_timeout=plugin_timeout,
+            plugin_timeout=(
+                plugin_timeout
+                if plugin_timeout is not None
+                else _env_seconds("LIBNET_PLUGIN_TIMEOUT")
+            ),
             plugin_timeouts=plugin_timeouts,
             on_lost_state=self._plugin_lost_state,
         )

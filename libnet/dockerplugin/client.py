@@ -7,8 +7,9 @@ engine does, and decodes the answer with Docker's rules: a non-200 answer is an 
 ``Err``/``Error`` and an empty 200 body; the body ``null`` is success; a 404 is success
 only where the caller allows it.
 
-Every call has a timeout (default 30 s): connecting, sending and each wait for the
-answer give up after it, so a hung plugin never hangs the host. Only failures to connect
+Every call has a timeout (default 30 s) that bounds the whole call: sending, and the
+full answer, however slowly it trickles in (over TLS, each wait for the answer), so a hung
+plugin never hangs the host. Only failures to connect
 are retried (backoff from 50 ms, doubling, at most 1 s apart) within a total budget
 (:data:`RETRY_BUDGET`, or the timeout if shorter); a request that reached the plugin is
 never sent twice, except on a kept-alive connection the plugin had closed before reading
@@ -85,6 +86,43 @@ _STALE = (
 )
 
 
+class _DeadlineSocket(socket.socket):
+    """A socket whose sends and receives give up at ``deadline`` (monotonic), if set.
+
+    A socket timeout bounds one wait; a plugin answering a byte at a time would meet each
+    one and still take forever. Each wait here is cut to the time left for the whole call.
+    """
+
+    deadline: float | None = None
+
+    def _remaining(self) -> None:
+        if self.deadline is not None:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("the call took longer than its timeout")
+            self.settimeout(remaining)
+
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        self._remaining()
+        return super().recv_into(buffer, nbytes, flags)
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        self._remaining()
+        return super().recv(bufsize, flags)
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        self._remaining()
+        super().sendall(data, flags)
+
+    @classmethod
+    def adopt(cls, sock: socket.socket) -> _DeadlineSocket:
+        """The same connection as ``sock``, as a _DeadlineSocket (``sock`` is spent)."""
+        timeout = sock.gettimeout()
+        new = cls(sock.family, sock.type, sock.proto, fileno=sock.detach())
+        new.settimeout(timeout)
+        return new
+
+
 class _UnixConnection(http.client.HTTPConnection):
     """An HTTP connection over a unix socket, with the engine's Host header."""
 
@@ -93,7 +131,7 @@ class _UnixConnection(http.client.HTTPConnection):
         self.socket_path = path
 
     def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock = _DeadlineSocket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(self.timeout)
         try:
             sock.connect(self.socket_path)
@@ -101,6 +139,14 @@ class _UnixConnection(http.client.HTTPConnection):
             sock.close()
             raise
         self.sock = sock
+
+
+class _TcpConnection(http.client.HTTPConnection):
+    """A plain TCP connection whose calls are bounded as a whole."""
+
+    def connect(self) -> None:
+        super().connect()
+        self.sock = _DeadlineSocket.adopt(self.sock)
 
 
 def _is_socket(path: str) -> bool | None:
@@ -153,7 +199,7 @@ class PluginClient:
 
             ctx = self._ssl or ssl.create_default_context()
             return http.client.HTTPSConnection(rest, timeout=self.timeout, context=ctx)
-        return http.client.HTTPConnection(rest, timeout=self.timeout)
+        return _TcpConnection(rest, timeout=self.timeout)
 
     def _connect(self) -> http.client.HTTPConnection:
         """A new connected connection, retrying connection failures within the budget."""
@@ -219,16 +265,33 @@ class PluginClient:
     def _exchange(
         self, conn: http.client.HTTPConnection, path: str, data: bytes
     ) -> tuple[int, bytes]:
-        if conn.sock is not None:  # a kept-alive connection: the current timeout applies
-            conn.sock.settimeout(self.timeout)
-        conn.request("POST", path, body=data, headers={"Accept": api.ACCEPT})
-        resp = conn.getresponse()
-        payload = resp.read(MAX_REPLY + 1)
+        sock = conn.sock
+        if isinstance(sock, _DeadlineSocket):
+            sock.deadline = time.monotonic() + self.timeout
+        elif sock is not None:  # TLS: each wait is bounded
+            sock.settimeout(self.timeout)
+        try:
+            conn.request("POST", path, body=data, headers={"Accept": api.ACCEPT})
+            resp = conn.getresponse()
+            payload = resp.read(MAX_REPLY + 1)
+        finally:
+            if isinstance(sock, _DeadlineSocket):
+                sock.deadline = None
         if len(payload) > MAX_REPLY:
             conn.close()
             raise PluginProtocolError(
                 self.name,
                 f"Docker plugin {self.name!r} answered {path[1:]} with more than {MAX_REPLY} bytes",
+            )
+        announced = resp.getheader("Content-Length", "")
+        if announced.isdigit() and len(payload) < int(announced):
+            conn.close()
+            self.interrupted = True
+            raise PluginProtocolError(
+                self.name,
+                f"Docker plugin {self.name!r} at {self._where()} closed the connection in the "
+                f"middle of its answer to {path[1:]}: {len(payload)} of the {announced} bytes "
+                "it announced arrived",
             )
         if resp.will_close:
             conn.close()

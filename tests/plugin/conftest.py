@@ -7,6 +7,7 @@ bytes), never in /run/docker/plugins. Controllers find plugins only there
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import shutil
@@ -14,6 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -209,3 +211,44 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.02)
+
+
+Answer = Callable[[socket.socket], None]
+
+
+@pytest.fixture
+def scripted_socket(plugin_dir: Path) -> Iterator[Callable[[str, Answer], Path]]:
+    """``scripted_socket(name, answer)``: a socket at ``plugin_dir/NAME.sock`` that reads
+    each connection's request, then runs ``answer(conn)`` on it (a plugin misbehaving)."""
+    servers: list[tuple[socket.socket, threading.Event, threading.Thread]] = []
+
+    def start(name: str, answer: Answer) -> Path:
+        path = plugin_dir / f"{name}.sock"
+        server = socket.socket(socket.AF_UNIX)
+        server.bind(str(path))
+        server.listen()
+        server.settimeout(0.1)
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.is_set():
+                try:
+                    conn, _ = server.accept()
+                except OSError:
+                    continue
+                with conn:
+                    conn.settimeout(5)
+                    with contextlib.suppress(OSError):
+                        conn.recv(65536)
+                        answer(conn)
+
+        thread = threading.Thread(target=loop, daemon=True)
+        thread.start()
+        servers.append((server, stop, thread))
+        return path
+
+    yield start
+    for server, stop, thread in servers:
+        stop.set()
+        thread.join()
+        server.close()

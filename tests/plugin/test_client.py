@@ -6,7 +6,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -278,35 +278,9 @@ def test_a_socket_that_accepts_but_never_answers_times_out_on_activation(
 
 
 @pytest.fixture
-def garbage_plugin(plugin_dir: Path) -> Iterator[Path]:
+def garbage_plugin(scripted_socket: Callable[..., Path]) -> Path:
     """A socket answering every connection with bytes that are not HTTP."""
-    server = socket.socket(socket.AF_UNIX)
-    path = plugin_dir / "garbage.sock"
-    server.bind(str(path))
-    server.listen()
-    stop = threading.Event()
-
-    def answer() -> None:
-        server.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                continue
-            with conn:
-                conn.settimeout(1)
-                try:
-                    conn.recv(65536)
-                    conn.sendall(b"\x00\x01garbage garbage\r\n\r\n")
-                except OSError:
-                    pass
-
-    thread = threading.Thread(target=answer, daemon=True)
-    thread.start()
-    yield path
-    stop.set()
-    thread.join()
-    server.close()
+    return scripted_socket("garbage", lambda conn: conn.sendall(b"\x00\x01garbage garbage\r\n\r\n"))
 
 
 def test_a_plugin_answering_garbage_is_a_clear_error(
