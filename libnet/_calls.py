@@ -25,20 +25,34 @@ def driver_error(context: str, exc: BaseException, error: type[E] = DriverError)
     return error(f"{context}: {type(exc).__name__}: {exc}")
 
 
+PASS_THROUGH = (KeyboardInterrupt, GeneratorExit)
+"""What a driver may raise that is not its failure: the user interrupting."""
+
+
 def call_driver(what: str, method: Callable[..., Any], *args: Any) -> Any:
-    """Call a driver method; errors that are not libnet's become DriverError naming ``what``."""
+    """Call a driver method; errors that are not libnet's become DriverError naming ``what``.
+
+    A driver's ``SystemExit`` or other ``BaseException`` is its failure too, not the host's
+    exit; ``KeyboardInterrupt`` still interrupts.
+    """
     try:
         return method(*args)
     except LibnetError:
         raise
-    except Exception as exc:
+    except PASS_THROUGH:
+        raise
+    except BaseException as exc:
         name = getattr(method, "__name__", "a call")
         raise driver_error(f"driver failed in {name} for {what}", exc) from exc
 
 
 def undo(what: str, method: Callable[..., Any], *args: Any) -> None:
-    """Run a rollback step; its failure is logged, never raised over the original error."""
+    """Run a rollback step; its failure is logged in one line (the traceback at debug
+    level), never raised over the original error."""
     try:
         method(*args)
-    except Exception:
-        log.warning("rollback of %s failed", what, exc_info=True)
+    except PASS_THROUGH:
+        raise
+    except BaseException as exc:
+        log.warning("rollback of %s failed: %s", what, reason(exc))
+        log.debug("rollback of %s failed", what, exc_info=True)

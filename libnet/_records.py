@@ -17,6 +17,7 @@ from libnet.errors import InvalidNameError, InvalidOptionError
 
 MAX_NAME = 64
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+MAX_CONTAINER_ID = 128
 
 
 def new_id() -> str:
@@ -43,6 +44,28 @@ def check_name(kind: str, name: object) -> str:
             "starting with a letter or digit"
         )
     return name
+
+
+def check_container_id(container_id: object) -> str:
+    """Return ``container_id`` if Docker would accept it as a container name or ID.
+
+    Letters, digits, '_', '.' and '-', starting with a letter or digit, at most 128
+    characters: nothing that could forge a row of a listing or reach a terminal as a
+    control sequence.
+    """
+    if not isinstance(container_id, str) or not container_id:
+        raise InvalidNameError(f"container ID must be a non-empty string, not {container_id!r}")
+    if len(container_id) > MAX_CONTAINER_ID:
+        raise InvalidNameError(
+            f"container ID {container_id[:20]!r}... is {len(container_id)} characters long; "
+            f"the limit is {MAX_CONTAINER_ID}"
+        )
+    if not _NAME_RE.fullmatch(container_id):
+        raise InvalidNameError(
+            f"container ID {container_id!r} is not valid: use letters, digits, '_', '.' and "
+            "'-', starting with a letter or digit, as Docker does"
+        )
+    return container_id
 
 
 def check_mapping(kind: str, value: object) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from libnet._calls import call_driver
 from libnet._records import (
     NetworkRecord,
     SandboxRecord,
+    check_container_id,
     check_mapping,
     check_name,
     new_id,
@@ -377,16 +378,14 @@ class Controller:
         removes it with the sandbox. Without either the sandbox is logical: joins reach the
         drivers but nothing is programmed in the kernel.
         """
-        if not isinstance(container_id, str) or not container_id or len(container_id) > 128:
-            raise InvalidOptionError(
-                f"container ID {container_id!r} must be a non-empty string of at most 128 "
-                "characters"
-            )
+        check_container_id(container_id)
         if key is not None:
             if create:
                 raise InvalidOptionError("give a sandbox key or create=True, not both")
             if not isinstance(key, str) or not key:
                 raise InvalidOptionError(f"sandbox key {key!r} must be a non-empty path")
+            # Stored absolute, so the key means the same from any working directory.
+            key = os.path.abspath(key)
             check_key(key)
         with self._rt.operation() as op:
             st = op.state

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -593,3 +594,29 @@ def test_concurrent_endpoint_lifecycles_on_one_network_leave_a_consistent_state(
     methods = driver.methods()
     for method in ("create_endpoint", "join", "leave", "delete_endpoint"):
         assert methods.count(method) == threads * rounds, method
+
+
+@pytest.mark.parametrize(
+    "container_id", ["", "a\nb", "\x1b[31mred", "-leading-dash", "with space", "x" * 129, "a/b"]
+)
+def test_a_container_id_docker_would_refuse_is_refused(container_id: str) -> None:
+    c = libnet.Controller()
+    with pytest.raises(libnet.InvalidNameError, match="container ID"):
+        c.new_sandbox(container_id)
+    assert c.sandboxes() == []
+
+
+def test_container_ids_as_docker_makes_them_are_accepted() -> None:
+    c = libnet.Controller()
+    for container_id in ("a" * 64, "web_1.blue-2", "x" * 128):
+        assert c.new_sandbox(container_id).container_id == container_id
+
+
+def test_a_relative_sandbox_key_is_stored_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "ns").write_text("")
+    monkeypatch.chdir(tmp_path)
+    c = libnet.Controller()
+    sandbox = c.new_sandbox("c1", key="ns")
+    assert sandbox.key == str(tmp_path / "ns")

@@ -139,6 +139,47 @@ def test_a_failing_undo_is_logged_and_the_original_error_raised(
     assert any("rollback of join of endpoint 'ep'" in r.getMessage() for r in caplog.records)
 
 
+def test_a_failing_undo_is_one_line_unless_debugging(
+    s: Setup, caplog: pytest.LogCaptureFixture
+) -> None:
+    endpoint = s.c.new_network("flaky", "net").create_endpoint("ep")
+    sandbox = s.c.new_sandbox("container-1")
+    s.fail("program_external_connectivity", "leave")
+    with caplog.at_level(logging.WARNING, logger="libnet"), pytest.raises(DriverError):
+        endpoint.join(sandbox)
+    (warning,) = [r for r in caplog.records if "rollback" in r.getMessage()]
+    assert "leave failed on purpose" in warning.getMessage()
+    assert warning.exc_info is None and "\n" not in warning.getMessage()
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="libnet"), pytest.raises(DriverError):
+        endpoint.join(sandbox)
+    assert any(r.exc_info for r in caplog.records if "rollback" in r.getMessage())
+
+
+class _Exits(RecordingDriver):
+    """Calls ``sys.exit`` where a driver should raise."""
+
+    def create_network(self, nid: str, *args: Any) -> None:
+        raise SystemExit(3)
+
+    def create_endpoint(self, nid: str, eid: str, *args: Any) -> None:
+        raise KeyboardInterrupt
+
+
+def test_a_driver_calling_exit_is_a_driver_error_and_an_interrupt_still_interrupts() -> None:
+    c = libnet.Controller(plugins="off")
+    c.register_driver("exits", _Exits(), LOCAL)
+    with pytest.raises(DriverError, match="SystemExit: 3"):
+        c.new_network("exits", "n1")
+    assert c.networks() == []
+    c.register_driver("fine", RecordingDriver(), LOCAL)
+    network = c.new_network("fine", "n2")
+    c.resolve_driver("fine").driver.create_endpoint = _Exits().create_endpoint
+    with pytest.raises(KeyboardInterrupt):
+        network.create_endpoint("e1")
+    assert network.endpoints() == []
+
+
 def test_failing_leave_keeps_the_endpoint_joined_and_programs_connectivity_again(
     s: Setup,
 ) -> None:

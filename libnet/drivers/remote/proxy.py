@@ -8,10 +8,10 @@ driver came from, and checks what the driver handed back.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
-from libnet._calls import driver_error
+from libnet._calls import PASS_THROUGH, driver_error
 from libnet.driverapi import Driver, InterfaceInfo, IPAMData, JoinInfo
 from libnet.registry import DriverOrigin
 
@@ -33,9 +33,18 @@ class RemoteDriver(Driver):
         """The plugin's own driver object."""
         return self._d
 
-    def _fail(self, method: str, exc: Exception) -> NoReturn:
+    def _fail(self, method: str, exc: BaseException) -> NoReturn:
         context = f"driver for network type {self.network_type!r} ({self.origin.describe()})"
         raise driver_error(f"{context} failed in {method}", exc) from exc
+
+    def _call(self, method: str, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)``, any failure (SystemExit included) a DriverError naming the type."""
+        try:
+            return fn(*args)
+        except PASS_THROUGH:
+            raise
+        except BaseException as exc:
+            self._fail(method, exc)
 
     def create_network(
         self,
@@ -44,36 +53,21 @@ class RemoteDriver(Driver):
         ipv4_data: list[IPAMData],
         ipv6_data: list[IPAMData],
     ) -> None:
-        try:
-            self._d.create_network(nid, options, ipv4_data, ipv6_data)
-        except Exception as exc:
-            self._fail("create_network", exc)
+        self._call("create_network", self._d.create_network, nid, options, ipv4_data, ipv6_data)
 
     def delete_network(self, nid: str) -> None:
-        try:
-            self._d.delete_network(nid)
-        except Exception as exc:
-            self._fail("delete_network", exc)
+        self._call("delete_network", self._d.delete_network, nid)
 
     def create_endpoint(
         self, nid: str, eid: str, iface: InterfaceInfo, options: Mapping[str, Any]
     ) -> None:
-        try:
-            self._d.create_endpoint(nid, eid, iface, options)
-        except Exception as exc:
-            self._fail("create_endpoint", exc)
+        self._call("create_endpoint", self._d.create_endpoint, nid, eid, iface, options)
 
     def delete_endpoint(self, nid: str, eid: str) -> None:
-        try:
-            self._d.delete_endpoint(nid, eid)
-        except Exception as exc:
-            self._fail("delete_endpoint", exc)
+        self._call("delete_endpoint", self._d.delete_endpoint, nid, eid)
 
     def endpoint_oper_info(self, nid: str, eid: str) -> dict[str, Any]:
-        try:
-            info = self._d.endpoint_oper_info(nid, eid)
-        except Exception as exc:
-            self._fail("endpoint_oper_info", exc)
+        info = self._call("endpoint_oper_info", self._d.endpoint_oper_info, nid, eid)
         if type(info) is dict:  # the common case, checked cheaply
             return info.copy()
         if info is None:
@@ -93,34 +87,22 @@ class RemoteDriver(Driver):
         jinfo: JoinInfo,
         options: Mapping[str, Any],
     ) -> None:
-        try:
-            self._d.join(nid, eid, sandbox_key, jinfo, options)
-        except Exception as exc:
-            self._fail("join", exc)
+        self._call("join", self._d.join, nid, eid, sandbox_key, jinfo, options)
 
     def leave(self, nid: str, eid: str) -> None:
-        try:
-            self._d.leave(nid, eid)
-        except Exception as exc:
-            self._fail("leave", exc)
+        self._call("leave", self._d.leave, nid, eid)
 
     def program_external_connectivity(self, nid: str, eid: str, options: Mapping[str, Any]) -> None:
         method = getattr(self._d, "program_external_connectivity", None)
         if method is None:
             return
-        try:
-            method(nid, eid, options)
-        except Exception as exc:
-            self._fail("program_external_connectivity", exc)
+        self._call("program_external_connectivity", method, nid, eid, options)
 
     def revoke_external_connectivity(self, nid: str, eid: str) -> None:
         method = getattr(self._d, "revoke_external_connectivity", None)
         if method is None:
             return
-        try:
-            method(nid, eid)
-        except Exception as exc:
-            self._fail("revoke_external_connectivity", exc)
+        self._call("revoke_external_connectivity", method, nid, eid)
 
     def allocate_network(
         self,
@@ -134,33 +116,26 @@ class RemoteDriver(Driver):
             return super().allocate_network(nid, options, ipv4_data, ipv6_data)
         try:
             return dict(method(nid, options, ipv4_data, ipv6_data) or {})
-        except Exception as exc:
+        except PASS_THROUGH:
+            raise
+        except BaseException as exc:
             self._fail("allocate_network", exc)
 
     def free_network(self, nid: str) -> None:
         method = getattr(self._d, "free_network", None)
         if method is None:
             return super().free_network(nid)
-        try:
-            method(nid)
-        except Exception as exc:
-            self._fail("free_network", exc)
+        self._call("free_network", method, nid)
 
     def discover_new(self, discovery_type: int, data: Any) -> None:
         method = getattr(self._d, "discover_new", None)
         if method is not None:
-            try:
-                method(discovery_type, data)
-            except Exception as exc:
-                self._fail("discover_new", exc)
+            self._call("discover_new", method, discovery_type, data)
 
     def discover_delete(self, discovery_type: int, data: Any) -> None:
         method = getattr(self._d, "discover_delete", None)
         if method is not None:
-            try:
-                method(discovery_type, data)
-            except Exception as exc:
-                self._fail("discover_delete", exc)
+            self._call("discover_delete", method, discovery_type, data)
 
     def restore_network(
         self,
@@ -170,16 +145,10 @@ class RemoteDriver(Driver):
         ipv6_data: list[IPAMData],
     ) -> None:
         method = getattr(self._d, "restore_network", None) or self._d.create_network
-        try:
-            method(nid, options, ipv4_data, ipv6_data)
-        except Exception as exc:
-            self._fail("restore_network", exc)
+        self._call("restore_network", method, nid, options, ipv4_data, ipv6_data)
 
     def restore_endpoint(
         self, nid: str, eid: str, iface: InterfaceInfo, options: Mapping[str, Any]
     ) -> None:
         method = getattr(self._d, "restore_endpoint", None) or self._d.create_endpoint
-        try:
-            method(nid, eid, iface, options)
-        except Exception as exc:
-            self._fail("restore_endpoint", exc)
+        self._call("restore_endpoint", method, nid, eid, iface, options)
