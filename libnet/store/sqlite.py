@@ -142,6 +142,14 @@ class SqliteStore(Store):
             )
         if path.is_file() and not os.access(path, os.R_OK | os.W_OK):
             raise StoreError(f"state file {path} is not readable and writable: fix its permissions")
+        if not path.exists():
+            self._create(synchronous)
+        elif path.is_file() and path.stat().st_size == 0:
+            raise StoreCorruptError(
+                f"state file {path} is empty; libnet never leaves its state file empty, so "
+                "something else made or truncated it. The file was not changed: restore it "
+                "from a backup or move it away"
+            )
         try:
             conn = sqlite3.connect(
                 path, timeout=self._timeout, isolation_level=None, check_same_thread=False
@@ -149,7 +157,7 @@ class SqliteStore(Store):
         except sqlite3.Error as e:
             raise StoreError(f"cannot open state file {path}: {e}") from e
         try:
-            needs_init = self._check_schema(conn)  # reads only
+            self._check_schema(conn)  # reads only
             mode = self._use_wal(conn)
             if mode != "wal":
                 raise StoreError(
@@ -157,12 +165,6 @@ class SqliteStore(Store):
                     "put the state directory on a local file system"
                 )
             conn.execute(f"PRAGMA synchronous = {synchronous}")
-            if needs_init:
-                conn.execute("BEGIN IMMEDIATE")
-                if self._check_schema(conn):
-                    for sql in _SCHEMA:
-                        conn.execute(sql)
-                conn.execute("COMMIT")
         except sqlite3.Error as e:
             conn.close()
             raise self._error(e, "open", opening=True) from e
@@ -170,6 +172,36 @@ class SqliteStore(Store):
             conn.close()
             raise
         return conn
+
+    def _create(self, synchronous: str) -> None:
+        """Make a new state file whole beside ``path``, then link it into place.
+
+        A state file therefore never exists without its schema: an empty or schema-less
+        file at ``path`` was not made by libnet and is refused. Processes creating it at
+        once each make their own; the first link wins and the others use it.
+        """
+        path = self._path
+        fresh = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.new")
+        try:
+            conn = sqlite3.connect(fresh, isolation_level=None)
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute(f"PRAGMA synchronous = {synchronous}")
+                conn.execute("BEGIN IMMEDIATE")
+                for sql in _SCHEMA:
+                    conn.execute(sql)
+                conn.execute("COMMIT")
+            finally:
+                conn.close()
+            os.link(fresh, path)
+        except FileExistsError:
+            pass  # another process made it first
+        except (OSError, sqlite3.Error) as e:
+            raise StoreError(f"cannot create state file {path}: {e}") from e
+        finally:
+            for leftover in (fresh, Path(f"{fresh}-wal"), Path(f"{fresh}-shm")):
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
 
     def _use_wal(self, conn: sqlite3.Connection) -> str:
         """Switch to the WAL journal and return the journal mode now in use.
@@ -189,12 +221,10 @@ class SqliteStore(Store):
                 time.sleep(0.002)
         return str(mode).lower()
 
-    def _check_schema(self, conn: sqlite3.Connection) -> bool:
-        """Refuse a foreign or newer file; return whether the schema must be created."""
+    def _check_schema(self, conn: sqlite3.Connection) -> None:
+        """Refuse a foreign, schema-less or newer file."""
         path = self._path
         tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
-        if not tables:
-            return True
         if not {"meta", "kv"} <= tables:
             raise StoreCorruptError(
                 f"state file {path} is a SQLite database but not a libnet state file; "
@@ -212,7 +242,6 @@ class SqliteStore(Store):
                 f"state file {path} was written by a newer libnet (schema {version}); "
                 f"upgrade libnet (this version reads schema {SCHEMA_VERSION})"
             )
-        return False
 
     def _error(self, error: sqlite3.Error, action: str, *, opening: bool = False) -> StoreError:
         """The libnet error for a SQLite error met while doing ``action``."""

@@ -106,6 +106,33 @@ def test_foreign_sqlite_database_raises_corrupt_error_and_is_left_unchanged(
     assert db.read_bytes() == before
 
 
+def test_an_empty_state_file_is_refused_and_left_empty(tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    db.write_bytes(b"")
+    with pytest.raises(StoreCorruptError, match=r"is empty.*not changed"):
+        SqliteStore(tmp_path)
+    assert db.read_bytes() == b""
+
+
+def test_a_sqlite_database_without_tables_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    _sql(db, "PRAGMA user_version = 7")  # a valid database file with no schema at all
+    before = db.read_bytes()
+    assert before
+    with pytest.raises(StoreCorruptError, match="not a libnet state file"):
+        SqliteStore(tmp_path)
+    assert db.read_bytes() == before
+
+
+def test_a_new_state_file_appears_whole_and_leaves_nothing_beside_it(tmp_path: Path) -> None:
+    with closing(SqliteStore(tmp_path)):
+        pass
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+    assert _sql(tmp_path / "state.db", "SELECT value FROM meta WHERE name='schema_version'") == [
+        (SCHEMA_VERSION,)
+    ]
+
+
 def test_newer_schema_raises_version_error_and_is_left_unchanged(tmp_path: Path) -> None:
     SqliteStore(tmp_path).close()
     db = tmp_path / "state.db"
