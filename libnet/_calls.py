@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from libnet.errors import DriverError, LibnetError
 
-__all__ = ["call_driver", "driver_error", "reason", "undo"]
+__all__ = ["FAILURES", "call_driver", "driver_error", "reason", "undo"]
 
 log = logging.getLogger("libnet")
 
@@ -25,23 +25,23 @@ def driver_error(context: str, exc: BaseException, error: type[E] = DriverError)
     return error(f"{context}: {type(exc).__name__}: {exc}")
 
 
-PASS_THROUGH = (KeyboardInterrupt, GeneratorExit)
-"""What a driver may raise that is not its failure: the user interrupting."""
+FAILURES = (Exception, SystemExit)
+r"""What a driver raising counts as its failure. ``SystemExit`` is one (a driver calling
+``sys.exit`` must not end the host); other ``BaseException``\ s pass through: the user's
+``KeyboardInterrupt``, and outcomes such as pytest's that a test harness raises on purpose."""
 
 
 def call_driver(what: str, method: Callable[..., Any], *args: Any) -> Any:
     """Call a driver method; errors that are not libnet's become DriverError naming ``what``.
 
-    A driver's ``SystemExit`` or other ``BaseException`` is its failure too, not the host's
-    exit; ``KeyboardInterrupt`` still interrupts.
+    A driver's ``SystemExit`` is its failure too, not the host's exit; ``KeyboardInterrupt``
+    still interrupts.
     """
     try:
         return method(*args)
     except LibnetError:
         raise
-    except PASS_THROUGH:
-        raise
-    except BaseException as exc:
+    except FAILURES as exc:
         name = getattr(method, "__name__", "a call")
         raise driver_error(f"driver failed in {name} for {what}", exc) from exc
 
@@ -51,8 +51,6 @@ def undo(what: str, method: Callable[..., Any], *args: Any) -> None:
     level), never raised over the original error."""
     try:
         method(*args)
-    except PASS_THROUGH:
-        raise
-    except BaseException as exc:
+    except FAILURES as exc:
         log.warning("rollback of %s failed: %s", what, reason(exc))
         log.debug("rollback of %s failed", what, exc_info=True)

@@ -241,24 +241,35 @@ class InterfaceInfo:
         return frozenset(self._set_by_driver)
 
     def set_mac_address(self, mac: str) -> None:
-        """Set the MAC address; only allowed while it is unset."""
+        """Set the MAC address while it is unset; setting the value it holds is a no-op
+        (the restore path hands a driver the interface it filled before)."""
+        value = normalize_mac(mac)
         if self._mac_address is not None:
+            if self._mac_address == value:
+                return
             raise ValueError(f"the interface already has MAC address {self._mac_address}")
-        self._mac_address = normalize_mac(mac)
+        self._mac_address = value
         self._set_by_driver.add("mac_address")
 
     def set_ip_address(self, address: str) -> None:
-        """Set an IPv4 or IPv6 address (with prefix length); only allowed while it is unset."""
+        """Set an IPv4 or IPv6 address (with prefix length) while it is unset; setting the
+        value it holds is a no-op."""
         version = ipaddress.ip_interface(address).version
         if version == 4:
+            value = _interface(address, 4, "IPv4 address")
             if self._address is not None:
+                if self._address == value:
+                    return
                 raise ValueError(f"the interface already has IPv4 address {self._address}")
-            self._address = _interface(address, 4, "IPv4 address")
+            self._address = value
             self._set_by_driver.add("address")
         else:
+            value = _interface(address, 6, "IPv6 address")
             if self._address_ipv6 is not None:
+                if self._address_ipv6 == value:
+                    return
                 raise ValueError(f"the interface already has IPv6 address {self._address_ipv6}")
-            self._address_ipv6 = _interface(address, 6, "IPv6 address")
+            self._address_ipv6 = value
             self._set_by_driver.add("address_ipv6")
 
     def to_dict(self) -> dict[str, str | None]:

@@ -346,3 +346,21 @@ def test_missing_methods_of_a_plain_object_lists_absent_or_uncallable_attributes
 def test_driver_and_friends_are_public_names_of_libnet() -> None:
     for name in ("Driver", "Capability", "Scope", "InterfaceInfo", "JoinInfo", "hookimpl"):
         assert hasattr(libnet, name), name
+
+
+def test_setting_an_interface_field_to_the_value_it_holds_is_no_error() -> None:
+    iface = InterfaceInfo(
+        mac_address="02:42:0a:00:00:02", address="10.0.0.2/24", address_ipv6="fd00::2/64"
+    )
+    iface.set_mac_address("02:42:0A:00:00:02")
+    iface.set_ip_address("10.0.0.2/24")
+    iface.set_ip_address("fd00:0::2/64")
+    assert iface.set_by_driver == frozenset()
+    for setter, other in (
+        (iface.set_mac_address, "02:42:0a:00:00:03"),
+        (iface.set_ip_address, "10.0.0.3/24"),
+        (iface.set_ip_address, "10.0.0.2/25"),
+        (iface.set_ip_address, "fd00::3/64"),
+    ):
+        with pytest.raises(ValueError, match="already has"):
+            setter(other)

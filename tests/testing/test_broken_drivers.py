@@ -264,11 +264,12 @@ CASES = [
         "*See docs/writing-drivers.md#restore-after-a-restart",
     ),
     _case(
-        "restore: restore_endpoint sets the MAC again",
+        "restore: restore_endpoint sets another MAC",
         """
         def restore_endpoint(self, nid, eid, iface, options):
             with self.lock:
                 self.endpoints(nid)[eid] = False
+                self.next_mac += 7  # not the MAC the endpoint was created with
                 iface.set_mac_address(self.pick_mac())
         """,
         "test_restart_keeps_interface_fields",

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from libnet._calls import PASS_THROUGH, reason
+from libnet._calls import FAILURES, reason
 from libnet.dockerplugin import api
 from libnet.dockerplugin.server._state import PluginState
 from libnet.driverapi import Capability, Driver, InterfaceInfo, JoinInfo
@@ -123,9 +123,7 @@ class PluginService:
     def _drive(self, fn: Callable[..., Any], *args: Any) -> Any:
         try:
             return fn(*args)
-        except PASS_THROUGH:
-            raise
-        except BaseException as exc:
+        except FAILURES as exc:
             log.debug("driver call %s failed", getattr(fn, "__name__", fn), exc_info=True)
             raise DriverFailure(reason(exc)) from exc
 

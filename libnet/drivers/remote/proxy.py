@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
-from libnet._calls import PASS_THROUGH, driver_error
+from libnet._calls import FAILURES, driver_error
 from libnet.driverapi import Driver, InterfaceInfo, IPAMData, JoinInfo
 from libnet.registry import DriverOrigin
 
@@ -41,9 +41,7 @@ class RemoteDriver(Driver):
         """``fn(*args)``, any failure (SystemExit included) a DriverError naming the type."""
         try:
             return fn(*args)
-        except PASS_THROUGH:
-            raise
-        except BaseException as exc:
+        except FAILURES as exc:
             self._fail(method, exc)
 
     def create_network(
@@ -116,9 +114,7 @@ class RemoteDriver(Driver):
             return super().allocate_network(nid, options, ipv4_data, ipv6_data)
         try:
             return dict(method(nid, options, ipv4_data, ipv6_data) or {})
-        except PASS_THROUGH:
-            raise
-        except BaseException as exc:
+        except FAILURES as exc:
             self._fail("allocate_network", exc)
 
     def free_network(self, nid: str) -> None:
