@@ -15,6 +15,8 @@ from libnet.dockerplugin.server._server import (
     DEFAULT_SOCKET_DIR,
     DEFAULT_SPEC_DIR,
     MAX_BODY,
+    MAX_CONNECTIONS,
+    REQUEST_TIMEOUT,
     PluginServer,
     serve,
 )
@@ -25,6 +27,8 @@ __all__ = [
     "DEFAULT_SOCKET_DIR",
     "DEFAULT_SPEC_DIR",
     "MAX_BODY",
+    "MAX_CONNECTIONS",
+    "REQUEST_TIMEOUT",
     "PluginServer",
     "ServeError",
     "serve",

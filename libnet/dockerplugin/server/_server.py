@@ -1,45 +1,38 @@
-"""Serving a libnet driver as a Docker plugin: HTTP over a unix socket (or TCP).
+"""Serving a libnet driver as a Docker plugin: on a unix socket (or TCP with a spec file).
 
-The transport is the standard library's: a threading ``socketserver`` (one thread per
-connection) and :class:`http.server.BaseHTTPRequestHandler` speaking HTTP/1.1 with
-keep-alive, hardened against hostile clients: at most ``max_connections`` at once (more are
-answered 503 and closed, with no thread), an idle connection is closed after
-``connection_timeout``, a request must arrive whole within ``request_timeout``, bodies are
-bounded (chunked ones parsed strictly), and every answer, errors of the HTTP layer
-included, is JSON with ``Err``.
+:class:`PluginServer` makes the controller, driver and service, binds the socket with its
+mode and group (or writes the spec file), and runs the HTTP transport of :mod:`._http`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import grp
-import io
 import logging
 import os
-import re
 import signal
 import socket
-import socketserver
 import stat
 import tempfile
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
-from libnet._version import __version__
 from libnet.controller import Controller
-from libnet.dockerplugin import api
-from libnet.dockerplugin.server._service import (
-    DriverFailure,
-    PluginService,
-    ServiceClosedError,
-    UnknownMethodError,
+from libnet.dockerplugin.server._http import (
+    CONNECTION_TIMEOUT,
+    MAX_BODY,
+    MAX_CONNECTIONS,
+    REQUEST_TIMEOUT,
+    Handler,
+    Limits,
+    Tcp6Server,
+    TcpServer,
+    UnixServer,
 )
+from libnet.dockerplugin.server._service import PluginService
 from libnet.dockerplugin.server._state import PluginState
 from libnet.driverapi import Capability, Driver
 from libnet.errors import ServeError
@@ -67,336 +60,7 @@ DEFAULT_SOCKET_DIR = Path("/run/docker/plugins")
 DEFAULT_SPEC_DIR = Path("/etc/docker/plugins")
 """Where the ``NAME.spec`` file of a TCP plugin is written by default."""
 
-MAX_BODY = 1 << 20
-"""Largest request body accepted (1 MiB); a larger one is answered 413."""
-
-CONNECTION_TIMEOUT = 30.0
-"""Seconds a connection may stay silent (mid-request or idle) before it is closed."""
-
-REQUEST_TIMEOUT = 30.0
-"""Seconds from a request's first byte to the end of its body; a slower one is cut off."""
-
-MAX_CONNECTIONS = 64
-"""Connections served at once; more are answered 503 and closed at once."""
-
-_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,8}")
-_READ_PIECE = 1 << 16
-
-
-class _DeadlineIO(socket.SocketIO):
-    """A socket's reading side that gives up once ``deadline`` (monotonic) has passed.
-
-    A socket timeout bounds one ``recv``; a client trickling a byte at a time would never
-    meet it. Each read here waits at most until the deadline, so a whole request is bounded.
-    """
-
-    def __init__(self, sock: socket.socket, idle: float) -> None:
-        super().__init__(sock, "rb")
-        self.sock = sock
-        self.idle = idle
-        self.deadline: float | None = None
-
-    def readinto(self, b: Any) -> int | None:
-        if self.deadline is None:
-            self.sock.settimeout(self.idle)
-        else:
-            remaining = self.deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError("the request did not arrive within the request timeout")
-            self.sock.settimeout(min(remaining, self.idle))
-        return super().readinto(b)
-
-
 _UNIX_PATH_MAX = 107
-
-
-# -- HTTP -------------------------------------------------------------------------------
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """One connection: HTTP/1.1 requests, each a plugin method call."""
-
-    protocol_version = "HTTP/1.1"
-    server_version = f"libnet-plugin/{__version__}"
-    server: _Server  # type: ignore[assignment]
-
-    def setup(self) -> None:
-        super().setup()
-        self._raw = _DeadlineIO(self.connection, self.server.connection_timeout)
-        self._reader = io.BufferedReader(self._raw)
-        self.rfile = self._reader
-
-    def handle_one_request(self) -> None:
-        """Wait (idle) for a request's first byte, then give the whole request a deadline."""
-        self._raw.deadline = None
-        try:
-            first = self._reader.peek(1)
-        except (TimeoutError, OSError):
-            self.close_connection = True
-            return
-        if not first:
-            self.close_connection = True
-            return
-        self._raw.deadline = time.monotonic() + self.server.request_timeout
-        super().handle_one_request()
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """Errors of the HTTP layer (bad request line, header flood, unknown verb) as JSON."""
-        text = message or self.responses.get(code, ("error",))[0]
-        if not hasattr(self, "command"):
-            self.command = ""
-        # A request line too broken to name its version reads as HTTP/0.9, which would
-        # answer without a status line or headers: the answer is HTTP/1.1 in any case.
-        self.request_version = self.protocol_version
-        self._fail(code, f"{code} {text}", time.perf_counter(), close=True)
-
-    def address_string(self) -> str:
-        # The client address of an AF_UNIX connection is '', which the base class indexes.
-        address = self.client_address
-        if isinstance(address, tuple) and address:
-            return str(address[0])
-        return "unix"
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        """Requests are logged once answered, with their duration (see ``_answer``)."""
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s: " + format, self.address_string(), *args)
-
-    def _answer(self, status: int, body: Any, started: float, *, close: bool = False) -> None:
-        self._raw.deadline = None
-        data = api.encode(body)
-        self.send_response(status)
-        self.send_header("Content-Type", api.CONTENT_TYPE)
-        self.send_header("Content-Length", str(len(data)))
-        if close:
-            self.send_header("Connection", "close")
-            self.close_connection = True
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
-        if log.isEnabledFor(logging.DEBUG):
-            elapsed = (time.perf_counter() - started) * 1000
-            log.debug("%s %s -> %d (%.2f ms)", self.command, self._where(), status, elapsed)
-
-    def _where(self) -> str:
-        return str(getattr(self, "path", "") or "-")
-
-    def _fail(self, status: int, message: str, started: float, *, close: bool = False) -> None:
-        log.debug("%s %s: %s", self.command, self._where(), message)
-        self._answer(status, api.error_body(message), started, close=close)
-
-    def _read_body(self, started: float) -> bytes | None:
-        """The request body, or None once an error was answered (the connection closes)."""
-        try:
-            return self._read_body_in_time(started)
-        except TimeoutError:
-            self._fail(408, "the request body did not arrive in time", started, close=True)
-            return None
-
-    def _read_body_in_time(self, started: float) -> bytes | None:
-        limit = self.server.max_body
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return self._read_chunked(limit, started)
-        length_header = self.headers.get("Content-Length")
-        try:
-            length = int(length_header) if length_header is not None else 0
-            if length < 0:
-                raise ValueError(length_header)
-        except ValueError:
-            self._fail(400, f"bad Content-Length {length_header!r}", started, close=True)
-            return None
-        if length > limit:
-            self._fail(
-                413,
-                f"request body of {length} bytes exceeds the limit of {limit}",
-                started,
-                close=True,
-            )
-            return None
-        data = self._read_exactly(length)
-        if data is None:
-            self._fail(400, "request body ended before Content-Length", started, close=True)
-        return data
-
-    def _read_exactly(self, length: int) -> bytes | None:
-        """``length`` bytes, read into one buffer in pieces; None if the body ends early."""
-        buffer = bytearray(length)
-        view = memoryview(buffer)
-        done = 0
-        while done < length:
-            got = self.rfile.readinto(view[done : done + _READ_PIECE])
-            if not got:
-                return None
-            done += got
-        return bytes(buffer)
-
-    def _read_chunked(self, limit: int, started: float) -> bytes | None:
-        """A chunked body, strictly: hex sizes only, each chunk ended by CRLF, bounded."""
-        body = bytearray()
-        while True:
-            line = self.rfile.readline(1024)
-            size_text = line.split(b";", 1)[0].strip()
-            if not line.endswith(b"\n") or not _CHUNK_SIZE.fullmatch(size_text):
-                self._fail(400, f"malformed chunk size {size_text[:20]!r}", started, close=True)
-                return None
-            size = int(size_text, 16)
-            if size == 0:
-                for _ in range(100):  # trailer lines, up to the blank one
-                    if self.rfile.readline(1024) in (b"\r\n", b"\n", b""):
-                        return bytes(body)
-                self._fail(400, "too many trailer lines", started, close=True)
-                return None
-            if len(body) + size > limit:
-                self._fail(
-                    413, f"request body exceeds the limit of {limit} bytes", started, close=True
-                )
-                return None
-            chunk = self._read_exactly(size)
-            if chunk is None:
-                self._fail(400, "request body ended inside a chunk", started, close=True)
-                return None
-            body += chunk
-            if self.rfile.readline(3) not in (b"\r\n", b"\n"):
-                self._fail(400, "a chunk is not followed by CRLF", started, close=True)
-                return None
-
-    def _handle(self) -> None:
-        started = time.perf_counter()
-        service = self.server.service
-        raw = self._read_body(started)
-        if raw is None:
-            return
-        path = self.path.split("?", 1)[0]
-        if path == api.ACTIVATE:
-            self._answer(200, service.manifest.to_json(), started)
-            return
-        method = path.lstrip("/")
-        if not service.knows(method):
-            self._fail(404, f"404 page not found: the plugin has no method {method!r}", started)
-            return
-        if self.command != "POST":
-            self._fail(405, f"{method} must be called with POST, not {self.command}", started)
-            return
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s <- %s", method, raw[:2048].decode(errors="replace").strip())
-        try:
-            body = api.decode(raw, "request body") if raw.strip() else None
-            result = service.call(method, body)
-        except api.WireError as exc:
-            self._fail(400, str(exc), started)
-        except UnknownMethodError as exc:
-            self._fail(404, str(exc), started)
-        except ServiceClosedError as exc:
-            self._fail(503, str(exc), started, close=True)
-        except DriverFailure as exc:
-            self._fail(500, str(exc), started)
-        except Exception as exc:
-            log.exception("%s failed", method)
-            self._fail(500, f"{type(exc).__name__}: {exc}", started)
-        else:
-            self._answer(200, result, started)
-
-    do_POST = _handle
-    do_GET = _handle
-    do_PUT = _handle
-    do_DELETE = _handle
-    do_HEAD = _handle
-    do_OPTIONS = _handle
-    do_PATCH = _handle
-
-
-class _Server(socketserver.ThreadingMixIn):
-    """What both servers share: the service, limits, quiet errors, closable connections."""
-
-    daemon_threads = True
-    block_on_close = False
-    service: PluginService
-    max_body: int = MAX_BODY
-    connection_timeout: float = CONNECTION_TIMEOUT
-    request_timeout: float = REQUEST_TIMEOUT
-
-    def setup_plugin(self, service: PluginService, limits: _Limits) -> None:
-        self.service = service
-        self.max_body = limits.max_body
-        self.connection_timeout = limits.connection_timeout
-        self.request_timeout = limits.request_timeout
-        self._slots = threading.BoundedSemaphore(limits.max_connections)
-        self._active: set[socket.socket] = set()
-        self._active_lock = threading.Lock()
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        """Serve the connection in a thread of its own, or refuse it when all slots are taken."""
-        if not self._slots.acquire(blocking=False):
-            _refuse(request)
-            self.shutdown_request(request)  # type: ignore[attr-defined]
-            return
-        try:
-            super().process_request(request, client_address)
-        except BaseException:
-            self._slots.release()
-            raise
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._slots.release()
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        with self._active_lock:
-            self._active.add(request)
-        try:
-            super().finish_request(request, client_address)  # type: ignore[misc]
-        finally:
-            with self._active_lock:
-                self._active.discard(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        log.debug("connection from %s ended with an error", client_address or "unix", exc_info=True)
-
-    def close_connections(self) -> None:
-        """Shut down the connections still open, so their threads end."""
-        with self._active_lock:
-            active = list(self._active)
-        for conn in active:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-
-
-def _refuse(conn: socket.socket) -> None:
-    """Answer 503 (JSON) on a connection over the limit, without reading it."""
-    data = api.encode(api.error_body("too many connections to the plugin; try again"))
-    head = (
-        "HTTP/1.1 503 Service Unavailable\r\n"
-        f"Content-Type: {api.CONTENT_TYPE}\r\nContent-Length: {len(data)}\r\n"
-        "Connection: close\r\n\r\n"
-    )
-    with contextlib.suppress(OSError):
-        conn.settimeout(1.0)
-        conn.sendall(head.encode() + data)
-
-
-@dataclass(frozen=True)
-class _Limits:
-    """What one client may take of the server."""
-
-    max_body: int = MAX_BODY
-    connection_timeout: float = CONNECTION_TIMEOUT
-    request_timeout: float = REQUEST_TIMEOUT
-    max_connections: int = MAX_CONNECTIONS
-
-
-class _UnixServer(_Server, socketserver.UnixStreamServer):
-    pass
-
-
-class _TcpServer(_Server, socketserver.TCPServer):
-    allow_reuse_address = True
-
-
-class _Tcp6Server(_TcpServer):
-    address_family = socket.AF_INET6
 
 
 # -- sockets, spec files, groups --------------------------------------------------------
@@ -458,7 +122,7 @@ def _free_socket_path(path: Path) -> None:
         os.unlink(path)
 
 
-def _bind_unix(server: _UnixServer, path: Path, gid: int | None) -> None:
+def _bind_unix(server: UnixServer, path: Path, gid: int | None) -> None:
     """Bind and listen at ``path`` with mode 0660 (and group ``gid``) from the first moment.
 
     The socket is bound in a private 0700 directory beside ``path``, given its mode and
@@ -604,7 +268,7 @@ class PluginServer:
         ):
             if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
                 raise ServeError(f"{what}={value!r} must be a positive number")
-        self._limits = _Limits(
+        self._limits = Limits(
             int(max_body), float(connection_timeout), float(request_timeout), int(max_connections)
         )
         self.controller: Controller | None = None
@@ -613,7 +277,7 @@ class PluginServer:
         self.ipam: Ipam | None = None
         self.service: PluginService | None = None
         self.address = ""
-        self._server: _UnixServer | _TcpServer | None = None
+        self._server: UnixServer | TcpServer | None = None
         self._thread: threading.Thread | None = None
         self._socket_id: tuple[int, int] | None = None
         self._spec_text: str | None = None
@@ -669,11 +333,11 @@ class PluginServer:
         service.restore()
         return service
 
-    def _listen(self, service: PluginService) -> _UnixServer | _TcpServer:
-        server: _UnixServer | _TcpServer
+    def _listen(self, service: PluginService) -> UnixServer | TcpServer:
+        server: UnixServer | TcpServer
         if self._tcp is None:
             assert self.socket_path is not None
-            server = _UnixServer(str(self.socket_path), _Handler, bind_and_activate=False)
+            server = UnixServer(str(self.socket_path), Handler, bind_and_activate=False)
             server.setup_plugin(service, self._limits)
             try:
                 _bind_unix(server, self.socket_path, self._gid)
@@ -685,9 +349,9 @@ class PluginServer:
             self.address = f"unix://{self.socket_path}"
             return server
         host, port = self._tcp
-        cls = _Tcp6Server if ":" in host else _TcpServer
+        cls = Tcp6Server if ":" in host else TcpServer
         try:
-            server = cls((host, port), _Handler)
+            server = cls((host, port), Handler)
         except OSError as exc:
             raise ServeError(f"cannot listen on {_tcp_url(host, port)}: {exc.strerror}") from exc
         server.setup_plugin(service, self._limits)
