@@ -252,6 +252,13 @@ def test_doctor_removes_orphaned_rules_and_repairs_missing_ones(tmp_path: Path) 
         assert iptables() == good
         assert c.reconcile(repair=False).findings == []
 
+        jump = ["-m", "comment", "--comment", f"libnet:{c.owner}", "-j", f"LIBNET-FWD-{c.owner}"]
+        ipt("-D", "FORWARD", *jump)  # as a host's firewall reload might
+        report = c.reconcile(repair=False)
+        assert any("is not jumped to" in f.detail for f in report.findings), report
+        assert c.reconcile(repair=True).ok
+        assert iptables() == good
+
 
 def test_without_iptables_a_network_needing_rules_is_refused_clearly(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
