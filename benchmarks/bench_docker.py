@@ -103,7 +103,9 @@ class ServedPlugin:
 
     def start(self, timeout: float = 20.0) -> None:
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(self.cmd, stdout=log, stderr=subprocess.STDOUT)
+            # In the host's namespace, like Docker's bridge here (--iptables=false): no rules.
+            env = {**os.environ, "LIBNET_BRIDGE_FIREWALL": "false"}
+            self.proc = subprocess.Popen(self.cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout
         while not self.socket.exists():
             if self.proc.poll() is not None or time.monotonic() > deadline:

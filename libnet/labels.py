@@ -34,3 +34,10 @@ MTU = f"{PREFIX}.driver.mtu"
 
 ENABLE_ICC = f"{PREFIX}.bridge.enable_icc"
 """Bridge driver option: whether endpoints of the network may talk to each other."""
+
+ENABLE_IP_MASQUERADE = f"{PREFIX}.bridge.enable_ip_masquerade"
+"""Bridge driver option: whether traffic from the network's subnets to outside is masqueraded."""
+
+BRIDGE_FIREWALL = "io.libnet.bridge.firewall"
+"""Bridge driver option (libnet's own): whether the driver programs iptables for the network
+(default true); false on a host without iptables, where nothing else needs it."""

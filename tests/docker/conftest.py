@@ -144,8 +144,15 @@ class ServedPlugin:
     def start(self) -> ServedPlugin:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
+            # The plugin runs in the host's namespace: its bridges get no iptables rules, so
+            # the host's firewall stays as it was (the rules are tested in tests/netns).
+            env = {**os.environ, "LIBNET_BRIDGE_FIREWALL": "false"}
             self.proc = subprocess.Popen(
-                self.command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+                self.command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
             )
         deadline = time.monotonic() + ACTIVATE_TIMEOUT
         last = ""

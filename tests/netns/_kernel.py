@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import struct
+import subprocess
 import time
 from collections.abc import Callable
 from typing import Any
@@ -141,15 +143,33 @@ def _rules(ipr: Any) -> list[tuple[Any, ...]]:
     return sorted(out, key=repr)
 
 
+def iptables() -> dict[str, list[str]]:
+    """The chains and rules of ``iptables-save`` and ``ip6tables-save`` here (none where the
+    tools are missing); counters and comment lines left out, and a table holding only its
+    built-in chains with their default policy counts as no table."""
+    out: dict[str, list[str]] = {}
+    for tool in ("iptables-save", "ip6tables-save"):
+        if shutil.which(tool) is None:
+            continue
+        text = subprocess.run([tool], capture_output=True, text=True, check=True).stdout
+        lines = []
+        for line in text.splitlines():
+            if line.startswith("-") or (line.startswith(":") and " ACCEPT " not in line):
+                lines.append(line.split(" [")[0] if line.startswith(":") else line)
+        out[tool] = sorted(lines)
+    return out
+
+
 def snapshot() -> dict[str, Any]:
-    """Links, addresses, routes and rules here, and the same inside every namespace under
-    /run/netns; IPv6 link-local addresses and interface indexes are left out."""
+    """Links, addresses, routes, rules and iptables here, and links and routes inside every
+    namespace under /run/netns; IPv6 link-local addresses and interface indexes are left out."""
     with rtnl.rtnl() as ipr:
         snap: dict[str, Any] = {
             "links": _links(ipr),
             "routes": _routes(ipr),
             "rules": _rules(ipr),
         }
+    snap["iptables"] = iptables()
     namespaces: dict[str, Any] = {}
     for name in sorted(os.listdir(NETNS_DIR)) if NETNS_DIR.is_dir() else []:
         with rtnl.rtnl(str(NETNS_DIR / name)) as ipr:
@@ -166,3 +186,17 @@ def link_names() -> list[str]:
 def store_dump(controller: Any) -> dict[str, bytes]:
     """Every key and value of the controller's store."""
     return {pair.key: pair.value for pair in controller._store.list("")}
+
+
+def ip(endpoint: Any) -> str:
+    """An endpoint's IPv4 address, without its prefix length."""
+    return str(endpoint.info()["address"]).split("/")[0]
+
+
+def joined(c: Any, network: Any, name: str) -> tuple[str, Any]:
+    """A new sandbox with its own namespace, and a new endpoint of ``network`` joined to it."""
+    sandbox = c.new_sandbox(name, create=True)
+    endpoint = network.create_endpoint(name)
+    endpoint.join(sandbox)
+    assert sandbox.key is not None
+    return sandbox.key, endpoint

@@ -13,25 +13,12 @@ import libnet
 from libnet.drivers.bridge import netlink
 from libnet.osl import NETNS_DIR, Namespace, create_namespace, rtnl
 
-from ._kernel import link_names, reaches, snapshot
+from ._kernel import ip, joined, link_names, reaches, snapshot
 
 N1 = {"config": [{"subnet": "10.1.0.0/24"}]}
 N2 = {"config": [{"subnet": "10.2.0.0/24"}]}
 N3 = {"config": [{"subnet": "10.3.0.0/24"}]}
 NO_ICC = {"com.docker.network.bridge.enable_icc": "false"}
-
-
-def ip(endpoint: libnet.Endpoint) -> str:
-    return str(endpoint.info()["address"]).split("/")[0]
-
-
-def joined(c: libnet.Controller, network: libnet.Network, name: str) -> tuple[str, libnet.Endpoint]:
-    """A new sandbox with its own namespace, and a new endpoint of ``network`` joined to it."""
-    sandbox = c.new_sandbox(name, create=True)
-    endpoint = network.create_endpoint(name)
-    endpoint.join(sandbox)
-    assert sandbox.key is not None
-    return sandbox.key, endpoint
 
 
 def routes(key: str) -> list[tuple[str, str | None]]:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 import libnet
 from libnet.osl import NETNS_DIR, create_namespace
@@ -106,3 +109,21 @@ def test_doctor_and_network_inspect(tmp_path: Path) -> None:
     assert ok(libnet_cli(state, "doctor")).strip() == "no problems found"
     (net,) = json.loads(ok(libnet_cli(state, "network", "inspect", "n1")))
     assert net["kernel"]["status"] == "ok"
+
+
+def test_doctor_repair_removes_an_orphaned_firewall_rule(tmp_path: Path) -> None:
+    if shutil.which("iptables-restore") is None:
+        pytest.skip("iptables is not installed (Debian: apt-get install iptables)")
+    state = tmp_path / "state"
+    with libnet.Controller(state_dir=state) as c:
+        c.new_network("bridge", "n1", ipam=N1)
+        chain, owner = f"LIBNET-FWD-{c.owner}", c.owner
+    mark = f"libnet:{owner}:net:{'f' * 64}"  # a network this state does not know
+    orphan = ["-i", "gone0", "-m", "comment", "--comment", mark, "-j", "ACCEPT"]
+    subprocess.run(["iptables", "-A", chain, *orphan], check=True)
+    check = libnet_cli(state, "doctor")
+    assert check.returncode == 1 and "firewall" in check.stdout and "gone0" in check.stdout
+    assert ok(libnet_cli(state, "doctor", "--repair"))
+    rules = subprocess.run(["iptables", "-S", chain], capture_output=True, text=True).stdout
+    assert "gone0" not in rules and "ACCEPT" in rules  # the stored network's rules stay
+    assert ok(libnet_cli(state, "doctor")).strip() == "no problems found"

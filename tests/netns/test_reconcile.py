@@ -8,22 +8,10 @@ from pathlib import Path
 import libnet
 from libnet.osl import NETNS_DIR, Namespace, create_namespace, delete_namespace, rtnl
 
-from ._kernel import link_names, reaches, snapshot
+from ._kernel import ip, joined, link_names, reaches, snapshot
 
 N1 = {"config": [{"subnet": "10.1.0.0/24"}]}
 N2 = {"config": [{"subnet": "10.2.0.0/24"}]}
-
-
-def ip(endpoint: libnet.Endpoint) -> str:
-    return str(endpoint.info()["address"]).split("/")[0]
-
-
-def joined(c: libnet.Controller, network: libnet.Network, name: str) -> tuple[str, libnet.Endpoint]:
-    sandbox = c.new_sandbox(name, create=True)
-    endpoint = network.create_endpoint(name)
-    endpoint.join(sandbox)
-    assert sandbox.key is not None
-    return sandbox.key, endpoint
 
 
 def _copy_state(src: Path, dst: Path) -> None:
@@ -59,7 +47,7 @@ def test_leftovers_of_a_crash_are_removed_at_the_next_start(tmp_path: Path) -> N
         assert snapshot() == leftovers  # checking changes nothing
         assert not report.ok
         kinds = sorted({f.object.split()[0] for f in report.findings})
-        assert kinds == ["bridge", "namespace", "route", "rule", "veth"], report
+        assert kinds == ["bridge", "firewall", "namespace", "route", "rule", "veth"], report
         assert {f.kind for f in report.findings} == {"orphan"}
         assert {f.action for f in report.findings} == {"reported"}
         assert sum(f.object.startswith("namespace") for f in report.findings) == 2

@@ -244,6 +244,19 @@ def test_a_join_reply_that_cannot_be_applied_is_rolled_back_with_leave(
     assert plugin.methods()[-1] == "NetworkDriver.Leave"
 
 
+def test_a_connected_route_with_a_next_hop_is_accepted_as_libnetwork_does(
+    go_plugin: StartGo, make_controller: MakeController
+) -> None:
+    plugin = go_plugin("goplug")
+    c = make_controller()
+    ep = c.new_network("goplug", "n1").create_endpoint("e1")
+    route = {"Destination": "10.11.0.0/16", "RouteType": 1, "NextHop": "10.9.0.1"}
+    plugin.replies["NetworkDriver.Join"] = (200, {"StaticRoutes": [route]})
+    ep.join(c.new_sandbox("ctr"))
+    assert ep.sandbox_id is not None
+    assert "NetworkDriver.Leave" not in plugin.methods()
+
+
 def test_a_plugin_that_never_answers_times_out_without_hanging_the_host(
     go_plugin: StartGo, make_controller: MakeController
 ) -> None:

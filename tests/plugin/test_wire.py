@@ -142,12 +142,25 @@ def test_join_reply_without_names_sends_null() -> None:
         {"Gateway": "fd00::1"},
         {"InterfaceName": {"SrcName": "veth0", "DstPrefix": ""}},
         {"StaticRoutes": [{"Destination": "10.1.0.0/16", "RouteType": 0}]},
-        {"StaticRoutes": [{"Destination": "10.1.0.0/16", "RouteType": 7, "NextHop": "10.0.0.1"}]},
+        {"StaticRoutes": [{"Destination": "10.1.0.0/16", "RouteType": 1, "NextHop": "nowhere"}]},
     ],
 )
 def test_join_reply_that_cannot_be_applied_raises_value_error(body: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         wire.JoinResponse.from_json(body).apply_to(JoinInfo())
+
+
+@pytest.mark.parametrize("route_type", [1, 7])
+def test_a_connected_route_with_a_next_hop_is_accepted_and_the_hop_dropped(
+    route_type: int,
+) -> None:
+    """As libnetwork's Join: any RouteType but 0 is connected, and its NextHop is ignored."""
+    route = {"Destination": "10.1.0.0/16", "RouteType": route_type, "NextHop": "10.0.0.1"}
+    jinfo = JoinInfo()
+    wire.JoinResponse.from_json({"StaticRoutes": [route]}).apply_to(jinfo)
+    assert [(r.destination, r.route_type, r.next_hop) for r in jinfo.static_routes] == [
+        ("10.1.0.0/16", libnet.RouteType.CONNECTED, None)
+    ]
 
 
 @pytest.mark.parametrize(

@@ -342,11 +342,22 @@ class JoinRequest(Message, what="Join request"):
 
 @dataclass(frozen=True)
 class WireRoute(Message, what="StaticRoute"):
-    """One of ``StaticRoutes``: RouteType 0 is via NextHop, 1 is connected."""
+    """One of ``StaticRoutes``: RouteType 0 is via NextHop, any other is connected."""
 
     destination: str = wire("Destination")
     route_type: int = wire("RouteType", NUMBER)
     next_hop: str = wire("NextHop")
+
+    def apply_to(self, jinfo: JoinInfo) -> None:
+        """Add the route as libnetwork's Join does: RouteType 0 goes via ``NextHop``; any
+        other type is a connected route, whose ``NextHop`` libnetwork drops, and so do we
+        (an unreadable one is refused, as libnetwork refuses it)."""
+        if self.next_hop:
+            ipaddress.ip_address(self.next_hop)
+        if self.route_type == RouteType.NEXT_HOP:
+            jinfo.add_static_route(self.destination, RouteType.NEXT_HOP, self.next_hop or None)
+        else:
+            jinfo.add_static_route(self.destination, RouteType.CONNECTED)
 
 
 @dataclass(frozen=True)
@@ -397,11 +408,7 @@ class JoinResponse(Message, what="Join answer"):
         if self.gateway_ipv6:
             jinfo.set_gateway_ipv6(self.gateway_ipv6)
         for route in self.static_routes:
-            if route.route_type not in (RouteType.NEXT_HOP, RouteType.CONNECTED):
-                raise ValueError(
-                    f"static route to {route.destination} has RouteType {route.route_type}"
-                )
-            jinfo.add_static_route(route.destination, route.route_type, route.next_hop or None)
+            route.apply_to(jinfo)
         if self.disable_gateway_service:
             jinfo.disable_gateway_service()
 

@@ -11,6 +11,17 @@ bridge ports from each other, so they reach the gateway but not one another). Br
 different networks never forward to each other, and an internal network's bridge forwards
 nowhere (see :mod:`libnet.drivers.bridge.netlink`).
 
+**Firewall.** Each network gets iptables rules (:mod:`libnet.drivers.bridge.rules`, written
+through :mod:`libnet.osl.firewall`) so that it works on a host whose ``FORWARD`` policy is
+``DROP`` (a Docker host): forwarding in and out of the bridge, masquerade of its subnets
+(``com.docker.network.bridge.enable_ip_masquerade``, default true; never for internal
+networks), internal networks cut off both ways. ``io.libnet.bridge.firewall=false`` turns
+the rules off for one network; the environment variable ``LIBNET_BRIDGE_FIREWALL=false``
+(or ``BridgeDriver(firewall=False)``) for every network that does not say, and must then be
+set for every process of the state. Where the rules are on and iptables is not installed,
+creating the network fails with :class:`InvalidOptionError` naming the missing tool and the
+option; plain bridges (firewall off) need no iptables.
+
 Kernel objects carry marks with the driver's ``owner`` (the state they belong to); the
 driver implements :class:`libnet.reconcile.KernelObjects` to report and remove them.
 """
@@ -39,15 +50,17 @@ from libnet.driverapi import (
     StoredNetwork,
     mac_from_ip,
 )
-from libnet.drivers.bridge import netlink
+from libnet.drivers.bridge import netlink, rules
 from libnet.errors import EndpointNotFoundError, InvalidOptionError, NetworkNotFoundError
 from libnet.osl import rtnl
+from libnet.osl.firewall import Firewall, Rule, Saved
 
 log = logging.getLogger("libnet")
 
 NAME = "bridge"
 MTU = labels.MTU
 ENABLE_ICC = labels.ENABLE_ICC
+FIREWALL_ENV = "LIBNET_BRIDGE_FIREWALL"
 
 
 @dataclass
@@ -58,6 +71,8 @@ class _Network:
     mtu: int | None
     icc: bool
     internal: bool
+    masquerade: bool
+    firewall: bool
 
 
 @dataclass
@@ -104,11 +119,18 @@ class BridgeDriver(Driver):
     its state directory.
     """
 
-    def __init__(self, owner: str | None = None) -> None:
+    def __init__(self, owner: str | None = None, firewall: bool | None = None) -> None:
         self.owner = owner or _owner()
+        self.firewall_default = (
+            _flag(os.environ.get(FIREWALL_ENV) or True, FIREWALL_ENV)
+            if firewall is None
+            else firewall
+        )
+        """Whether networks get iptables rules when their options do not say (see module)."""
         if len(self.owner) != 12 or any(ch not in "0123456789abcdef" for ch in self.owner):
             raise InvalidOptionError(f"bridge driver owner {self.owner!r} must be 12 hex digits")
         self.table = netlink.owner_table(self.owner)
+        self.firewall = Firewall(self.owner)
         self._lock = threading.RLock()
         self._networks: dict[str, _Network] = {}
         self._endpoints: dict[tuple[str, str], _Endpoint] = {}
@@ -134,9 +156,12 @@ class BridgeDriver(Driver):
             raise EndpointNotFoundError(f"bridge driver has no endpoint {eid[:12]}")
         return ep
 
-    @staticmethod
     def _config(
-        options: Mapping[str, Any], ipv4: Sequence[IPAMData], ipv6: Sequence[IPAMData], nid: str
+        self,
+        options: Mapping[str, Any],
+        ipv4: Sequence[IPAMData],
+        ipv6: Sequence[IPAMData],
+        nid: str,
     ) -> _Network:
         generic = dict(options.get(labels.GENERIC) or {})
         name = str(generic.get(labels.BRIDGE_NAME) or f"br-{nid[:12]}")
@@ -152,13 +177,48 @@ class BridgeDriver(Driver):
             mtu=_mtu(generic.get(MTU)),
             icc=_flag(generic.get(ENABLE_ICC, True), ENABLE_ICC),
             internal=bool(options.get(labels.INTERNAL, False)),
+            masquerade=_flag(
+                generic.get(labels.ENABLE_IP_MASQUERADE, True), labels.ENABLE_IP_MASQUERADE
+            ),
+            firewall=_flag(
+                generic.get(labels.BRIDGE_FIREWALL, self.firewall_default), labels.BRIDGE_FIREWALL
+            ),
         )
+
+    def _rules(self, nid: str, net: _Network) -> list[Rule]:
+        if not net.firewall:
+            return []
+        return rules.network_rules(
+            net.bridge,
+            net.subnets,
+            comment=netlink.network_mark(self.owner, nid),
+            internal=net.internal,
+            icc=net.icc,
+            masquerade=net.masquerade,
+        )
+
+    def _check_tools(self, nid: str, net: _Network) -> None:
+        """InvalidOptionError naming the missing iptables tool, if the network needs one."""
+        wanted = self._rules(nid, net)
+        missing = Firewall.missing_tool(r.family for r in wanted)
+        if missing:
+            raise InvalidOptionError(
+                f"bridge network {nid[:12]} needs iptables rules (forwarding, masquerade, "
+                f"internal isolation) but {missing} is not installed; install iptables, or "
+                f"create the network with option {labels.BRIDGE_FIREWALL}=false"
+            )
+
+    def _set_rules(self, nid: str, net: _Network) -> None:
+        if net.firewall:
+            self._check_tools(nid, net)
+            self.firewall.set_rules(netlink.network_mark(self.owner, nid), self._rules(nid, net))
 
     def _ensure_network(self, ipr: Any, nid: str, net: _Network) -> None:
         netlink.ensure_bridge(
             ipr, net.bridge, netlink.network_mark(self.owner, nid), net.mtu, net.gateways
         )
         netlink.add_isolation(ipr, net.bridge, self.table, net.subnets, net.internal)
+        self._set_rules(nid, net)
 
     # -- networks ------------------------------------------------------------------------
 
@@ -170,6 +230,7 @@ class BridgeDriver(Driver):
         ipv6_data: list[IPAMData],
     ) -> None:
         net = self._config(options, ipv4_data, ipv6_data, nid)
+        self._check_tools(nid, net)
         with self._lock:
             for other in self._networks.values():
                 if other.bridge == net.bridge:
@@ -183,6 +244,11 @@ class BridgeDriver(Driver):
                 )
                 try:
                     netlink.add_isolation(ipr, net.bridge, self.table, net.subnets, net.internal)
+                    try:
+                        self._set_rules(nid, net)
+                    except BaseException:
+                        netlink.remove_isolation(ipr, net.bridge, self.table, net.subnets)
+                        raise
                 except BaseException:
                     netlink.delete_link(ipr, net.bridge)
                     raise
@@ -206,6 +272,8 @@ class BridgeDriver(Driver):
             net = self._net(nid)
             with self._kernel() as ipr:
                 try:
+                    if net.firewall:
+                        self.firewall.set_rules(netlink.network_mark(self.owner, nid), [])
                     netlink.remove_isolation(ipr, net.bridge, self.table, net.subnets)
                     netlink.delete_link(ipr, net.bridge)
                 except BaseException:  # all or nothing: put back what was removed
@@ -359,10 +427,27 @@ class BridgeDriver(Driver):
             for subnet in net.subnets:
                 if subnet not in routes:
                     problems.append(f"isolation route of subnet {subnet} is missing")
+            problems.extend(self._firewall_problems(network.id, net))
             out[""] = problems
             for eid in network.endpoints:
                 out[eid] = self._endpoint_problems(ipr, network.id, eid, net.bridge)
         return out
+
+    def _firewall_problems(self, nid: str, net: _Network) -> list[str]:
+        wanted = self._rules(nid, net)
+        if not wanted:
+            return []
+        families = {r.family for r in wanted}
+        missing = Firewall.missing_tool(families)
+        if missing:
+            return [f"firewall rules cannot be checked: {missing} is not installed"]
+        mark = netlink.network_mark(self.owner, nid)
+        have = {s for s in self.firewall.rules(families) if s.comment == mark}
+        want = {Saved(r.family, r.table, r.words()) for r in wanted}
+        problems = [f"firewall rule is missing: {s}" for s in sorted(want - have, key=str)]
+        problems += [f"firewall rule is not expected: {s}" for s in sorted(have - want, key=str)]
+        problems += [f"firewall chain is not jumped to: {c}" for c in self.firewall.unhooked()]
+        return problems
 
     def kernel_orphans(self, networks: Sequence[StoredNetwork]) -> list[Orphan]:
         live = {n.id: set(n.endpoints) for n in networks}
@@ -405,8 +490,13 @@ class BridgeDriver(Driver):
                             ("route", dst),
                         )
                     )
+            for saved in self.firewall.rules():
+                rule_mark = netlink.parse_mark(saved.comment)
+                if rule_mark is None or rule_mark.owner != self.owner or rule_mark.nid not in live:
+                    detail = f"firewall rule of no stored network (comment {saved.comment!r})"
+                    out.append(Orphan("firewall", str(saved), detail, ("firewall", saved)))
         # internal rules before the rules that make them ours; links last
-        order = {"rule": 0, "route": 1, "veth": 2, "bridge": 3}
+        order = {"rule": 0, "route": 1, "firewall": 2, "veth": 3, "bridge": 4}
         out.sort(key=lambda o: (order.get(o.kind, 9), -_priority(o)))
         return out
 
@@ -421,6 +511,8 @@ class BridgeDriver(Driver):
                 netlink.remove_rule(ipr, orphan.handle[1], self.table)
             elif kind == "route":
                 netlink.remove_table_route(ipr, self.table, orphan.handle[1])
+            elif kind == "firewall":
+                self.firewall.remove(orphan.handle[1])
 
 
 def _priority(orphan: Orphan) -> int:

@@ -1,0 +1,275 @@
+"""The bridge driver's iptables rules, in a throwaway namespace per test (iptables state is
+per network namespace, so the host's firewall never changes).
+
+"Outside" is a namespace of its own behind a veth pair (``192.0.2.2`` there, ``192.0.2.1``
+in the test's namespace, which plays the host); it has no route to the networks' subnets
+unless a test gives it one, so only masqueraded traffic gets an answer from it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+
+import libnet
+from libnet.errors import InvalidOptionError, OSLayerError
+from libnet.osl import create_namespace, firewall, rtnl
+
+from ._kernel import in_namespace, ip, iptables, joined, reaches, snapshot, store_dump
+
+N1 = {"config": [{"subnet": "10.1.0.0/24"}]}
+N2 = {"config": [{"subnet": "10.2.0.0/24"}]}
+DUAL = {"config": [{"subnet": "10.1.0.0/24"}, {"subnet": "fd00:1::/64"}]}
+OUTSIDE = "192.0.2.2"
+NO_FIREWALL = {"io.libnet.bridge.firewall": "false"}
+BR_NF = Path("/proc/sys/net/bridge/bridge-nf-call-iptables")
+
+
+def needs_iptables() -> None:
+    for tool in ("iptables-save", "iptables-restore", "ip6tables-save", "ip6tables-restore"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed (Debian: apt-get install iptables)")
+
+
+def ipt(*args: str) -> None:
+    subprocess.run(["iptables", *args], check=True, capture_output=True)
+
+
+def host_like(policy_drop: bool = True) -> None:
+    """The test's namespace as a Docker host: forwarding on, FORWARD policy DROP, and
+    bridges calling iptables (br_netfilter), where the kernel has it."""
+    Path("/proc/sys/net/ipv4/ip_forward").write_text("1\n")
+    if BR_NF.exists():
+        BR_NF.write_text("1\n")
+    if policy_drop:
+        ipt("-P", "FORWARD", "DROP")
+
+
+def outside(route_to: str | None = None) -> str:
+    """The "outside" namespace behind a veth pair; a route back to ``route_to`` if given."""
+    key = str(create_namespace("outside"))
+    with rtnl.rtnl() as ipr:
+        ipr.link("add", ifname="out0", kind="veth", peer={"ifname": "out1"})
+        index = ipr.link_lookup(ifname="out0")[0]
+        ipr.addr("add", index=index, address="192.0.2.1", prefixlen=24)
+        ipr.link("set", index=index, state="up")
+        ipr.link("set", index=ipr.link_lookup(ifname="out1")[0], net_ns_fd=key)
+    with rtnl.rtnl(key) as ipr:
+        index = ipr.link_lookup(ifname="out1")[0]
+        ipr.addr("add", index=index, address=OUTSIDE, prefixlen=24)
+        ipr.link("set", index=index, state="up")
+        ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
+        if route_to:
+            ipr.route("add", dst=route_to, gateway="192.0.2.1")
+    return key
+
+
+def echo_requests() -> int:
+    """ICMP echo requests this namespace received (``InEchos`` of /proc/net/snmp)."""
+    lines = [line.split() for line in Path("/proc/self/net/snmp").read_text().splitlines()]
+    names, values = [line for line in lines if line[0] == "Icmp:"][:2]
+    return int(values[names.index("InEchos")])
+
+
+def test_rules_come_and_go_with_the_network() -> None:
+    needs_iptables()
+    before = iptables()
+    with libnet.Controller() as c:
+        network = c.new_network("bridge", "n1", ipam=DUAL, enable_ipv6=True)
+        bridge = f"br-{network.id[:12]}"
+        mark = f"libnet:{c.owner}:net:{network.id}"
+        saved = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
+        fwd, nat = f"LIBNET-FWD-{c.owner}", f"LIBNET-NAT-{c.owner}"
+        assert f'-A FORWARD -m comment --comment "libnet:{c.owner}" -j {fwd}' in saved
+        assert f'-A POSTROUTING -m comment --comment "libnet:{c.owner}" -j {nat}' in saved
+        assert (
+            f'-A {fwd} -i {bridge} ! -o {bridge} -m comment --comment "{mark}" -j ACCEPT' in saved
+        )
+        assert f"-A {nat} -s 10.1.0.0/24 ! -o {bridge} -m comment" in saved
+        six = subprocess.run(["ip6tables-save"], capture_output=True, text=True).stdout
+        assert f"-A {nat} -s fd00:1::/64 ! -o {bridge} -m comment" in six
+        assert network.to_dict()["kernel"] == {"status": "ok", "problems": []}
+        network.delete()
+    assert iptables() == before
+
+
+def test_the_jump_goes_to_docker_user_when_it_exists() -> None:
+    needs_iptables()
+    ipt("-N", "DOCKER-USER")
+    ipt("-A", "DOCKER-USER", "-j", "RETURN")
+    ipt("-A", "FORWARD", "-j", "DOCKER-USER")
+    with libnet.Controller() as c:
+        c.new_network("bridge", "n1", ipam=N1)
+        rules = subprocess.run(["iptables", "-S"], capture_output=True, text=True).stdout
+        lines = [line for line in rules.splitlines() if line.startswith("-A DOCKER-USER")]
+        assert lines[0].endswith(f"-j LIBNET-FWD-{c.owner}"), rules
+        assert lines[-1] == "-A DOCKER-USER -j RETURN"
+        assert f"-A FORWARD -m comment --comment libnet:{c.owner}" not in rules
+        c.network("n1").delete()
+    rules = subprocess.run(["iptables", "-S"], capture_output=True, text=True).stdout
+    assert "LIBNET" not in rules
+
+
+def test_forward_policy_drop_with_br_netfilter_passes_the_bridge_traffic() -> None:
+    needs_iptables()
+    if not BR_NF.exists():
+        pytest.skip("br_netfilter is not loaded: bridged traffic never meets iptables here")
+    host_like()
+    with libnet.Controller() as c:
+        network = c.new_network("bridge", "n1", ipam=N1)
+        key_a, _ = joined(c, network, "a")
+        _, b = joined(c, network, "b")
+        assert reaches(key_a, ip(b))
+        bare = c.new_network("bridge", "bare", ipam=N2, options=NO_FIREWALL)
+        key_c, _ = joined(c, bare, "c")
+        _, d = joined(c, bare, "d")
+        assert not reaches(key_c, ip(d))  # the DROP policy, where libnet adds no rule
+
+
+def test_outbound_traffic_is_masqueraded_unless_turned_off() -> None:
+    needs_iptables()
+    host_like()
+    outside()
+    with libnet.Controller() as c:
+        key_a, _ = joined(c, c.new_network("bridge", "n1", ipam=N1), "a")
+        assert reaches(key_a, OUTSIDE)
+        plain = c.new_network(
+            "bridge",
+            "plain",
+            ipam=N2,
+            options={"com.docker.network.bridge.enable_ip_masquerade": "false"},
+        )
+        key_b, _ = joined(c, plain, "b")
+        assert not reaches(key_b, OUTSIDE)  # unmasqueraded: outside has no route back
+
+
+def test_an_internal_network_is_blocked_both_ways() -> None:
+    needs_iptables()
+    host_like(policy_drop=False)  # even where the host lets everything through
+    out = outside(route_to="10.0.0.0/8")
+    with libnet.Controller() as c:
+        key_open, opened = joined(c, c.new_network("bridge", "open", ipam=N1), "a")
+        inside = c.new_network("bridge", "inside", internal=True, ipam=N2)
+        key_in, closed = joined(c, inside, "b")
+        with rtnl.rtnl(key_in) as ipr:  # so that only the firewall can stop the answers
+            index = ipr.link_lookup(ifname="eth0")[0]
+            ipr.route("add", dst="192.0.2.0/24", gateway="10.2.0.1", oif=index)
+        assert reaches(out, ip(opened))  # the host's policy decides for open networks
+        assert reaches(key_open, OUTSIDE)
+        assert not reaches(out, ip(closed))
+        assert not reaches(key_in, OUTSIDE)
+        # Routing alone would stop the answers; the requests must not even arrive.
+        assert in_namespace(key_open, lambda: echo_requests() > 0)
+        assert in_namespace(key_in, lambda: echo_requests() == 0)
+
+
+def test_icc_off_and_isolation_hold_under_a_drop_policy() -> None:
+    needs_iptables()
+    host_like()
+    with libnet.Controller() as c:
+        one = c.new_network(
+            "bridge", "one", ipam=N1, options={"com.docker.network.bridge.enable_icc": "false"}
+        )
+        key_a, _ = joined(c, one, "a")
+        _, b = joined(c, one, "b")
+        key_c, other = joined(c, c.new_network("bridge", "two", ipam=N2), "c")
+        assert not reaches(key_a, ip(b))
+        assert reaches(key_a, "10.1.0.1")
+        assert not reaches(key_a, ip(other))
+        assert not reaches(key_c, ip(b))
+
+
+class Failing:
+    """``run_tool`` failing at the n-th ``*tables-restore`` call."""
+
+    def __init__(self, fail_at: int) -> None:
+        self.fail_at = fail_at
+        self.count = 0
+        self.fired = False
+        self.real = firewall.run_tool
+
+    def __call__(self, argv: Any, stdin: str | None) -> str:
+        if "restore" in argv[0]:
+            self.count += 1
+            if self.count == self.fail_at:
+                self.fired = True
+                raise OSLayerError(f"injected failure of {argv[0]} (call {self.count})")
+        return self.real(argv, stdin)
+
+
+def test_an_iptables_failure_at_each_step_of_create_and_delete_leaves_nothing_behind() -> None:
+    needs_iptables()
+    with libnet.Controller() as c:
+
+        def create() -> None:
+            c.new_network("bridge", "n1", ipam=DUAL, enable_ipv6=True)
+
+        def delete() -> None:
+            c.network("n1").delete()
+
+        for operation in (create, delete):
+            fail_at = 1
+            while True:
+                before, stored = snapshot(), store_dump(c)
+                injector = Failing(fail_at)
+                with mock.patch.object(firewall, "run_tool", injector):
+                    try:
+                        operation()
+                    except libnet.LibnetError:
+                        assert injector.fired
+                        assert snapshot() == before, f"{operation.__name__}, step {fail_at}"
+                        assert store_dump(c) == stored
+                    else:
+                        assert not injector.fired
+                        break
+                fail_at += 1
+            assert fail_at > 2, f"{operation.__name__} made fewer iptables changes than expected"
+        assert not any("/network/" in key for key in store_dump(c))
+
+
+def test_doctor_removes_orphaned_rules_and_repairs_missing_ones(tmp_path: Path) -> None:
+    needs_iptables()
+    with libnet.Controller(state_dir=tmp_path) as c:
+        network = c.new_network("bridge", "n1", ipam=N1)
+        good = iptables()
+        orphan = firewall.Rule(4, "filter", ("-i", "gone0"), "ACCEPT", f"libnet:{c.owner}:net:ab")
+        fw = firewall.Firewall(c.owner)
+        fw.set_rules(orphan.comment, [orphan])
+        ipt("-F", f"LIBNET-FWD-{c.owner}", "-w")  # also every rule of the stored network
+        fw.set_rules(orphan.comment, [orphan])
+        report = c.reconcile(repair=False)
+        found = {(f.kind, f.object.split()[0]) for f in report.findings}
+        assert ("orphan", "firewall") in found, report
+        assert any("firewall rule is missing" in f.detail for f in report.findings), report
+        assert "degraded" in str(network.to_dict()["kernel"])
+        report = c.reconcile(repair=True)
+        assert report.ok, report
+        assert iptables() == good
+        assert c.reconcile(repair=False).findings == []
+
+        jump = ["-m", "comment", "--comment", f"libnet:{c.owner}", "-j", f"LIBNET-FWD-{c.owner}"]
+        ipt("-D", "FORWARD", *jump)  # as a host's firewall reload might
+        report = c.reconcile(repair=False)
+        assert any("is not jumped to" in f.detail for f in report.findings), report
+        assert c.reconcile(repair=True).ok
+        assert iptables() == good
+
+
+def test_without_iptables_a_network_needing_rules_is_refused_clearly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    with libnet.Controller() as c:
+        with pytest.raises(InvalidOptionError, match="iptables-save is not installed") as info:
+            c.new_network("bridge", "n1", ipam=N1)
+        assert "io.libnet.bridge.firewall=false" in str(info.value)
+        assert c.networks() == []
+        network = c.new_network("bridge", "plain", ipam=N1, options=NO_FIREWALL)
+        assert network.to_dict()["kernel"] == {"status": "ok", "problems": []}

@@ -1,0 +1,157 @@
+"""libnet.osl.firewall's logic against a fake iptables (no root, no kernel): what it reads,
+the batches it writes, and how a batch that fails part way is undone."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+
+import pytest
+
+from libnet.drivers.bridge.rules import network_rules
+from libnet.errors import OSLayerError
+from libnet.osl.firewall import Firewall, Rule, parse_save
+
+OWNER = "0123456789ab"
+MARK = f"libnet:{OWNER}:net:n1"
+EMPTY = (
+    "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\nCOMMIT\n"
+    "*nat\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n"
+)
+
+
+class FakeTables:
+    """One family's ruleset as text, changed by the batches it is given."""
+
+    def __init__(self, text: str = EMPTY, fail: str | None = None) -> None:
+        self.state = parse_save(text)
+        self.batches: list[str] = []
+        self.fail = fail  # fail a batch touching this table, after the tables before it
+
+    def __call__(self, argv: Sequence[str], stdin: str | None) -> str:
+        if argv[0].startswith("ip6"):  # this fake plays IPv4; IPv6 stays empty
+            assert argv[0].endswith("-save"), stdin
+            return EMPTY
+        if argv[0].endswith("-save"):
+            return self.save()
+        assert list(argv[1:]) == ["--noflush"] and stdin is not None
+        self.batches.append(stdin)
+        table = ""
+        for line in stdin.splitlines():
+            if line.startswith("*"):
+                table = line[1:]
+                if table == self.fail:
+                    raise OSLayerError(f"injected failure in table {table}")
+            else:
+                self._apply(table, line)
+        return ""
+
+    def _apply(self, table: str, line: str) -> None:
+        chains = self.state.chains.setdefault(table, [])
+        if line.startswith(":"):  # declares the chain: creates it, or empties it
+            name = line[1:].split()[0]
+            chains.extend([] if name in chains else [name])
+            self.state.rules[(table, name)] = []
+            return
+        if line == "COMMIT":
+            return
+        op, chain, *args = shlex.split(line)
+        rules = self.state.rules.setdefault((table, chain), [])
+        if op == "-A":
+            rules.append(tuple(args))
+        elif op == "-I":
+            rules.insert(int(args[0]) - 1, tuple(args[1:]))
+        elif op == "-D":
+            rules.remove(tuple(args))
+        elif op == "-F":
+            rules.clear()
+        elif op == "-X":
+            chains.remove(chain)
+            del self.state.rules[(table, chain)]
+
+    def save(self) -> str:
+        lines = []
+        for table, chains in self.state.chains.items():
+            lines.append(f"*{table}")
+            lines += [f":{c} - [0:0]" for c in chains]
+            for chain in chains:
+                for words in self.state.rules.get((table, chain), []):
+                    quoted = [f'"{w}"' if w.startswith("libnet:") else w for w in words]
+                    lines.append(f"-A {chain} {' '.join(quoted)}")
+            lines.append("COMMIT")
+        return "\n".join(lines) + "\n"
+
+
+def rules_of(bridge: str = "br0", **kw: bool) -> list[Rule]:
+    options = {"internal": False, "icc": True, "masquerade": True, **kw}
+    return network_rules(bridge, ["10.1.0.0/24"], comment=MARK, **options)
+
+
+def test_a_network_is_one_batch_that_makes_the_chains_and_jumps() -> None:
+    fake = FakeTables()
+    fw = Firewall(OWNER, runner=fake)
+    fw.set_rules(MARK, rules_of())
+    [batch] = fake.batches
+    assert batch.count("COMMIT") == 2  # both tables, one process
+    saved = fake.save()
+    assert f'-A FORWARD -m comment --comment "libnet:{OWNER}" -j LIBNET-FWD-{OWNER}' in saved
+    assert f"-A LIBNET-NAT-{OWNER} -s 10.1.0.0/24 ! -o br0 -m comment" in saved
+    fw.set_rules(MARK, rules_of())  # idempotent: nothing to write
+    assert len(fake.batches) == 1
+    fw.set_rules(MARK, [])
+    assert parse_save(fake.save()).rules == parse_save(EMPTY).rules
+    assert f"LIBNET-FWD-{OWNER}" not in fake.save()
+
+
+def test_drop_rules_come_first_and_other_networks_rules_stay() -> None:
+    fake = FakeTables()
+    fw = Firewall(OWNER, runner=fake)
+    fw.set_rules(MARK, rules_of())
+    other = f"libnet:{OWNER}:net:n2"
+    fw.set_rules(
+        other,
+        network_rules(
+            "br1", ["10.2.0.0/24"], comment=other, internal=True, icc=True, masquerade=True
+        ),
+    )
+    chain = fake.state.rules[("filter", f"LIBNET-FWD-{OWNER}")]
+    targets = [words[-1] for words in chain]
+    assert targets == ["DROP", "DROP", "ACCEPT", "ACCEPT", "ACCEPT", "ACCEPT"]
+    fw.set_rules(other, [])
+    assert [w[-1] for w in fake.state.rules[("filter", f"LIBNET-FWD-{OWNER}")]] == ["ACCEPT"] * 3
+
+
+def test_the_jump_goes_to_docker_user_at_its_top() -> None:
+    fake = FakeTables(
+        EMPTY.replace(
+            "COMMIT\n*nat", ":DOCKER-USER - [0:0]\n-A DOCKER-USER -j RETURN\nCOMMIT\n*nat", 1
+        )
+    )
+    Firewall(OWNER, runner=fake).set_rules(MARK, rules_of())
+    assert fake.state.rules[("filter", "DOCKER-USER")][0][-1] == f"LIBNET-FWD-{OWNER}"
+    assert fake.state.rules[("filter", "DOCKER-USER")][-1] == ("-j", "RETURN")
+    assert ("filter", "FORWARD") not in fake.state.rules
+
+
+def test_a_batch_failing_after_its_first_table_is_undone() -> None:
+    fake = FakeTables(fail="nat")
+    with pytest.raises(OSLayerError, match="injected failure in table nat"):
+        Firewall(OWNER, runner=fake).set_rules(MARK, rules_of())
+    fake.fail = None
+    assert parse_save(fake.save()).rules == parse_save(EMPTY).rules
+    assert "LIBNET" not in fake.save()
+
+
+def test_internal_and_no_icc_and_no_masquerade() -> None:
+    words = [(r.table, r.matches, r.target) for r in rules_of(internal=True, icc=False)]
+    assert words == [
+        ("filter", ("-i", "br0", "!", "-o", "br0"), "DROP"),
+        ("filter", ("!", "-i", "br0", "-o", "br0"), "DROP"),
+        ("filter", ("-i", "br0", "-o", "br0"), "DROP"),
+    ]
+    assert all(r.table == "filter" for r in rules_of(masquerade=False))
+
+
+def test_an_owner_must_be_twelve_hex_digits() -> None:
+    with pytest.raises(ValueError, match="12 hex digits"):
+        Firewall("nothex")
