@@ -260,16 +260,25 @@ def test_doctor_removes_orphaned_rules_and_repairs_missing_ones(tmp_path: Path) 
         assert iptables() == good
 
 
-def test_without_iptables_a_network_needing_rules_is_refused_clearly(
+def test_without_iptables_a_network_needing_rules_is_refused_and_a_plain_one_works(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     empty = tmp_path / "bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
     with libnet.Controller() as c:
-        with pytest.raises(InvalidOptionError, match="iptables-save is not installed") as info:
-            c.new_network("bridge", "n1", ipam=N1)
-        assert "io.libnet.bridge.firewall=false" in str(info.value)
+        for options in (
+            {"io.libnet.bridge.firewall": "true"},
+            {"com.docker.network.bridge.enable_icc": "false"},
+            {"com.docker.network.bridge.enable_ip_masquerade": "true"},
+        ):
+            with pytest.raises(InvalidOptionError, match="iptables-save is not installed") as info:
+                c.new_network("bridge", "n1", ipam=N1, options=options)
+            assert "io.libnet.bridge.firewall=false" in str(info.value)
+        with pytest.raises(InvalidOptionError, match="iptables-save is not installed"):
+            c.new_network("bridge", "n1", ipam=N1, internal=True)
         assert c.networks() == []
         network = c.new_network("bridge", "plain", ipam=N1, options=NO_FIREWALL)
         assert network.to_dict()["kernel"] == {"status": "ok", "problems": []}
+        default = c.new_network("bridge", "default", ipam=N2)
+        assert default.to_dict()["kernel"] == {"status": "ok", "problems": []}

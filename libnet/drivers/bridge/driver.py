@@ -18,9 +18,10 @@ through :mod:`libnet.osl.firewall`) so that it works on a host whose ``FORWARD``
 networks), internal networks cut off both ways. ``io.libnet.bridge.firewall=false`` turns
 the rules off for one network; the environment variable ``LIBNET_BRIDGE_FIREWALL=false``
 (or ``BridgeDriver(firewall=False)``) for every network that does not say, and must then be
-set for every process of the state. Where the rules are on and iptables is not installed,
-creating the network fails with :class:`InvalidOptionError` naming the missing tool and the
-option; plain bridges (firewall off) need no iptables.
+set for every process of the state. Where iptables is not installed, a plain network (not
+internal, ICC on, masquerade not asked for by name) is created without rules, with a
+warning; one that needs rules, or asks for them with ``io.libnet.bridge.firewall=true``,
+fails with :class:`InvalidOptionError` naming the missing tool and the option.
 
 Kernel objects carry marks with the driver's ``owner`` (the state they belong to); the
 driver implements :class:`libnet.reconcile.KernelObjects` to report and remove them.
@@ -121,12 +122,12 @@ class BridgeDriver(Driver):
 
     def __init__(self, owner: str | None = None, firewall: bool | None = None) -> None:
         self.owner = owner or _owner()
-        self.firewall_default = (
-            _flag(os.environ.get(FIREWALL_ENV) or True, FIREWALL_ENV)
-            if firewall is None
-            else firewall
+        env = os.environ.get(FIREWALL_ENV)
+        self.firewall_default: bool | None = (
+            firewall if firewall is not None else _flag(env, FIREWALL_ENV) if env else None
         )
-        """Whether networks get iptables rules when their options do not say (see module)."""
+        """Whether networks get iptables rules when their options do not say; None: when
+        iptables is installed (see module)."""
         if len(self.owner) != 12 or any(ch not in "0123456789abcdef" for ch in self.owner):
             raise InvalidOptionError(f"bridge driver owner {self.owner!r} must be 12 hex digits")
         self.table = netlink.owner_table(self.owner)
@@ -170,7 +171,7 @@ class BridgeDriver(Driver):
                 f"bridge name {name!r} must be an interface name of 1 to 15 characters"
             )
         pools = (*ipv4, *ipv6)
-        return _Network(
+        net = _Network(
             bridge=name,
             gateways=[d.gateway for d in pools if d.gateway],
             subnets=[str(ipaddress.ip_network(d.pool, strict=False)) for d in pools if d.pool],
@@ -180,10 +181,29 @@ class BridgeDriver(Driver):
             masquerade=_flag(
                 generic.get(labels.ENABLE_IP_MASQUERADE, True), labels.ENABLE_IP_MASQUERADE
             ),
-            firewall=_flag(
-                generic.get(labels.BRIDGE_FIREWALL, self.firewall_default), labels.BRIDGE_FIREWALL
-            ),
+            firewall=True,
         )
+        asked = generic.get(labels.BRIDGE_FIREWALL)
+        if asked is not None:
+            net.firewall = _flag(asked, labels.BRIDGE_FIREWALL)
+        elif self.firewall_default is not None:
+            net.firewall = self.firewall_default
+        elif self._plain(net, generic) and Firewall.missing_tool(
+            r.family for r in self._rules(nid, net)
+        ):
+            log.warning(
+                "iptables is not installed: bridge network %s gets no firewall rules (no "
+                "masquerade, no forwarding rules); install iptables for them",
+                nid[:12],
+            )
+            net.firewall = False
+        return net
+
+    @staticmethod
+    def _plain(net: _Network, generic: Mapping[str, Any]) -> bool:
+        """Whether the network asks for nothing only firewall rules give (internal, ICC
+        off, masquerade asked for by name): such a network works without iptables."""
+        return not net.internal and net.icc and labels.ENABLE_IP_MASQUERADE not in generic
 
     def _rules(self, nid: str, net: _Network) -> list[Rule]:
         if not net.firewall:
