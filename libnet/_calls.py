@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from libnet._output import plugin_code
 from libnet.errors import DriverError, LibnetError
 
 __all__ = ["call_driver", "driver_error", "reason", "undo"]
@@ -26,9 +27,13 @@ def driver_error(context: str, exc: BaseException, error: type[E] = DriverError)
 
 
 def call_driver(what: str, method: Callable[..., Any], *args: Any) -> Any:
-    """Call a driver method; errors that are not libnet's become DriverError naming ``what``."""
+    """Call a driver method; errors that are not libnet's become DriverError naming ``what``.
+
+    What the driver prints to stdout goes to stderr, never into libnet's output.
+    """
     try:
-        return method(*args)
+        with plugin_code():
+            return method(*args)
     except LibnetError:
         raise
     except Exception as exc:
@@ -39,6 +44,7 @@ def call_driver(what: str, method: Callable[..., Any], *args: Any) -> Any:
 def undo(what: str, method: Callable[..., Any], *args: Any) -> None:
     """Run a rollback step; its failure is logged, never raised over the original error."""
     try:
-        method(*args)
+        with plugin_code():
+            method(*args)
     except Exception:
         log.warning("rollback of %s failed", what, exc_info=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from libnet._version import __version__
+from libnet.driverapi import DRIVER_API_REQUIREMENT
 from libnet.errors import InvalidOptionError
 from libnet.registry import check_driver_name
 
@@ -63,7 +63,7 @@ class Scaffold:
             "dist": self.dist,
             "module": self.module,
             "cls": self.cls,
-            "libnet_version": __version__,
+            "libnet_requirement": DRIVER_API_REQUIREMENT,
             "ifprefix": prefix,
             "ifdigits": str(min(10, 15 - len(prefix))),
         }
