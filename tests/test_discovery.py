@@ -178,8 +178,8 @@ def test_a_conflict_is_logged_as_a_warning_naming_both(
     install_plugin(dists, "libnet-zz", "vlan")
     with caplog.at_level(logging.WARNING, logger="libnet.plugins"):
         libnet.Controller()
-    messages = [r.getMessage() for r in caplog.records if r.name == "libnet.plugins"]
-    assert any("libnet-aa" in m and "libnet-zz" in m for m in messages)
+    (message,) = [r.getMessage() for r in caplog.records if r.name == "libnet.plugins"]
+    assert "libnet-aa" in message and "libnet-zz" in message
 
 
 def test_a_conflict_is_fatal_in_strict_mode(dists: FakeDists) -> None:

@@ -255,6 +255,10 @@ def _read_head(dist: Any) -> _Head:
     return _Head(fields["Name"], fields.get("Version"), _on_libnet(requires))
 
 
+_OPERATOR_ORDER = ("===", "==", "~=", ">=", ">", "!=", "<=", "<")
+"""Specifiers in a message: lower bounds before upper ones (``libnet>=2,<3``)."""
+
+
 def version_mismatch(spec: PluginSpec, running: str = __version__) -> str | None:
     """Why ``spec``'s distribution cannot run with libnet ``running``, or None if it can.
 
@@ -273,7 +277,10 @@ def version_mismatch(spec: PluginSpec, running: str = __version__) -> str | None
         if req.marker is not None and not req.marker.evaluate({"extra": ""}):
             continue
         if not req.specifier.contains(running, prereleases=True):
-            return f"requires {text.partition(';')[0].strip()}; this is {running}"
+            wanted = sorted(
+                req.specifier, key=lambda s: (_OPERATOR_ORDER.index(s.operator), str(s))
+            )
+            return f"requires libnet{','.join(map(str, wanted))}; this is {running}"
     return None
 
 
@@ -367,8 +374,11 @@ class PluginLoader:
         self._failures: dict[str, PluginFailure] = {}
         self._loaded: set[str] = set()
         self._conflicts = discovery.conflicts
-        for failure in discovery.conflicts:
-            self._report(failure)
+        reported: set[str] = set()
+        for failure in discovery.conflicts:  # one warning per conflict: it names every side
+            if failure.spec.name not in reported:
+                reported.add(failure.spec.name)
+                self._report(failure)
 
     @property
     def specs(self) -> Mapping[str, PluginSpec]:
