@@ -45,6 +45,17 @@ class NoisyDriver(libnet.Driver):
     def leave(self, nid, eid):
         print("noisy: leave")
 
+    def kernel_check(self, network):
+        print("noisy: kernel_check")
+        return {}
+
+    def kernel_orphans(self, networks):
+        print("noisy: kernel_orphans")
+        return []
+
+    def remove_orphan(self, orphan):
+        print("noisy: remove_orphan")
+
 
 @libnet.hookimpl
 def libnet_driver_init(callback, config):
@@ -89,6 +100,9 @@ def test_network_create_prints_only_the_id_although_the_driver_prints(
     (line,) = result.stdout.splitlines()
     assert len(line) == 64 and int(line, 16) >= 0
     assert "noisy: create_network" in result.stderr
+    doctor = noisy(noisy_site, tmp_path, "doctor", "--json")
+    assert doctor.returncode == 0, doctor
+    json.loads(doctor.stdout)
     removed = noisy(noisy_site, tmp_path, "network", "rm", "n1")
     assert removed.stdout.splitlines() == ["n1"], removed
     assert "noisy: delete_network" in removed.stderr
@@ -103,3 +117,31 @@ def test_stdout_is_the_real_one_again_after_a_plugin_call() -> None:
     with plugin_code():
         assert sys.stdout is not before
     assert sys.stdout is before
+
+
+def test_a_plugins_prints_in_every_call_go_to_stderr_in_process(
+    noisy_site: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    import libnet
+
+    monkeypatch.syspath_prepend(str(noisy_site))
+    try:
+        with libnet.Controller() as c:
+            net = c.new_network("noisy", "n1")
+            ep = net.create_endpoint("web")
+            sb = c.new_sandbox("c1")
+            ep.join(sb)
+            ep.driver_info()
+            c.reconcile(repair=True)
+            print("libnet's own output")
+            ep.leave(sb)
+            ep.delete()
+            net.delete()
+    finally:
+        sys.modules.pop("libnet_noisy", None)
+    out, err = capsys.readouterr()
+    assert out == "libnet's own output\n"
+    for call in ("imported", "init hook", "create_network", "join", "kernel_check", "leave"):
+        assert f"noisy: {call}" in err, call
