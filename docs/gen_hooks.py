@@ -15,6 +15,8 @@ from types import FunctionType
 import libnet.hookspecs
 
 OUTPUT = Path(__file__).resolve().parent / "hooks.md"
+PACKAGED = OUTPUT.parents[1] / "libnet" / "testing" / "docs" / "hooks.md"
+"""The copy shipped in the package (``libnet/testing/docs``), kept identical."""
 
 _ROLES = re.compile(r":(?:class|meth|func|data|mod|attr|exc):`~?([^`]+)`")
 
@@ -69,12 +71,14 @@ def render() -> str:
 def main(argv: list[str]) -> int:
     text = render()
     if "--check" in argv:
-        if not OUTPUT.exists() or OUTPUT.read_text() != text:
-            print(f"{OUTPUT} is out of date: run python docs/gen_hooks.py", file=sys.stderr)
-            return 1
+        for path in (OUTPUT, PACKAGED):
+            if not path.exists() or path.read_text() != text:
+                print(f"{path} is out of date: run python docs/gen_hooks.py", file=sys.stderr)
+                return 1
         return 0
-    OUTPUT.write_text(text)
-    print(f"wrote {OUTPUT}")
+    for path in (OUTPUT, PACKAGED):
+        path.write_text(text)
+        print(f"wrote {path}")
     return 0
 
 

@@ -18,6 +18,7 @@ from libnet._version import __version__
 if TYPE_CHECKING:
     from libnet.controller import Controller
     from libnet.driverapi import (
+        DRIVER_API_VERSION,
         Capability,
         Driver,
         DriverCallback,
@@ -68,6 +69,7 @@ if TYPE_CHECKING:
     from libnet.sandbox import Sandbox
 
 __all__ = [
+    "DRIVER_API_VERSION",
     "ActiveContainerError",
     "ActiveEndpointsError",
     "AddressInUseError",
@@ -121,6 +123,7 @@ __all__ = [
 _HOMES = {
     "libnet.controller": ("Controller",),
     "libnet.driverapi": (
+        "DRIVER_API_VERSION",
         "Capability",
         "Driver",
         "DriverCallback",

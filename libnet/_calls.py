@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from libnet._output import plugin_code
 from libnet.errors import DriverError, LibnetError
 
 __all__ = ["FAILURES", "call_driver", "driver_error", "reason", "undo"]
@@ -35,10 +36,12 @@ def call_driver(what: str, method: Callable[..., Any], *args: Any) -> Any:
     """Call a driver method; errors that are not libnet's become DriverError naming ``what``.
 
     A driver's ``SystemExit`` is its failure too, not the host's exit; ``KeyboardInterrupt``
-    still interrupts.
+    still interrupts. What the driver prints to stdout goes to stderr, never into libnet's
+    output.
     """
     try:
-        return method(*args)
+        with plugin_code():
+            return method(*args)
     except LibnetError:
         raise
     except FAILURES as exc:
@@ -50,7 +53,8 @@ def undo(what: str, method: Callable[..., Any], *args: Any) -> None:
     """Run a rollback step; its failure is logged in one line (the traceback at debug
     level), never raised over the original error."""
     try:
-        method(*args)
+        with plugin_code():
+            method(*args)
     except FAILURES as exc:
         log.warning("rollback of %s failed: %s", what, reason(exc))
         log.debug("rollback of %s failed", what, exc_info=True)

@@ -18,6 +18,8 @@ from libnet._contract import missing_methods as _missing_methods
 from libnet.errors import UnsupportedOperationError
 
 __all__ = [
+    "DRIVER_API_REQUIREMENT",
+    "DRIVER_API_VERSION",
     "OPTIONAL_METHODS",
     "REQUIRED_METHODS",
     "Capability",
@@ -37,6 +39,20 @@ __all__ = [
     "missing_methods",
     "normalize_mac",
 ]
+
+DRIVER_API_VERSION: tuple[int, int] = (0, 1)
+"""The version of this contract (and of the hooks), as ``(major, minor)``.
+
+It changes when a driver written for the previous version could break: while libnet is 0.x,
+each such change is a new minor version of libnet (0.1 -> 0.2), and from 1.0 on a new major
+one. A plugin declares the range it was written for in its dependencies
+(:data:`DRIVER_API_REQUIREMENT`), which libnet checks before importing it; a plugin can also
+compare ``libnet.DRIVER_API_VERSION`` at run time, in its init hook.
+"""
+
+DRIVER_API_REQUIREMENT: str = "libnet>=0.1,<0.2"
+"""The dependency a plugin written for this contract declares (``libnet new-driver`` writes
+it into ``pyproject.toml``): every libnet version with :data:`DRIVER_API_VERSION`."""
 
 REQUIRED_METHODS: tuple[str, ...] = (
     "create_network",

@@ -160,6 +160,7 @@ def install_plugin(
     site: str = "site-packages",
     fail_on: Iterable[str] = (),
     body: str = "",
+    requires: tuple[str, ...] = (),
 ) -> str:
     """Install a distribution whose entry points (one per type) name one plugin module.
 
@@ -173,5 +174,6 @@ def install_plugin(
         entry_points={t: module for t in types},
         modules={module: plugin_source(*types, fail_on=fail_on, body=body)},
         site=site,
+        requires=requires,
     )
     return module

@@ -4,6 +4,7 @@ and loaded lazily on first use (or all at once when asked)."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import pytest
@@ -94,38 +95,192 @@ def test_the_copy_of_a_distribution_first_on_sys_path_wins(dists: FakeDists) -> 
     assert (row.name, row.version, row.status) == ("vlan", "2.0", "not-loaded")
 
 
-def test_two_distributions_advertising_one_type_the_first_by_name_serves_it(
-    dists: FakeDists,
+# Two distributions advertising one type: a conflict, settled only by the user
+
+
+def test_two_distributions_advertising_one_type_neither_serves_it(
+    dists: FakeDists, events: list[str]
 ) -> None:
     install_plugin(dists, "libnet-zz", "vlan", site="one")
-    winner = install_plugin(dists, "libnet-aa", "vlan", site="two")
+    install_plugin(dists, "libnet-aa", "vlan", site="two")
     c = libnet.Controller()
-    c.new_network("vlan", "v")
-    assert list(dists.module(winner).DRIVERS) == ["vlan"]
-    assert not dists.imported("libnet_zz")
+    with pytest.raises(UnknownDriverError) as info:
+        c.new_network("vlan", "v")
+    message = str(info.value)
+    assert "libnet-aa" in message and "libnet-zz" in message
+    assert "LIBNET_PLUGINS" in message and "LIBNET_DISABLE_PLUGINS" in message
+    assert events == []
+    assert c.networks() == []
 
 
-def test_the_distribution_that_loses_a_type_is_reported_failed_with_a_conflict(
-    dists: FakeDists,
-) -> None:
+def test_both_sides_of_a_conflict_are_listed_as_conflict(dists: FakeDists) -> None:
     install_plugin(dists, "libnet-aa", "vlan")
     install_plugin(dists, "libnet-zz", "vlan")
-    rows = {r.distribution: r for r in plugin_rows(libnet.Controller(), dists)}
-    assert rows["libnet-aa"].status == "not-loaded"
-    assert rows["libnet-zz"].status == "failed"
-    error = rows["libnet-zz"].error or ""
-    assert "also advertised by" in error
-    assert "libnet-aa" in error
+    c = libnet.Controller()
+    c.load_plugins()
+    rows = {r.distribution: r for r in plugin_rows(c, dists)}
+    assert {d: r.status for d, r in rows.items()} == {
+        "libnet-aa": "conflict",
+        "libnet-zz": "conflict",
+    }
+    assert "libnet-zz" in (rows["libnet-aa"].error or "")
+    assert "libnet-aa" in (rows["libnet-zz"].error or "")
 
 
-def test_a_conflict_is_logged_as_a_warning(
+def test_a_conflict_leaves_the_other_types_of_both_distributions_working(
+    dists: FakeDists, events: list[str]
+) -> None:
+    install_plugin(dists, "libnet-aa", "vlan", "alpha")
+    install_plugin(dists, "libnet-zz", "vlan", "zeta")
+    c = libnet.Controller()
+    c.new_network("alpha", "a")
+    c.new_network("zeta", "z")
+    assert statuses(c, dists) == {
+        ("alpha", "libnet-aa"): "ok",
+        ("zeta", "libnet-zz"): "ok",
+        ("vlan", "libnet-aa"): "conflict",
+        ("vlan", "libnet-zz"): "conflict",
+    }
+    with pytest.raises(UnknownDriverError, match="libnet-aa"):
+        c.new_network("vlan", "v")
+
+
+CHOICES = [
+    pytest.param(({"LIBNET_PLUGINS": "libnet-zz"}, {}), id="LIBNET_PLUGINS"),
+    pytest.param(({}, {"plugins_allow": ["libnet-zz"]}), id="plugins_allow"),
+    pytest.param(({"LIBNET_DISABLE_PLUGINS": "libnet-aa"}, {}), id="LIBNET_DISABLE_PLUGINS"),
+    pytest.param(({}, {"plugins_deny": ["libnet-aa"]}), id="plugins_deny"),
+]
+
+
+@pytest.mark.parametrize("choice", CHOICES)
+def test_an_allow_or_deny_entry_picks_the_winner_of_a_conflict(
+    choice: tuple[dict[str, str], dict[str, Any]],
+    dists: FakeDists,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env, kwargs = choice
+    install_plugin(dists, "libnet-aa", "vlan")
+    winner = install_plugin(dists, "libnet-zz", "vlan")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    c = libnet.Controller(**kwargs)
+    c.new_network("vlan", "v")
+    assert list(dists.module(winner).DRIVERS) == ["vlan"]
+    assert not dists.imported("libnet_aa")
+    assert statuses(c, dists)[("vlan", "libnet-zz")] == "ok"
+
+
+def test_a_conflict_is_logged_as_a_warning_naming_both(
     dists: FakeDists, caplog: pytest.LogCaptureFixture
 ) -> None:
     install_plugin(dists, "libnet-aa", "vlan")
     install_plugin(dists, "libnet-zz", "vlan")
     with caplog.at_level(logging.WARNING, logger="libnet.plugins"):
         libnet.Controller()
-    assert any(r.name == "libnet.plugins" and "libnet-zz" in r.getMessage() for r in caplog.records)
+    (message,) = [r.getMessage() for r in caplog.records if r.name == "libnet.plugins"]
+    assert "libnet-aa" in message and "libnet-zz" in message
+
+
+def test_a_conflict_is_fatal_in_strict_mode(dists: FakeDists) -> None:
+    install_plugin(dists, "libnet-aa", "vlan")
+    install_plugin(dists, "libnet-zz", "vlan")
+    with pytest.raises(libnet.PluginLoadError, match="libnet-zz"):
+        libnet.Controller(strict_plugins=True)
+
+
+def test_an_ipam_type_advertised_twice_is_a_conflict_too(dists: FakeDists) -> None:
+    for dist in ("libnet-aa", "libnet-zz"):
+        dists.install(
+            dist, entry_points={"pools": f"{dist.replace('-', '_')}"}, group="libnet.ipam"
+        )
+    c = libnet.Controller()
+    rows = [r for r in c.ipam_drivers() if r.distribution in dists.names]
+    assert {(r.name, r.distribution, r.status) for r in rows} == {
+        ("pools", "libnet-aa", "conflict"),
+        ("pools", "libnet-zz", "conflict"),
+    }
+    with pytest.raises(UnknownDriverError, match=r"libnet-aa.*libnet-zz"):
+        c.new_network("null", "n", ipam={"driver": "pools"})
+
+
+# The version gate: a plugin's Requires-Dist on libnet, checked before import
+
+
+def test_a_plugin_requiring_another_libnet_is_skipped_before_import(
+    dists: FakeDists, events: list[str]
+) -> None:
+    install_plugin(dists, "libnet-future", "future", requires=("libnet>=2,<3",))
+    c = libnet.Controller()
+    expected = f"requires libnet>=2,<3; this is {libnet.__version__}"
+    with pytest.raises(UnknownDriverError, match=re.escape(expected)):
+        c.new_network("future", "f")
+    assert not dists.imported("libnet_future")
+    assert events == []
+    (row,) = plugin_rows(c, dists)
+    assert (row.status, row.error) == ("failed", expected)
+
+
+def test_a_version_mismatch_is_fatal_in_strict_mode(dists: FakeDists) -> None:
+    install_plugin(dists, "libnet-future", "future", requires=("libnet>=2",))
+    c = libnet.Controller(strict_plugins=True)
+    with pytest.raises(libnet.PluginLoadError, match="requires libnet>=2; this is"):
+        c.load_plugins()
+
+
+@pytest.mark.parametrize(
+    "requires",
+    [
+        (),
+        ("libnet>=0.1,<0.2",),
+        ("Libnet_>=0.1",),
+        ("pluggy>=1", "libnet"),
+        ('libnet>=9; extra == "docs"',),
+        ("libnet>=9; python_version < '3'",),
+    ],
+    ids=["none", "matching", "normalised-name", "unversioned", "extra", "marker"],
+)
+def test_a_plugin_whose_requirement_holds_is_loaded(
+    dists: FakeDists, requires: tuple[str, ...]
+) -> None:
+    install_plugin(dists, "libnet-now", "now", requires=requires)
+    c = libnet.Controller()
+    assert c.new_network("now", "n").type == "now"
+
+
+def test_the_scaffolds_requirement_admits_this_libnet(dists: FakeDists) -> None:
+    from libnet.driverapi import DRIVER_API_REQUIREMENT
+
+    install_plugin(dists, "libnet-now", "now", requires=(DRIVER_API_REQUIREMENT,))
+    assert libnet.Controller().new_network("now", "n").type == "now"
+    assert libnet.DRIVER_API_VERSION == (0, 1)
+
+
+def test_an_invalid_requirement_is_a_failure_naming_it(dists: FakeDists) -> None:
+    install_plugin(dists, "libnet-odd", "odd", requires=("libnet >= = 1",))
+    c = libnet.Controller()
+    with pytest.raises(UnknownDriverError, match="not a valid requirement"):
+        c.new_network("odd", "o")
+
+
+def test_requirements_are_read_once_per_distribution(
+    dists: FakeDists, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from libnet.drivers.remote import entrypoints
+
+    install_plugin(dists, "libnet-many", "one", "two", "three", requires=("libnet>=0.1",))
+    reads: list[str | None] = []
+    real = entrypoints._read_head
+
+    def counting(dist: Any) -> Any:
+        head = real(dist)
+        reads.append(head.name)
+        return head
+
+    monkeypatch.setattr(entrypoints, "_read_head", counting)
+    specs = [s for s in discover(DRIVER_GROUP).specs if s.distribution in dists.names]
+    assert [s.requires for s in specs] == [("libnet>=0.1",)] * 3
+    assert reads.count("libnet-many") == 1
 
 
 # Allow- and deny-lists, applied before import

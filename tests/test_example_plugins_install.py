@@ -13,33 +13,15 @@ import json
 import os
 import shutil
 import subprocess
-import sys
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
+from _venv import REPO, Venv, copy_tree, make_venv
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "example_plugins"
-
-_COPY_IGNORE = shutil.ignore_patterns(
-    ".git", ".tox", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache"
-)
-
-_OFFLINE_SIGNS = (
-    "NewConnectionError",
-    "Failed to establish a new connection",
-    "Temporary failure in name resolution",
-    "Network is unreachable",
-    "No matching distribution found",
-    "Could not find a version that satisfies",
-    "ConnectTimeoutError",
-    "ReadTimeoutError",
-)
 
 LEDGER_LIFECYCLE = """
 import libnet
@@ -157,49 +139,6 @@ EXAMPLES_UNDER_TEST = [
 ]
 
 
-@dataclass(frozen=True)
-class Venv:
-    path: Path
-    env: dict[str, str]
-
-    @property
-    def python(self) -> str:
-        return str(self.path / "bin" / "python")
-
-    def run(self, *args: str, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*prefix, *args], capture_output=True, text=True, env=self.env, timeout=600
-        )
-
-    def pip(self, *args: str) -> None:
-        """Run pip in the environment; skip if the index is unreachable, fail on other errors."""
-        proc = self.run(self.python, "-m", "pip", *args)
-        if proc.returncode == 0:
-            return
-        output = proc.stdout + proc.stderr
-        for line in output.splitlines():
-            if any(sign in line for sign in _OFFLINE_SIGNS):
-                pytest.skip(f"pip cannot reach a package index: {line.strip()}")
-        pytest.fail(f"pip {' '.join(args)} failed:\n{output}")
-
-    def script(self, source: str, prefix: tuple[str, ...] = ()) -> str:
-        proc = self.run(self.python, "-c", textwrap.dedent(source), prefix=prefix)
-        assert proc.returncode == 0, f"script failed:\n{proc.stdout}{proc.stderr}"
-        return proc.stdout
-
-    def drivers(self, ipam: bool = False) -> dict[str, dict[str, Any]]:
-        """``libnet drivers --json`` (``libnet ipam ls --json``) of the environment, by name."""
-        command = ("ipam", "ls") if ipam else ("drivers",)
-        proc = self.run(str(self.path / "bin" / "libnet"), *command, "--json")
-        assert proc.returncode == 0, f"libnet {' '.join(command)} --json failed:\n{proc.stderr}"
-        return {row["name"]: row for row in json.loads(proc.stdout)}
-
-
-def _copy(source: Path, dest: Path) -> Path:
-    shutil.copytree(source, dest, ignore=_COPY_IGNORE)
-    return dest
-
-
 def _can_unshare_net() -> bool:
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         return False
@@ -209,22 +148,7 @@ def _can_unshare_net() -> bool:
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
     """A fresh virtual environment with libnet installed from this repository."""
-    root = tmp_path_factory.mktemp("example-plugins")
-    proc = subprocess.run(
-        [sys.executable, "-m", "venv", str(root / "venv")], capture_output=True, text=True
-    )
-    if proc.returncode != 0:
-        pytest.skip(f"cannot create a virtual environment: {proc.stderr.strip()}")
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("LIBNET_") and k not in ("PYTHONPATH", "VIRTUAL_ENV")
-    }
-    env["LIBNET_STATE_DIR"] = str(root / "state")
-    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    v = Venv(root / "venv", env)
-    v.pip("install", "--quiet", str(_copy(REPO, root / "libnet-src")))
-    return v
+    return make_venv(tmp_path_factory.mktemp("example-plugins"))
 
 
 @pytest.mark.parametrize("example", EXAMPLES_UNDER_TEST, ids=lambda e: e.network_type)
@@ -236,7 +160,7 @@ def test_installed_example_is_listed_serves_and_disappears_when_uninstalled(
         table.write_text(json.dumps({"pools": {"10.9.0.0/24": {}}}))
         venv = Venv(venv.path, {**venv.env, "LIBNET_STATIC_IPAM_FILE": str(table)})
     assert example.network_type not in venv.drivers(example.ipam)
-    venv.pip("install", "--quiet", str(_copy(EXAMPLES / example.directory, tmp_path / "src")))
+    venv.pip("install", "--quiet", str(copy_tree(EXAMPLES / example.directory, tmp_path / "src")))
     try:
         row = venv.drivers(example.ipam).get(example.network_type)
         assert row is not None, f"{example.network_type} is not listed after install"

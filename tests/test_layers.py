@@ -232,7 +232,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("libnet.hookspecs",),
     ("libnet.ipam", "libnet.osl", "libnet.store"),
     ("libnet._resolver", "libnet.registry"),
-    ("libnet.driverapi", "libnet._contract", "libnet._calls", "libnet.errors", "libnet.labels"),
+    ("libnet._calls",),
+    ("libnet.driverapi", "libnet._contract", "libnet._output", "libnet.errors", "libnet.labels"),
     ("libnet", "libnet._version"),
 )
 """ARCHITECTURE.md's layer list, top first: a module belongs to the longest prefix named."""

@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import Any
 
 from libnet._addressing import ipam_data
+from libnet._output import plugin_code
 from libnet._records import EndpointRecord, NetworkRecord
 from libnet._runtime import DriverCache
 from libnet._sandboxes import sandbox_problems
@@ -56,7 +57,9 @@ def network_status(drivers: DriverCache, net: NetworkRecord, st: State) -> dict[
         return {"status": "unchecked", "problems": []}
     problems: list[str] = []
     try:
-        for eid, items in objects.kernel_check(stored_network(st, net)).items():
+        with plugin_code():
+            checked = objects.kernel_check(stored_network(st, net))
+        for eid, items in checked.items():
             problems.extend(f"{_describe(net, eid, st)}: {p}" for p in items)
         for ep in st.endpoints(net):
             problems.extend(f"{_describe(net, ep.id, st)}: {p}" for p in sandbox_problems(st, ep))
@@ -81,7 +84,8 @@ def reconcile_networks(drivers: DriverCache, st: State, repair: bool, report: Re
         nets = by_type.get(reg.name, [])
         stored = [stored_network(st, n) for n in nets]
         try:
-            orphans = objects.kernel_orphans(stored)
+            with plugin_code():
+                orphans = objects.kernel_orphans(stored)
         except Exception as exc:
             report.findings.append(
                 Finding("error", f"driver {reg.name!r}", f"cannot list kernel objects: {exc}")
@@ -119,7 +123,8 @@ def _check_network(
     """Check one network; with ``repair``, restore what is missing. Returns the IDs of
     endpoints whose kernel objects were re-created."""
     try:
-        problems = objects.kernel_check(snet)
+        with plugin_code():
+            problems = objects.kernel_check(snet)
     except Exception as exc:
         report.findings.append(Finding("error", f"network {net.name!r}", f"check failed: {exc}"))
         return set()

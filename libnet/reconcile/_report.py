@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from libnet._output import plugin_code
+
 __all__ = ["Finding", "Report", "attempt"]
 
 log = logging.getLogger("libnet")
@@ -57,7 +59,8 @@ class Report:
 def attempt(fn: Callable[[], object], done: str) -> str:
     """Run one repair step: ``done`` if it worked, else ``failed: REASON`` (and a log)."""
     try:
-        fn()
+        with plugin_code():
+            fn()
     except Exception as exc:
         log.warning("reconciliation step failed", exc_info=True)
         return f"failed: {exc}"

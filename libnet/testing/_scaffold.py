@@ -8,11 +8,15 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from libnet._version import __version__
+from libnet.driverapi import DRIVER_API_REQUIREMENT
 from libnet.errors import InvalidOptionError
 from libnet.registry import check_driver_name
 
-__all__ = ["Scaffold", "new_driver"]
+__all__ = ["AUTHOR_DOCS", "Scaffold", "author_doc", "new_driver"]
+
+AUTHOR_DOCS = ("writing-drivers.md", "hooks.md")
+"""The author documentation shipped in ``libnet/testing/docs`` (the repository's ``docs/``
+holds the same files) and written into every new driver package's ``docs/``."""
 
 BUILTIN = frozenset({"null", "host", "bridge", "remote"})
 
@@ -63,7 +67,7 @@ class Scaffold:
             "dist": self.dist,
             "module": self.module,
             "cls": self.cls,
-            "libnet_version": __version__,
+            "libnet_requirement": DRIVER_API_REQUIREMENT,
             "ifprefix": prefix,
             "ifdigits": str(min(10, 15 - len(prefix))),
         }
@@ -93,4 +97,14 @@ def new_driver(name: str, directory: Path | str | None = None) -> list[Path]:
     typed = root / "src" / scaffold.module / "py.typed"
     typed.write_text("")
     written.append(typed)
+    for doc in AUTHOR_DOCS:  # the guide of the libnet it was made with, for offline reading
+        path = root / "docs" / doc
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(author_doc(doc), encoding="utf-8")
+        written.append(path)
     return written
+
+
+def author_doc(name: str) -> str:
+    """The text of one author document shipped in ``libnet/testing/docs``."""
+    return (resources.files("libnet.testing") / "docs" / name).read_text(encoding="utf-8")

@@ -60,3 +60,27 @@ def test_every_suite_test_is_listed_in_the_documentation() -> None:
     tests = [name for name in dir(DriverConformance) if name.startswith("test_")]
     assert len(tests) >= 25
     assert not [t for t in tests if f"`{t}" not in text]
+
+
+def test_the_author_docs_shipped_in_the_package_are_the_repositorys() -> None:
+    from libnet.testing._scaffold import AUTHOR_DOCS, author_doc
+
+    for name in AUTHOR_DOCS:
+        assert author_doc(name) == (DOCS / name).read_text(), (
+            f"libnet/testing/docs/{name} differs from docs/{name}: copy docs/{name} over it"
+        )
+
+
+def test_the_author_docs_cover_logging_threads_configuration_and_kernel_objects() -> None:
+    text = (DOCS / "writing-drivers.md").read_text()
+    for heading in (
+        "## Configuration",
+        "## Logging and output",
+        "## Threads and asyncio",
+        "## Kernel objects and `libnet doctor`",
+        "## Versions and name conflicts",
+    ):
+        assert f"\n{heading}\n" in text, heading
+    for name in ("logging.getLogger(__name__)", "run_coroutine_threadsafe", "kernel_orphans"):
+        assert name in text, name
+    assert "DRIVER_API_VERSION" in text

@@ -31,6 +31,8 @@ EXPECTED = {
     "tests/conftest.py",
     "tests/test_conformance.py",
     "tests/test_driver.py",
+    "docs/writing-drivers.md",
+    "docs/hooks.md",
 }
 
 

@@ -2,10 +2,14 @@
 
 Discovery (:func:`discover`) reads the installed distributions' entry points for one group,
 de-duplicates them, sorts them and applies the allow- and deny-lists, all without importing
-anything. Loading (:class:`PluginLoader`) imports one plugin on demand, registers it with a
-pluggy ``PluginManager`` built on :mod:`libnet.hookspecs`, and runs its init hook with a
-callback scoped to that plugin. A plugin that fails at any step is unregistered, undone and
-recorded as a :class:`PluginFailure`; nothing else is affected.
+anything. Two distributions advertising one name are a conflict: neither serves it until an
+allow- or deny-list entry picks one. Loading (:class:`PluginLoader`) first checks the
+distribution's ``Requires-Dist`` on libnet against the running version, then imports one
+plugin on demand, registers it with a pluggy ``PluginManager`` built on
+:mod:`libnet.hookspecs`, and runs its init hook with a callback scoped to that plugin. A
+plugin that fails at any step is unregistered, undone and recorded as a
+:class:`PluginFailure`; nothing else is affected. Whatever a plugin prints while libnet runs
+its code goes to stderr (:func:`libnet._output.plugin_code`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from typing import Any
 import pluggy
 
 from libnet import hookspecs
+from libnet._output import plugin_code
+from libnet._version import __version__
 from libnet.errors import PluginLoadError
 from libnet.registry import DriverInfo
 
@@ -34,6 +40,7 @@ __all__ = [
     "PluginSpec",
     "discover",
     "normalize_dist_name",
+    "version_mismatch",
 ]
 
 log = logging.getLogger("libnet.plugins")
@@ -54,6 +61,8 @@ class PluginSpec:
     distribution: str | None
     version: str | None
     entry_point: Any
+    requires: tuple[str, ...] = ()
+    """The distribution's ``Requires-Dist`` entries on libnet, unparsed."""
 
     @cached_property
     def dist_key(self) -> str:
@@ -132,8 +141,8 @@ def discover(
     """Enumerate the entry points of ``group`` without importing them.
 
     Entry points are de-duplicated by distribution (the first on ``sys.path`` wins, as
-    for imports) and sorted by name, then distribution. When two distributions advertise
-    the same name, the first in that order keeps it and the other is a conflict.
+    for imports) and sorted by name, then distribution. A name that two distributions
+    advertise (after the allow- and deny-lists) is a conflict: neither serves it.
     """
     if sys.version_info >= (3, 12):  # pragma: no cover - depends on the interpreter
         from importlib import metadata
@@ -141,60 +150,95 @@ def discover(
         import importlib_metadata as metadata
 
     plugin_filter = plugin_filter or PluginFilter()
+    heads: dict[int, tuple[Any, _Head]] = {}  # one METADATA read per distribution
     found: list[PluginSpec] = []
     for ep in metadata.entry_points(group=group):
         dist = getattr(ep, "dist", None)
-        name, version = _name_version(dist) if dist is not None else (None, None)
+        head = _Head(None, None, ())
+        if dist is not None:
+            if id(dist) not in heads:
+                heads[id(dist)] = (dist, _read_head(dist))
+            head = heads[id(dist)][1]
         found.append(
             PluginSpec(
                 name=ep.name,
                 value=ep.value,
                 group=group,
-                distribution=name,
-                version=version,
+                distribution=head.name,
+                version=head.version,
                 entry_point=ep,
+                requires=head.requires,
             )
         )
     found.sort(key=lambda s: (s.name, s.dist_key, s.value))
-    specs: list[PluginSpec] = []
     disabled: list[PluginSpec] = []
-    conflicts: list[PluginFailure] = []
-    taken: dict[str, PluginSpec] = {}
+    by_name: dict[str, dict[str, PluginSpec]] = {}
     for spec in found:
         if not plugin_filter.permits(spec):
             disabled.append(spec)
+        else:  # the same distribution naming one type twice: its first entry point
+            by_name.setdefault(spec.name, {}).setdefault(spec.dist_key, spec)
+    specs: list[PluginSpec] = []
+    conflicts: list[PluginFailure] = []
+    for name, rivals in by_name.items():
+        if len(rivals) == 1:
+            specs.extend(rivals.values())
             continue
-        first = taken.get(spec.name)
-        if first is not None:
-            if first.dist_key == spec.dist_key:
-                continue
-            conflicts.append(
-                PluginFailure(
-                    spec,
-                    "discovery",
-                    f"{kind} {spec.name!r} is also advertised by {first.describe()}, "
-                    "which takes it; uninstall or disable one of them",
-                )
-            )
-            continue
-        taken[spec.name] = spec
-        specs.append(spec)
+        for spec in rivals.values():
+            others = [s for s in rivals.values() if s is not spec]
+            conflicts.append(PluginFailure(spec, "discovery", _conflict(kind, name, others)))
     return Discovery(tuple(specs), tuple(disabled), tuple(conflicts))
 
 
-def _name_version(dist: Any) -> tuple[str | None, str | None]:
-    """A distribution's name and version, read from the head of its METADATA file.
+def _conflict(kind: str, name: str, others: list[PluginSpec]) -> str:
+    """The error of one side of a conflict: who else advertises ``name``, and how to choose."""
+    rivals = ", ".join(s.describe() for s in others)
+    example = others[0].distribution or others[0].name
+    return (
+        f"{kind} {name!r} is also advertised by {rivals}, so neither serves it; choose one "
+        f"with an allow-list (LIBNET_PLUGINS / plugins_allow) or a deny-list entry "
+        f"(LIBNET_DISABLE_PLUGINS / plugins_deny), such as LIBNET_DISABLE_PLUGINS={example}"
+    )
 
-    Reading the two header lines is several times cheaper than ``dist.metadata``, which
+
+@dataclass(frozen=True)
+class _Head:
+    """What discovery reads of a distribution's METADATA: name, version, needs of libnet."""
+
+    name: str | None
+    version: str | None
+    requires: tuple[str, ...]
+
+
+_REQUIREMENT_NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def _on_libnet(requirements: Iterable[str]) -> tuple[str, ...]:
+    """The requirements that name libnet (parsed only when a plugin is loaded)."""
+    out = []
+    for req in requirements:
+        match = _REQUIREMENT_NAME.match(req)
+        if match and normalize_dist_name(match.group(1)) == "libnet":
+            out.append(req.strip())
+    return tuple(out)
+
+
+def _read_head(dist: Any) -> _Head:
+    """A distribution's name, version and ``Requires-Dist`` on libnet, from METADATA's head.
+
+    Reading the header lines is several times cheaper than ``dist.metadata``, which
     parses the whole file with the email parser (twice, once for ``dist.version``).
     """
     text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
     fields: dict[str, str] = {}
+    requires: list[str] = []
     for line in text.splitlines():
         if not line:
             break
         key, sep, value = line.partition(":")
-        if sep and key in ("Name", "Version") and key not in fields:
+        if sep and key == "Requires-Dist":
+            requires.append(value.strip())
+        elif sep and key in ("Name", "Version") and key not in fields:
             fields[key] = value.strip()
     if "Name" not in fields:  # unusual layout: let importlib try the full parse
         try:
@@ -202,16 +246,49 @@ def _name_version(dist: Any) -> tuple[str | None, str | None]:
         except (KeyError, OSError):  # no METADATA at all
             meta = None
         if meta is None:
-            return None, fields.get("Version")
-        return meta.get("Name"), meta.get("Version")
-    return fields["Name"], fields.get("Version")
+            return _Head(None, fields.get("Version"), _on_libnet(requires))
+        return _Head(
+            meta.get("Name"),
+            meta.get("Version"),
+            _on_libnet(meta.get_all("Requires-Dist") or ()),
+        )
+    return _Head(fields["Name"], fields.get("Version"), _on_libnet(requires))
+
+
+_OPERATOR_ORDER = ("===", "==", "~=", ">=", ">", "!=", "<=", "<")
+"""Specifiers in a message: lower bounds before upper ones (``libnet>=2,<3``)."""
+
+
+def version_mismatch(spec: PluginSpec, running: str = __version__) -> str | None:
+    """Why ``spec``'s distribution cannot run with libnet ``running``, or None if it can.
+
+    Requirements with an environment marker count only where the marker holds (an extra's
+    requirement never does).
+    """
+    if not spec.requires:
+        return None
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    for text in spec.requires:
+        try:
+            req = Requirement(text)
+        except InvalidRequirement as exc:
+            return f"its Requires-Dist {text!r} is not a valid requirement ({exc})"
+        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+            continue
+        if not req.specifier.contains(running, prereleases=True):
+            wanted = sorted(
+                req.specifier, key=lambda s: (_OPERATOR_ORDER.index(s.operator), str(s))
+            )
+            return f"requires libnet{','.join(map(str, wanted))}; this is {running}"
+    return None
 
 
 class _ScopedCallback:
     """The callback a plugin's init hook receives: registers only the plugin's own names.
 
-    A name of the plugin's own that the allow- or deny-list disabled is skipped quietly, so
-    disabling one network type of a plugin leaves its other types working.
+    A name of the plugin's own that the allow- or deny-list disabled, or that another
+    distribution advertises too, is skipped quietly, so its other types keep working.
     """
 
     def __init__(
@@ -234,7 +311,11 @@ class _ScopedCallback:
         try:
             own = self._advertised.get(name)
             if own is None and name in self._disabled:
-                log.info("%s: not registering %r, which is disabled", self._spec.describe(), name)
+                log.info(
+                    "%s: not registering %r, which is disabled or in conflict",
+                    self._spec.describe(),
+                    name,
+                )
                 return
             if own is None:
                 reason = (
@@ -293,8 +374,11 @@ class PluginLoader:
         self._failures: dict[str, PluginFailure] = {}
         self._loaded: set[str] = set()
         self._conflicts = discovery.conflicts
-        for failure in discovery.conflicts:
-            self._report(failure)
+        reported: set[str] = set()
+        for failure in discovery.conflicts:  # one warning per conflict: it names every side
+            if failure.spec.name not in reported:
+                reported.add(failure.spec.name)
+                self._report(failure)
 
     @property
     def specs(self) -> Mapping[str, PluginSpec]:
@@ -318,7 +402,7 @@ class PluginLoader:
         return self._failures.get(name)
 
     def status(self, name: str) -> str:
-        """``ok``, ``failed`` or ``not-loaded`` for a discovered name."""
+        """``ok``, ``failed`` or ``not-loaded`` for a usable discovered name."""
         if name in self._failures:
             return "failed"
         return "ok" if name in self._loaded else "not-loaded"
@@ -336,6 +420,16 @@ class PluginLoader:
         failure = self._failures.get(name)
         if failure is not None:
             return failure.message()
+        rivals = [f.spec for f in self._conflicts if f.spec.name == name]
+        if rivals:
+            first = rivals[0].distribution or rivals[0].name
+            return (
+                f"it is advertised by {len(rivals)} distributions, "
+                f"{' and '.join(s.describe() for s in rivals)}, so none of them serves it; "
+                "choose one with an allow-list entry (LIBNET_PLUGINS / plugins_allow) or "
+                f"deny the others (LIBNET_DISABLE_PLUGINS / plugins_deny, such as "
+                f"LIBNET_DISABLE_PLUGINS={first})"
+            )
         for spec in self._disabled:
             if spec.name == name:
                 return (
@@ -345,7 +439,7 @@ class PluginLoader:
         return None
 
     def infos(self, capability: Callable[[str], Any]) -> list[DriverInfo]:
-        """One row per entry point (loaded, not loaded, failed, disabled) and per conflict.
+        """One row per entry point: loaded, not loaded, failed, in conflict or disabled.
 
         ``capability(name)`` gives the capability a loaded name registered with, or None.
         """
@@ -361,7 +455,7 @@ class PluginLoader:
                     failure.traceback if failure else None,
                 )
             )
-        rows.extend(_row(f.spec, "failed", None, f.error, f.traceback) for f in self._conflicts)
+        rows.extend(_row(f.spec, "conflict", None, f.error, None) for f in self._conflicts)
         rows.extend(_row(spec, "disabled", None, None, None) for spec in self._disabled)
         return rows
 
@@ -380,9 +474,19 @@ class PluginLoader:
         # Every entry point of the distribution with the same target is the same plugin.
         group = [s for s in self._by_dist[spec.dist_key] if s.value == spec.value]
         advertised = {s.name: s for s in self._by_dist[spec.dist_key]}
-        disabled = frozenset(s.name for s in self._disabled if s.dist_key == spec.dist_key)
+        disabled = frozenset(
+            s.name
+            for s in (*self._disabled, *(f.spec for f in self._conflicts))
+            if s.dist_key == spec.dist_key
+        )
+        mismatch = version_mismatch(spec)
+        if mismatch is not None:
+            for s in group:
+                self._fail(PluginFailure(s, "version check", mismatch))
+            return False
         try:
-            plugin = spec.entry_point.load()
+            with plugin_code():
+                plugin = spec.entry_point.load()
         except (Exception, SystemExit) as exc:
             self._fail_all(group, "import", exc)
             return False
@@ -397,7 +501,8 @@ class PluginLoader:
             self._hook, remove_plugins=[p for p in self.pm.get_plugins() if p is not plugin]
         )
         try:
-            caller(callback=callback, config=MappingProxyType(dict(self._config.get(name, {}))))
+            with plugin_code():
+                caller(callback=callback, config=MappingProxyType(dict(self._config.get(name, {}))))
             if callback.errors:
                 raise callback.errors[0]
         except (Exception, SystemExit) as exc:
