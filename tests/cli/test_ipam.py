@@ -218,7 +218,7 @@ def test_a_bad_aux_address_argument_is_a_usage_error(libnet: Libnet) -> None:
 
 BAD_ENDPOINTS = {
     "address-in-use": (("--ip", "10.1.0.2"), "address 10.1.0.2 is already in use"),
-    "gateway-in-use": (("--ip", "10.1.0.1"), "address 10.1.0.1 is already in use"),
+    "gateway-in-use": (("--ip", "10.1.0.1"), "asks for 10.1.0.1, which is the network's gateway"),
     "outside-the-pool": (("--ip", "10.9.0.9"), "address 10.9.0.9 is not in pool 10.1.0.0/24"),
     "not-an-address": (("--ip", "ten"), "'ten' is not an IP address"),
     "ipv6-on-ipv4-network": (("--ip6", "fd00::9"), "asks for fd00::9 but its network has no ipv6"),
