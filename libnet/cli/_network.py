@@ -15,7 +15,13 @@ from libnet.cli._args import add_json, add_options, key_value, short_id, to_dict
 from libnet.cli._context import PROG, CommandContext
 from libnet.cli._format import print_json, print_table
 from libnet.cli._ipam import add_network_options, network_ipam
-from libnet.errors import ActiveEndpointsError, LibnetError, NetworkNotFoundError, NotFoundError
+from libnet.errors import (
+    ActiveEndpointsError,
+    InvalidOptionError,
+    LibnetError,
+    NetworkNotFoundError,
+    NotFoundError,
+)
 from libnet.network import Network
 
 
@@ -61,16 +67,33 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "rm",
         aliases=["remove"],
         help="remove networks",
-        description="Remove networks and print their names. Every network is tried; the "
-        "exit status is 1 if one could not be removed.",
+        description="Remove networks and print their names. A network must have no "
+        "endpoints, unless --with-endpoints is given. Every network is tried; the exit "
+        "status is 1 if one could not be removed.",
     )
     p.add_argument("refs", nargs="+", metavar="NETWORK", help="name, ID or unique ID prefix")
     p.add_argument(
         "-f",
         "--force",
         action="store_true",
-        help="remove the network's endpoints first, remove a network whose driver is "
-        "gone from the state alone, and ignore networks that do not exist",
+        help="do not report networks that do not exist, as Docker's -f (it removes nothing more)",
+    )
+    p.add_argument(
+        "--with-endpoints",
+        action="store_true",
+        help="remove the network's endpoints first; endpoints joined to a sandbox are "
+        "still refused without --leave-joined",
+    )
+    p.add_argument(
+        "--leave-joined",
+        action="store_true",
+        help="with --with-endpoints: make joined endpoints leave their sandboxes, then remove them",
+    )
+    p.add_argument(
+        "--forget",
+        action="store_true",
+        help="remove a network whose driver is no longer installed from the state alone "
+        "(its driver is not called; 'libnet doctor' finds what it left in the kernel)",
     )
     p.set_defaults(func=_rm)
 
@@ -136,13 +159,20 @@ def _inspect(args: argparse.Namespace, ctx: CommandContext) -> int:
 
 
 def _rm(args: argparse.Namespace, ctx: CommandContext) -> int:
+    if args.leave_joined and not args.with_endpoints:
+        raise InvalidOptionError(
+            "--leave-joined only applies with --with-endpoints: add it to remove the "
+            "networks' endpoints"
+        )
     controller = ctx.controller()
 
     def remove(ref: str) -> None:
         try:
             network = controller.network(ref)
             name = network.name
-            network.delete(force=args.force)
+            network.delete(
+                endpoints=args.with_endpoints, leave_joined=args.leave_joined, forget=args.forget
+            )
         except NetworkNotFoundError:
             if args.force:  # as Docker's ``network rm --force``
                 return
