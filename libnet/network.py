@@ -455,7 +455,7 @@ class Endpoint:
         return dict(info)
 
     def to_dict(self) -> dict[str, Any]:
-        """The endpoint as plain values, as ``libnet endpoint inspect`` prints it."""
+        """The endpoint as recorded (``libnet endpoint inspect`` adds :meth:`driver_info`)."""
         ep = self._rec()
         return {**_info(ep), "options": dict(ep.options)}
 

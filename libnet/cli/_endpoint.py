@@ -9,7 +9,8 @@ from libnet import labels
 from libnet.cli._args import add_json, add_options, short_id, to_dict
 from libnet.cli._context import CommandContext
 from libnet.cli._format import print_json, print_table
-from libnet.errors import NotFoundError
+from libnet.errors import LibnetError, NotFoundError
+from libnet.network import Endpoint
 
 _NETWORK_HELP = "network name, ID or unique ID prefix"
 _ENDPOINT_HELP = "endpoint name, ID or unique ID prefix"
@@ -51,7 +52,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--no-trunc", action="store_true", help="print full IDs")
     p.set_defaults(func=_ls)
 
-    p = cmds.add_parser("inspect", help="print endpoints as JSON")
+    p = cmds.add_parser(
+        "inspect",
+        help="print endpoints as JSON",
+        description="Print endpoints as JSON: what the state records (addresses, MAC, "
+        "interface names, sandbox, options) and, under driver_info, what the driver reports "
+        "(its endpoint_oper_info; the bridge driver's has a kernel field). When the driver "
+        "cannot answer, driver_info is null and driver_info_error says why.",
+    )
     p.add_argument("network", metavar="NETWORK", help=_NETWORK_HELP)
     p.add_argument("refs", nargs="+", metavar="ENDPOINT", help=_ENDPOINT_HELP)
     add_json(p, inspect=True)
@@ -131,9 +139,22 @@ def _ls(args: argparse.Namespace, ctx: CommandContext) -> int:
 def _inspect(args: argparse.Namespace, ctx: CommandContext) -> int:
     network = ctx.controller().network(args.network)
     found: list[dict[str, Any]] = []
-    status = ctx.each(args.refs, lambda ref: found.append(network.endpoint(ref).to_dict()))
+    status = ctx.each(args.refs, lambda ref: found.append(_inspected(network.endpoint(ref))))
     print_json(found)
     return status
+
+
+def _inspected(endpoint: Endpoint) -> dict[str, Any]:
+    """The endpoint with its driver's data; a driver failure is said, not fatal."""
+    out = endpoint.to_dict()
+    try:
+        out["driver_info"] = endpoint.driver_info()
+    except NotFoundError:
+        raise  # the endpoint itself went away meanwhile
+    except LibnetError as exc:
+        out["driver_info"] = None
+        out["driver_info_error"] = str(exc)
+    return out
 
 
 def _rm(args: argparse.Namespace, ctx: CommandContext) -> int:

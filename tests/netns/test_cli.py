@@ -106,3 +106,12 @@ def test_doctor_and_network_inspect(tmp_path: Path) -> None:
     assert ok(libnet_cli(state, "doctor")).strip() == "no problems found"
     (net,) = json.loads(ok(libnet_cli(state, "network", "inspect", "n1")))
     assert net["kernel"]["status"] == "ok"
+
+
+def test_endpoint_inspect_shows_the_bridge_drivers_kernel_field(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    with libnet.Controller(state_dir=state) as c:
+        c.new_network("bridge", "n1", ipam=N1).create_endpoint("e1")
+    (ep,) = json.loads(ok(libnet_cli(state, "endpoint", "inspect", "n1", "e1")))
+    assert ep["driver_info"]["kernel"] == "ok"
+    assert ep["driver_info"]["bridge"].startswith("br-")
