@@ -8,7 +8,9 @@ from typing import Any
 from libnet import labels
 from libnet.cli._args import add_json, add_options, short_id, to_dict
 from libnet.cli._context import CommandContext
-from libnet.cli._format import print_json, print_table
+from libnet.cli._filters import add_filter, matches
+from libnet.cli._format import print_json
+from libnet.cli._listing import Listing, add_format
 from libnet.errors import LibnetError, NotFoundError
 from libnet.network import Endpoint
 
@@ -49,6 +51,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     out = p.add_mutually_exclusive_group()
     out.add_argument("-q", "--quiet", action="store_true", help="print endpoint IDs only")
     add_json(out)
+    add_format(out)
+    add_filter(p, ["name", "id", "network", "sandbox"])
     p.add_argument("--no-trunc", action="store_true", help="print full IDs")
     p.set_defaults(func=_ls)
 
@@ -115,25 +119,40 @@ def _ls(args: argparse.Namespace, ctx: CommandContext) -> int:
             if args.network:
                 raise
             continue  # removed by another process meanwhile
+    rows = [
+        (net, ep)
+        for net, ep in rows
+        if matches({**ep, "network": net, "sandbox": ep["sandbox"] or ""}, args.filters)
+    ]
     if args.json:
         print_json([ep for _, ep in rows])
     elif args.quiet:
         for _, ep in rows:
             print(short_id(ep["id"], args.no_trunc))
     else:
-        print_table(
-            ["ENDPOINT ID", "NAME", "NETWORK", "SANDBOX"],
-            [
-                [
-                    short_id(ep["id"], args.no_trunc),
-                    ep["name"],
-                    net_name,
-                    short_id(ep["sandbox"], args.no_trunc) if ep["sandbox"] else "-",
-                ]
-                for net_name, ep in rows
-            ],
-        )
+        _listing(rows, args.no_trunc).show(args.format)
     return 0
+
+
+def _listing(rows: list[tuple[str, dict[str, Any]]], no_trunc: bool) -> Listing:
+    cells = [
+        {
+            "ID": short_id(ep["id"], no_trunc),
+            "Name": ep["name"],
+            "Network": net_name,
+            "Sandbox": short_id(ep["sandbox"], no_trunc) if ep["sandbox"] else "-",
+            "IPv4Address": ep["address"] or "",
+            "IPv6Address": ep["address_ipv6"] or "",
+            "MacAddress": ep["mac_address"] or "",
+        }
+        for net_name, ep in rows
+    ]
+    return Listing(
+        ["ID", "Name", "Network", "Sandbox", "IPv4Address", "IPv6Address", "MacAddress"],
+        [("ID", "ENDPOINT ID"), ("Name", "NAME"), ("Network", "NETWORK"), ("Sandbox", "SANDBOX")],
+        cells,
+        [ep for _, ep in rows],
+    )
 
 
 def _inspect(args: argparse.Namespace, ctx: CommandContext) -> int:
