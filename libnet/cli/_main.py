@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 
 from libnet import __version__
 from libnet.cli import (
+    _completion,
     _doctor,
     _drivers,
     _endpoint,
@@ -101,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     _ipam.add_parser(sub)
     _new_driver.add_parser(sub)
     _serve.add_parser(sub)
+    _completion.add_parser(sub, parser)
     _finish(parser)
     parser.set_defaults(func=_print_help(parser))
     return parser
