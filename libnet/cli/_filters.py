@@ -1,8 +1,8 @@
 """``--filter KEY=VALUE`` of the ``ls`` commands, with Docker's meanings.
 
-``name`` matches a part of the name, ``id`` the start of the ID, ``label`` a label's key
-(``label=KEY``) or key and value (``label=KEY=VALUE``); any other key matches its value
-exactly. The same key given again widens the match (either value), another key narrows it.
+``name`` matches a part of the name, ``id`` and ``sandbox`` the start of the ID, ``label``
+a label's key (``label=KEY``) or key and value (``label=KEY=VALUE``); any other key matches
+its value exactly. The same key given again widens the match (either value), another key narrows it.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ def add_filter(parser: argparse.ArgumentParser, keys: Sequence[str]) -> None:
         type=_filter_type(keys),
         metavar="KEY=VALUE",
         help=f"list only what matches (repeatable; keys: {', '.join(keys)}); name matches "
-        "a part of the name, id the start of the ID, label=KEY or label=KEY=VALUE a label",
+        "a part of the name, id (and sandbox) the start of the ID, label=KEY or label=KEY=VALUE "
+        "a label; other keys the whole value",
     )
 
 
@@ -61,6 +62,6 @@ def _match(key: str, actual: Any, wanted: str) -> bool:
     text = "" if actual is None else str(actual)
     if key == "name":
         return wanted in text
-    if key == "id":
+    if key in ("id", "sandbox"):  # IDs are shown shortened: their start is enough
         return text.startswith(wanted)
     return text == wanted

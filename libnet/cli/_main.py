@@ -30,25 +30,25 @@ def _directory(text: str) -> str:
     return text
 
 
-def _add_globals(parser: argparse.ArgumentParser, default: object) -> None:
-    """The global options; ``default`` is ``argparse.SUPPRESS`` after a subcommand.
+def _add_globals(parser: argparse.ArgumentParser, subcommand: bool) -> None:
+    """The global options, before a subcommand or (``subcommand``) after it.
 
-    A suppressed default keeps a subcommand's parser from overwriting the value given
-    before the subcommand (``libnet --debug network ls``).
+    After a subcommand the defaults are suppressed, so that a subcommand's parser does not
+    overwrite the value given before the subcommand (``libnet --debug network ls``).
     """
     group = parser.add_argument_group("global options")
     group.add_argument(
         "--state-dir",
         type=_directory,
         metavar="DIR",
-        default=default,
+        default=argparse.SUPPRESS if subcommand else None,
         help=f"directory of the state file state.db (default: ${STATE_DIR_ENV}, else "
         "/var/lib/libnet for root, else $XDG_STATE_HOME/libnet or ~/.local/state/libnet)",
     )
     group.add_argument(
         "--debug",
         action="store_true",
-        default=default,
+        default=argparse.SUPPRESS if subcommand else False,
         help="log debug messages and show tracebacks",
     )
 
@@ -78,7 +78,7 @@ def _print_help(
 def _finish(parser: argparse.ArgumentParser) -> None:
     """Give every subcommand the global options, and every bare group its help."""
     for child in _subparsers(parser):
-        _add_globals(child, argparse.SUPPRESS)
+        _add_globals(child, subcommand=True)
         for action in child._actions:
             if isinstance(action, argparse._SubParsersAction):
                 action.required = False
@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Manage libnet networks, endpoints and sandboxes.",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    _add_globals(parser, None)
+    _add_globals(parser, subcommand=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _network.add_parser(sub)
     _endpoint.add_parser(sub)

@@ -93,6 +93,11 @@ def test_endpoint_and_sandbox_ls_filter_and_format(
     assert joined == ["api "]  # the null IPAM gives no address
     boxes = cli(state, capsys, "sandbox", "ls", "-f", "name=box", "--format", "{{.ContainerID}}")
     assert boxes == ["box-1"]
+    (box,) = cli(state, capsys, "sandbox", "ls", "-q", "-f", "name=box")
+    in_box = cli(
+        state, capsys, "endpoint", "ls", "-f", f"sandbox={box[:6]}", "--format", "{{.Name}}"
+    )
+    assert in_box == ["api"]
 
 
 def test_drivers_and_ipam_ls_filter_and_format(
