@@ -115,6 +115,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(levelname)s: %(message)s")
     if args.debug:  # libnet's own debug messages, not those of the libraries it uses
         logging.getLogger("libnet").setLevel(logging.DEBUG)
+    elif args.command != "serve":
+        # A command reports each plugin failure itself, once: in the rows of `libnet
+        # drivers` / `ipam ls`, or in the error of the command that needed the plugin.
+        # A long-running server has no such reader and keeps the warnings.
+        logging.getLogger("libnet.plugins").setLevel(logging.ERROR)
     ctx = CommandContext(state_dir=resolve_state_dir(args.state_dir), debug=args.debug)
     try:
         status: int = args.func(args, ctx)
