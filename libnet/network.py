@@ -235,7 +235,7 @@ class Network:
                 raise UnknownDriverError(
                     f"network {net.name!r} cannot be deleted: no installed driver serves "
                     f"its type {net.type!r}; install it again, or remove the network from "
-                    "the state alone (libnet network rm --forget)"
+                    "the state alone (delete(forget=True); libnet network rm --forget)"
                 )
             if eps and not endpoints:
                 names = ", ".join(sorted(e.name for e in eps))
