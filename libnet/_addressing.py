@@ -20,7 +20,12 @@ from typing import Any
 from libnet._calls import call_driver
 from libnet._operation import Operation
 from libnet.driverapi import IPAMData
-from libnet.errors import InvalidAddressError, InvalidOptionError, PoolExhaustedError
+from libnet.errors import (
+    AddressInUseError,
+    InvalidAddressError,
+    InvalidOptionError,
+    PoolExhaustedError,
+)
 from libnet.ipam import (
     GATEWAY_OPTIONS,
     NETWORK_NAME_OPTION,
@@ -197,6 +202,8 @@ def allocate_endpoint(
             raise InvalidOptionError(
                 f"{what} asks for {wanted} but its network has no {family} pool"
             )
+        if wanted:
+            _refuse_gateway(pools, wanted, what)
         found[family] = None
         last: Exception | None = None
         for pool in pools:
@@ -224,6 +231,21 @@ def allocate_endpoint(
             if last is not None:
                 raise type(last)(f"{what}: {last}") from last
     return found["ipv4"], found["ipv6"], allocations
+
+
+def _refuse_gateway(pools: list[Mapping[str, Any]], wanted: str, what: str) -> None:
+    """A requested address that is a pool's gateway is refused, saying so."""
+    try:
+        address = ipaddress.ip_interface(wanted).ip
+    except ValueError:
+        return  # the IPAM driver words the error about a malformed address
+    for pool in pools:
+        gateway = pool.get("gateway")
+        if gateway and ipaddress.ip_interface(gateway).ip == address:
+            raise AddressInUseError(
+                f"{what} asks for {wanted}, which is the network's gateway; choose "
+                "another address, or leave it out to get the next free one"
+            )
 
 
 def release_endpoint(

@@ -204,28 +204,51 @@ class Network:
             raise EndpointNotFoundError(f"endpoint {ref!r} not found on network {net.name!r}")
         return Endpoint(self, matches[0])
 
-    def delete(self, force: bool = False) -> None:
+    def delete(
+        self,
+        force: bool = False,
+        *,
+        endpoints: bool = False,
+        leave_joined: bool = False,
+        forget: bool = False,
+    ) -> None:
         """Delete the network.
 
         It must have no endpoints (ActiveEndpointsError) and its driver must be installed.
         With ``force=True`` its endpoints are deleted first (leaving their sandboxes), and
         a network whose driver is no longer installed is removed from the state alone.
+
+        The keywords ask for one part of ``force`` each: ``endpoints`` deletes endpoints
+        that are not joined (a joined one is still refused, ActiveEndpointsError), with
+        ``leave_joined`` joined ones too, after they leave; ``forget`` removes a network
+        whose driver is not installed from the state alone (the driver is not called, so
+        what it made in the kernel stays for ``libnet doctor``).
         """
+        if force:
+            endpoints = leave_joined = forget = True
         with self._rt.operation() as op:
             st, drivers = op.state, op.drivers
             net = st.network(self.id)
             eps = st.endpoints(net)
             available = drivers.networks.available(net.type)
-            if not available and not force:  # checked first: its endpoints cannot go either
+            if not available and not forget:  # checked first: its endpoints cannot go either
                 raise UnknownDriverError(
                     f"network {net.name!r} cannot be deleted: no installed driver serves "
-                    f"its type {net.type!r}; install it again, or remove the network "
-                    "with force (libnet network rm --force)"
+                    f"its type {net.type!r}; install it again, or remove the network from "
+                    "the state alone (delete(forget=True); libnet network rm --forget)"
                 )
-            if eps and not force:
+            if eps and not endpoints:
                 names = ", ".join(sorted(e.name for e in eps))
                 raise ActiveEndpointsError(
-                    f"network {net.name!r} has active endpoints ({names}); delete them first"
+                    f"network {net.name!r} has active endpoints ({names}); delete them "
+                    "first, or with the network (libnet network rm --with-endpoints)"
+                )
+            joined = sorted(e.name for e in eps if e.sandbox_id is not None)
+            if joined and not leave_joined:
+                raise ActiveEndpointsError(
+                    f"network {net.name!r} has endpoints joined to sandboxes "
+                    f"({', '.join(joined)}); make them leave first, or ask for it "
+                    "(libnet network rm --with-endpoints --leave-joined)"
                 )
             if not available:
                 for ep in eps:
@@ -432,7 +455,7 @@ class Endpoint:
         return dict(info)
 
     def to_dict(self) -> dict[str, Any]:
-        """The endpoint as plain values, as ``libnet endpoint inspect`` prints it."""
+        """The endpoint as recorded (``libnet endpoint inspect`` adds :meth:`driver_info`)."""
         ep = self._rec()
         return {**_info(ep), "options": dict(ep.options)}
 

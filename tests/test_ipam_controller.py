@@ -180,7 +180,9 @@ def test_gateway_and_auxiliary_addresses_are_reserved(env: Env) -> None:
     )
     got = [address(net.create_endpoint(f"ep{i}")) for i in range(3)]
     assert got == ["10.1.0.2/29", "10.1.0.4/29", "10.1.0.5/29"]
-    for taken in ("10.1.0.6", "10.1.0.1", "10.1.0.3"):
+    with pytest.raises(AddressInUseError, match="is the network's gateway"):
+        net.create_endpoint("more", ipv4_address="10.1.0.6")
+    for taken in ("10.1.0.1", "10.1.0.3"):
         with pytest.raises(AddressInUseError, match=f"{taken} is already in use"):
             net.create_endpoint("more", ipv4_address=taken)
     assert net.to_dict()["ipam"]["config"][0]["aux_addresses"] == aux

@@ -8,8 +8,11 @@ from typing import Any
 from libnet import labels
 from libnet.cli._args import add_json, add_options, short_id, to_dict
 from libnet.cli._context import CommandContext
-from libnet.cli._format import print_json, print_table
-from libnet.errors import NotFoundError
+from libnet.cli._filters import add_filter, matches
+from libnet.cli._format import print_json
+from libnet.cli._listing import Listing, add_format
+from libnet.errors import LibnetError, NotFoundError
+from libnet.network import Endpoint
 
 _NETWORK_HELP = "network name, ID or unique ID prefix"
 _ENDPOINT_HELP = "endpoint name, ID or unique ID prefix"
@@ -48,10 +51,19 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     out = p.add_mutually_exclusive_group()
     out.add_argument("-q", "--quiet", action="store_true", help="print endpoint IDs only")
     add_json(out)
+    add_format(out)
+    add_filter(p, ["name", "id", "network", "sandbox"])
     p.add_argument("--no-trunc", action="store_true", help="print full IDs")
     p.set_defaults(func=_ls)
 
-    p = cmds.add_parser("inspect", help="print endpoints as JSON")
+    p = cmds.add_parser(
+        "inspect",
+        help="print endpoints as JSON",
+        description="Print endpoints as JSON: what the state records (addresses, MAC, "
+        "interface names, sandbox, options) and, under driver_info, what the driver reports "
+        "(its endpoint_oper_info; the bridge driver's has a kernel field). When the driver "
+        "cannot answer, driver_info is null and driver_info_error says why.",
+    )
     p.add_argument("network", metavar="NETWORK", help=_NETWORK_HELP)
     p.add_argument("refs", nargs="+", metavar="ENDPOINT", help=_ENDPOINT_HELP)
     add_json(p, inspect=True)
@@ -107,33 +119,61 @@ def _ls(args: argparse.Namespace, ctx: CommandContext) -> int:
             if args.network:
                 raise
             continue  # removed by another process meanwhile
+    rows = [
+        (net, ep)
+        for net, ep in rows
+        if matches({**ep, "network": net, "sandbox": ep["sandbox"] or ""}, args.filters)
+    ]
     if args.json:
         print_json([ep for _, ep in rows])
     elif args.quiet:
         for _, ep in rows:
             print(short_id(ep["id"], args.no_trunc))
     else:
-        print_table(
-            ["ENDPOINT ID", "NAME", "NETWORK", "SANDBOX"],
-            [
-                [
-                    short_id(ep["id"], args.no_trunc),
-                    ep["name"],
-                    net_name,
-                    short_id(ep["sandbox"], args.no_trunc) if ep["sandbox"] else "-",
-                ]
-                for net_name, ep in rows
-            ],
-        )
+        _listing(rows, args.no_trunc).show(args.format)
     return 0
+
+
+def _listing(rows: list[tuple[str, dict[str, Any]]], no_trunc: bool) -> Listing:
+    cells = [
+        {
+            "ID": short_id(ep["id"], no_trunc),
+            "Name": ep["name"],
+            "Network": net_name,
+            "Sandbox": short_id(ep["sandbox"], no_trunc) if ep["sandbox"] else "-",
+            "IPv4Address": ep["address"] or "",
+            "IPv6Address": ep["address_ipv6"] or "",
+            "MacAddress": ep["mac_address"] or "",
+        }
+        for net_name, ep in rows
+    ]
+    return Listing(
+        ["ID", "Name", "Network", "Sandbox", "IPv4Address", "IPv6Address", "MacAddress"],
+        [("ID", "ENDPOINT ID"), ("Name", "NAME"), ("Network", "NETWORK"), ("Sandbox", "SANDBOX")],
+        cells,
+        [ep for _, ep in rows],
+    )
 
 
 def _inspect(args: argparse.Namespace, ctx: CommandContext) -> int:
     network = ctx.controller().network(args.network)
     found: list[dict[str, Any]] = []
-    status = ctx.each(args.refs, lambda ref: found.append(network.endpoint(ref).to_dict()))
+    status = ctx.each(args.refs, lambda ref: found.append(_inspected(network.endpoint(ref))))
     print_json(found)
     return status
+
+
+def _inspected(endpoint: Endpoint) -> dict[str, Any]:
+    """The endpoint with its driver's data; a driver failure is said, not fatal."""
+    out = endpoint.to_dict()
+    try:
+        out["driver_info"] = endpoint.driver_info()
+    except NotFoundError:
+        raise  # the endpoint itself went away meanwhile
+    except LibnetError as exc:
+        out["driver_info"] = None
+        out["driver_info_error"] = str(exc)
+    return out
 
 
 def _rm(args: argparse.Namespace, ctx: CommandContext) -> int:

@@ -15,7 +15,10 @@ from typing import Any
 
 from libnet.cli._args import key_value
 from libnet.cli._context import CommandContext
+from libnet.cli._driver_rows import driver_listing, filterable
+from libnet.cli._filters import add_filter, matches
 from libnet.cli._format import distribution_cell, print_failures, print_json, print_table
+from libnet.cli._listing import add_format
 from libnet.errors import InvalidAddressError, InvalidPoolError
 from libnet.ipam import IpamCapability
 from libnet.ipam._config import parse_subnet
@@ -38,7 +41,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         description="List every IPAM driver: built in, loaded from a plugin, failed or "
         "disabled. Plugins are loaded to check them; no state is read.",
     )
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_format(out)
+    add_filter(p, ["name", "source", "status"])
     p.add_argument(
         "--traceback", action="store_true", help="include the traceback of failed plugins"
     )
@@ -61,7 +67,15 @@ def _requires(capability: Any) -> str:
 
 
 def _ls(args: argparse.Namespace, ctx: CommandContext) -> int:
-    rows = ctx.controller(plugins="eager", stateless=True).ipam_drivers()
+    rows = [
+        row
+        for row in ctx.controller(plugins="eager", stateless=True).ipam_drivers()
+        if matches(filterable(row), args.filters)
+    ]
+    if args.format is not None:
+        column = ("Requires", "REQUIRES", lambda row: _requires(row.capability))
+        driver_listing(rows, args.traceback, column).show(args.format)
+        return 0
     if args.json:
         print_json([row.to_dict(traceback=args.traceback) for row in rows])
         return 0

@@ -6,10 +6,11 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from libnet import __version__
 from libnet.cli import (
+    _completion,
     _doctor,
     _drivers,
     _endpoint,
@@ -29,24 +30,70 @@ def _directory(text: str) -> str:
     return text
 
 
+def _add_globals(parser: argparse.ArgumentParser, subcommand: bool) -> None:
+    """The global options, before a subcommand or (``subcommand``) after it.
+
+    After a subcommand the defaults are suppressed, so that a subcommand's parser does not
+    overwrite the value given before the subcommand (``libnet --debug network ls``).
+    """
+    group = parser.add_argument_group("global options")
+    group.add_argument(
+        "--state-dir",
+        type=_directory,
+        metavar="DIR",
+        default=argparse.SUPPRESS if subcommand else None,
+        help=f"directory of the state file state.db (default: ${STATE_DIR_ENV}, else "
+        "/var/lib/libnet for root, else $XDG_STATE_HOME/libnet or ~/.local/state/libnet)",
+    )
+    group.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS if subcommand else False,
+        help="log debug messages and show tracebacks",
+    )
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """The parsers of ``parser``'s subcommands, each once (aliases share a parser)."""
+    found: dict[int, argparse.ArgumentParser] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                found.setdefault(id(child), child)
+    return list(found.values())
+
+
+def _print_help(
+    parser: argparse.ArgumentParser,
+) -> Callable[[argparse.Namespace, CommandContext], int]:
+    """A command that prints ``parser``'s help and succeeds, as a bare ``docker network``."""
+
+    def run(args: argparse.Namespace, ctx: CommandContext) -> int:
+        parser.print_help()
+        return 0
+
+    return run
+
+
+def _finish(parser: argparse.ArgumentParser) -> None:
+    """Give every subcommand the global options, and every bare group its help."""
+    for child in _subparsers(parser):
+        _add_globals(child, subcommand=True)
+        for action in child._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                action.required = False
+                child.set_defaults(func=_print_help(child))
+        _finish(child)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Manage libnet networks, endpoints and sandboxes.",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    parser.add_argument(
-        "--state-dir",
-        type=_directory,
-        metavar="DIR",
-        help=f"directory of the state file state.db (default: ${STATE_DIR_ENV}, else "
-        "/var/lib/libnet for root, else $XDG_STATE_HOME/libnet or ~/.local/state/libnet)",
-    )
-    parser.add_argument(
-        "--debug", action="store_true", help="log debug messages and show tracebacks"
-    )
+    _add_globals(parser, subcommand=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
     _network.add_parser(sub)
     _endpoint.add_parser(sub)
     _sandbox.add_parser(sub)
@@ -55,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     _ipam.add_parser(sub)
     _new_driver.add_parser(sub)
     _serve.add_parser(sub)
+    _completion.add_parser(sub, parser)
+    _finish(parser)
+    parser.set_defaults(func=_print_help(parser))
     return parser
 
 
@@ -65,6 +115,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(levelname)s: %(message)s")
     if args.debug:  # libnet's own debug messages, not those of the libraries it uses
         logging.getLogger("libnet").setLevel(logging.DEBUG)
+    elif args.command != "serve":
+        # A command reports each plugin failure itself, once: in the rows of `libnet
+        # drivers` / `ipam ls`, or in the error of the command that needed the plugin.
+        # A long-running server has no such reader and keeps the warnings.
+        logging.getLogger("libnet.plugins").setLevel(logging.ERROR)
     ctx = CommandContext(state_dir=resolve_state_dir(args.state_dir), debug=args.debug)
     try:
         status: int = args.func(args, ctx)

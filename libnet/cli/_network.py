@@ -13,9 +13,17 @@ from typing import Any
 
 from libnet.cli._args import add_json, add_options, key_value, short_id, to_dict
 from libnet.cli._context import PROG, CommandContext
-from libnet.cli._format import print_json, print_table
+from libnet.cli._filters import add_filter, matches
+from libnet.cli._format import print_json
 from libnet.cli._ipam import add_network_options, network_ipam
-from libnet.errors import ActiveEndpointsError, LibnetError, NetworkNotFoundError, NotFoundError
+from libnet.cli._listing import Listing, add_format
+from libnet.errors import (
+    ActiveEndpointsError,
+    InvalidOptionError,
+    LibnetError,
+    NetworkNotFoundError,
+    NotFoundError,
+)
 from libnet.network import Network
 
 
@@ -49,6 +57,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     out = p.add_mutually_exclusive_group()
     out.add_argument("-q", "--quiet", action="store_true", help="print network IDs only")
     add_json(out)
+    add_format(out)
+    add_filter(p, ["driver", "scope", "label", "name", "id"])
     p.add_argument("--no-trunc", action="store_true", help="print full network IDs")
     p.set_defaults(func=_ls)
 
@@ -61,16 +71,33 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "rm",
         aliases=["remove"],
         help="remove networks",
-        description="Remove networks and print their names. Every network is tried; the "
-        "exit status is 1 if one could not be removed.",
+        description="Remove networks and print their names. A network must have no "
+        "endpoints, unless --with-endpoints is given. Every network is tried; the exit "
+        "status is 1 if one could not be removed.",
     )
     p.add_argument("refs", nargs="+", metavar="NETWORK", help="name, ID or unique ID prefix")
     p.add_argument(
         "-f",
         "--force",
         action="store_true",
-        help="remove the network's endpoints first, remove a network whose driver is "
-        "gone from the state alone, and ignore networks that do not exist",
+        help="do not report networks that do not exist, as Docker's -f (it removes nothing more)",
+    )
+    p.add_argument(
+        "--with-endpoints",
+        action="store_true",
+        help="remove the network's endpoints first; endpoints joined to a sandbox are "
+        "still refused without --leave-joined",
+    )
+    p.add_argument(
+        "--leave-joined",
+        action="store_true",
+        help="with --with-endpoints: make joined endpoints leave their sandboxes, then remove them",
+    )
+    p.add_argument(
+        "--forget",
+        action="store_true",
+        help="remove a network whose driver is no longer installed from the state alone "
+        "(its driver is not called; 'libnet doctor' finds what it left in the kernel)",
     )
     p.set_defaults(func=_rm)
 
@@ -110,21 +137,48 @@ def _dicts(networks: list[Network]) -> list[dict[str, Any]]:
 
 
 def _ls(args: argparse.Namespace, ctx: CommandContext) -> int:
-    nets = _dicts(ctx.controller().networks())
+    nets = [
+        n
+        for n in _dicts(ctx.controller().networks())
+        if matches({**n, "label": n["labels"]}, args.filters)
+    ]
     if args.json:
         print_json(nets)
     elif args.quiet:
         for net in nets:
             print(short_id(net["id"], args.no_trunc))
     else:
-        print_table(
-            ["NETWORK ID", "NAME", "DRIVER", "SCOPE", "STATUS"],
-            [
-                [short_id(n["id"], args.no_trunc), n["name"], n["driver"], n["scope"], n["status"]]
-                for n in nets
-            ],
-        )
+        _listing(nets, args.no_trunc).show(args.format)
     return 0
+
+
+def _listing(nets: list[dict[str, Any]], no_trunc: bool) -> Listing:
+    rows = [
+        {
+            "ID": short_id(n["id"], no_trunc),
+            "Name": n["name"],
+            "Driver": n["driver"],
+            "Scope": n["scope"],
+            "Status": n["status"],
+            "Internal": str(n["internal"]).lower(),
+            "IPv6": str(n["enable_ipv6"]).lower(),
+            "CreatedAt": n["created"],
+            "Labels": ",".join(f"{k}={v}" for k, v in n["labels"].items()),
+        }
+        for n in nets
+    ]
+    return Listing(
+        ["ID", "Name", "Driver", "Scope", "Status", "Internal", "IPv6", "CreatedAt", "Labels"],
+        [
+            ("ID", "NETWORK ID"),
+            ("Name", "NAME"),
+            ("Driver", "DRIVER"),
+            ("Scope", "SCOPE"),
+            ("Status", "STATUS"),
+        ],
+        rows,
+        nets,
+    )
 
 
 def _inspect(args: argparse.Namespace, ctx: CommandContext) -> int:
@@ -136,13 +190,20 @@ def _inspect(args: argparse.Namespace, ctx: CommandContext) -> int:
 
 
 def _rm(args: argparse.Namespace, ctx: CommandContext) -> int:
+    if args.leave_joined and not args.with_endpoints:
+        raise InvalidOptionError(
+            "--leave-joined only applies with --with-endpoints: add it to remove the "
+            "networks' endpoints"
+        )
     controller = ctx.controller()
 
     def remove(ref: str) -> None:
         try:
             network = controller.network(ref)
             name = network.name
-            network.delete(force=args.force)
+            network.delete(
+                endpoints=args.with_endpoints, leave_joined=args.leave_joined, forget=args.forget
+            )
         except NetworkNotFoundError:
             if args.force:  # as Docker's ``network rm --force``
                 return

@@ -8,7 +8,9 @@ from typing import Any
 
 from libnet.cli._args import add_json, short_id
 from libnet.cli._context import CommandContext
-from libnet.cli._format import print_json, print_table
+from libnet.cli._filters import add_filter, matches
+from libnet.cli._format import print_json
+from libnet.cli._listing import Listing, add_format
 from libnet.errors import InvalidOptionError, NotFoundError
 from libnet.osl import NETNS_DIR, run_in_namespace
 
@@ -63,6 +65,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     out = p.add_mutually_exclusive_group()
     out.add_argument("-q", "--quiet", action="store_true", help="print sandbox IDs only")
     add_json(out)
+    add_format(out)
+    add_filter(p, ["id", "name"])
     p.add_argument("--no-trunc", action="store_true", help="print full sandbox IDs")
     p.set_defaults(func=_ls)
 
@@ -124,24 +128,29 @@ def _ls(args: argparse.Namespace, ctx: CommandContext) -> int:
             boxes.append(sandbox.to_dict())
         except NotFoundError:
             continue  # removed by another process meanwhile
+    boxes = [b for b in boxes if matches({**b, "name": b["container_id"]}, args.filters)]
     if args.json:
         print_json(boxes)
     elif args.quiet:
         for box in boxes:
             print(short_id(box["id"], args.no_trunc))
     else:
-        print_table(
-            ["SANDBOX ID", "CONTAINER ID", "KEY", "ENDPOINTS"],
-            [
-                [
-                    short_id(box["id"], args.no_trunc),
-                    box["container_id"],
-                    box["key"] or "-",
-                    str(len(box["endpoints"])),
-                ]
-                for box in boxes
-            ],
-        )
+        rows = [
+            {
+                "ID": short_id(box["id"], args.no_trunc),
+                "ContainerID": box["container_id"],
+                "Key": box["key"] or "-",
+                "Endpoints": str(len(box["endpoints"])),
+            }
+            for box in boxes
+        ]
+        columns = [("ID", "SANDBOX ID"), ("ContainerID", "CONTAINER ID"), ("Key", "KEY")]
+        Listing(
+            [f for f, _ in columns] + ["Endpoints"],
+            [*columns, ("Endpoints", "ENDPOINTS")],
+            rows,
+            boxes,
+        ).show(args.format)
     return 0
 
 

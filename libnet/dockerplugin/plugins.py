@@ -208,7 +208,9 @@ class DockerPlugins:
                 self._registry.register_driver(network_type, driver, driver.capability)
             except LibnetError as exc:
                 self._failures[network_type] = str(exc)
-                log.warning("Docker plugin %s cannot be used: %s", network_type, exc)
+                # Not a warning: the reason is in the error of whoever asked for the type
+                # (failure_reason), and in `libnet drivers`; logging it too printed it twice.
+                log.debug("Docker plugin %s cannot be used: %s", network_type, exc)
                 return False
             self._failures.pop(network_type, None)
             return True

@@ -33,6 +33,7 @@ def test_drivers_lists_a_failed_plugin_and_exits_0(broken_site: Path, tmp_path: 
     assert rows["broken"][1:3] == ["entrypoint", "failed"]
     assert rows["null"][1:3] == ["builtin", "ok"]
     assert "broken: RuntimeError: libnet-broken fails in its init hook" in result.stderr
+    assert result.stderr.count("libnet-broken fails in its init hook") == 1  # not logged too
 
 
 def test_drivers_json_gives_the_failure_phase_and_error(broken_site: Path, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from _drivers import LOCAL, RecordingDriver
 
 from .conftest import Libnet
 
@@ -141,14 +142,51 @@ def test_argument_that_is_not_key_value_is_a_usage_error(
     assert not (libnet.state_dir / "state.db").exists()
 
 
-def test_rm_of_network_with_endpoints_needs_force(libnet: Libnet) -> None:
+def test_rm_force_is_dockers_and_never_removes_endpoints(libnet: Libnet) -> None:
     with libnet.api() as controller:
         controller.new_network("null", "none").create_endpoint("ep1")
 
-    libnet("network", "rm", "none").error("network 'none' has active endpoints (ep1)")
+    for args in ((), ("-f",), ("--force",)):
+        libnet("network", "rm", *args, "none").error(
+            "network 'none' has active endpoints (ep1)", "--with-endpoints"
+        )
     assert [n["name"] for n in libnet("network", "ls", "--json").json()] == ["none"]
+    assert libnet("endpoint", "ls", "-q", "none").lines() != []
 
-    assert libnet("network", "rm", "--force", "none").lines() == ["none"]
+    assert libnet("network", "rm", "--with-endpoints", "none").lines() == ["none"]
+    assert libnet("network", "ls", "-q").lines() == []
+
+
+def test_rm_with_endpoints_refuses_joined_ones_unless_asked(libnet: Libnet) -> None:
+    with libnet.api() as controller:
+        net = controller.new_network("null", "none")
+        net.create_endpoint("free")
+        net.create_endpoint("busy").join(controller.new_sandbox("c1"))
+
+    libnet("network", "rm", "--with-endpoints", "none").error(
+        "network 'none' has endpoints joined to sandboxes (busy)", "--leave-joined"
+    )
+    assert sorted(e["name"] for e in libnet("endpoint", "ls", "--json").json()) == [
+        "busy",
+        "free",
+    ]
+    libnet("network", "rm", "--leave-joined", "none").error(
+        "--leave-joined only applies with --with-endpoints"
+    )
+    assert libnet("network", "rm", "--with-endpoints", "--leave-joined", "none").lines() == ["none"]
+    (box,) = libnet("sandbox", "ls", "--json").json()
+    assert box["endpoints"] == []
+
+
+def test_rm_forget_removes_a_network_whose_driver_is_gone(libnet: Libnet) -> None:
+    with libnet.api() as controller:
+        controller.register_driver("gone", RecordingDriver(), LOCAL)
+        controller.new_network("gone", "orphan")
+
+    libnet("network", "rm", "-f", "orphan").error(
+        "no installed driver serves its type 'gone'", "libnet network rm --forget"
+    )
+    assert libnet("network", "rm", "--forget", "orphan").lines() == ["orphan"]
     assert libnet("network", "ls", "-q").lines() == []
 
 

@@ -76,14 +76,6 @@ def test_error_is_one_line_and_debug_adds_the_traceback(libnet: Libnet) -> None:
     assert debug.stderr.splitlines()[-1] == "libnet: error: network 'missing' not found"
 
 
-def test_global_options_go_before_the_command(libnet: Libnet) -> None:
-    libnet("network", "ls", "--debug").usage_error("unrecognized arguments: --debug")
-
-
-def test_command_group_without_a_command_is_a_usage_error(libnet: Libnet) -> None:
-    libnet("endpoint").usage_error("required")
-
-
 def test_corrupt_state_file_is_reported_and_left_untouched(libnet: Libnet) -> None:
     libnet.state_dir.mkdir()
     db = libnet.state_dir / "state.db"

@@ -127,3 +127,12 @@ def test_doctor_repair_removes_an_orphaned_firewall_rule(tmp_path: Path) -> None
     rules = subprocess.run(["iptables", "-S", chain], capture_output=True, text=True).stdout
     assert "gone0" not in rules and "ACCEPT" in rules  # the stored network's rules stay
     assert ok(libnet_cli(state, "doctor")).strip() == "no problems found"
+
+
+def test_endpoint_inspect_shows_the_bridge_drivers_kernel_field(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    with libnet.Controller(state_dir=state) as c:
+        c.new_network("bridge", "n1", ipam=N1).create_endpoint("e1")
+    (ep,) = json.loads(ok(libnet_cli(state, "endpoint", "inspect", "n1", "e1")))
+    assert ep["driver_info"]["kernel"] == "ok"
+    assert ep["driver_info"]["bridge"].startswith("br-")

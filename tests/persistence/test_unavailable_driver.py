@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import libnet
-from libnet.errors import UnknownDriverError
+from libnet.errors import ActiveEndpointsError, UnknownDriverError
 
 from ._support import REC, check_consistent, copy_state, dump, open_controller, run_worker
 
@@ -63,7 +63,7 @@ def test_delete_without_force_names_the_fix(controller: libnet.Controller) -> No
     with pytest.raises(UnknownDriverError) as caught:
         net.delete()
     message = str(caught.value)
-    assert "alpha" in message and REC in message and "force" in message
+    assert "alpha" in message and REC in message and "delete(forget=True)" in message
     assert dump(controller._store) == state
 
 
@@ -78,7 +78,7 @@ def test_delete_without_force_is_refused_even_without_endpoints(
             ep.delete(force=True)
     with libnet.Controller(state_dir=state_dir, plugins="off") as controller:
         state = dump(controller._store)
-        with pytest.raises(UnknownDriverError, match="force"):
+        with pytest.raises(UnknownDriverError, match="forget"):
             controller.network("alpha").delete()
         assert dump(controller._store) == state
 
@@ -125,3 +125,14 @@ def test_network_works_again_once_its_driver_is_back(
         net.delete(force=True)
         assert [m for m, _ in driver.calls][:1] == ["restore_network"]
         assert controller.networks() == []
+
+
+def test_delete_keywords_ask_for_each_part_of_force(controller: libnet.Controller) -> None:
+    net = controller.network("alpha")  # endpoints idle and web, web joined
+    with pytest.raises(ActiveEndpointsError, match=r"active endpoints \(idle, web\)"):
+        net.delete(forget=True)
+    with pytest.raises(ActiveEndpointsError, match=r"joined to sandboxes \(web\)"):
+        net.delete(forget=True, endpoints=True)
+    assert [ep.name for ep in net.endpoints()] == ["idle", "web"]  # nothing removed
+    net.delete(forget=True, endpoints=True, leave_joined=True)
+    assert controller.networks() == []
