@@ -12,7 +12,27 @@ from _dists import FakeDists
 # pytester runs sub-sessions for tests/testing; libnet.testing's fixtures serve them too.
 pytest_plugins = ["pytester", "libnet.testing"]
 
-LIBNET_ENV = ("LIBNET_PLUGINS", "LIBNET_DISABLE_PLUGINS", "LIBNET_STRICT_PLUGINS")
+LIBNET_ENV = (
+    "LIBNET_PLUGINS",
+    "LIBNET_DISABLE_PLUGINS",
+    "LIBNET_STRICT_PLUGINS",
+    "LIBNET_PLUGIN_TIMEOUT",
+)
+
+SYSTEM_TIERS = frozenset({"netns", "docker"})
+"""Test folders that drive the host's kernel or a Docker Engine: marked ``system``, so tox
+runs them once (under one Python) instead of under every interpreter."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        try:
+            parts = item.path.relative_to(here).parts
+        except ValueError:
+            continue
+        if parts and parts[0] in SYSTEM_TIERS:
+            item.add_marker(pytest.mark.system)
 
 
 @pytest.fixture(autouse=True)
