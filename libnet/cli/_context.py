@@ -48,6 +48,8 @@ class CommandContext:
 
     state_dir: Path
     debug: bool = False
+    plugin_timeout: float | None = None
+    """``--plugin-timeout``; None leaves it to the controller (``LIBNET_PLUGIN_TIMEOUT``)."""
     _controller: Controller | None = field(default=None, repr=False)
 
     def controller(self, *, plugins: PluginMode = "lazy", stateless: bool = False) -> Controller:
@@ -58,7 +60,9 @@ class CommandContext:
         """
         if self._controller is None:
             state_dir = None if stateless else self.state_dir
-            self._controller = Controller(state_dir=state_dir, plugins=plugins)
+            self._controller = Controller(
+                state_dir=state_dir, plugins=plugins, plugin_timeout=self.plugin_timeout
+            )
         return self._controller
 
     def report(self, exc: BaseException) -> None:

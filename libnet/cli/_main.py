@@ -30,6 +30,16 @@ def _directory(text: str) -> str:
     return text
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
 def _add_globals(parser: argparse.ArgumentParser, subcommand: bool) -> None:
     """The global options, before a subcommand or (``subcommand``) after it.
 
@@ -50,6 +60,14 @@ def _add_globals(parser: argparse.ArgumentParser, subcommand: bool) -> None:
         action="store_true",
         default=argparse.SUPPRESS if subcommand else False,
         help="log debug messages and show tracebacks",
+    )
+    group.add_argument(
+        "--plugin-timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        default=argparse.SUPPRESS if subcommand else None,
+        help="seconds a Docker plugin has for a whole call (default: $LIBNET_PLUGIN_TIMEOUT, "
+        "else 30)",
     )
 
 
@@ -120,7 +138,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # drivers` / `ipam ls`, or in the error of the command that needed the plugin.
         # A long-running server has no such reader and keeps the warnings.
         logging.getLogger("libnet.plugins").setLevel(logging.ERROR)
-    ctx = CommandContext(state_dir=resolve_state_dir(args.state_dir), debug=args.debug)
+    ctx = CommandContext(
+        state_dir=resolve_state_dir(args.state_dir),
+        debug=args.debug,
+        plugin_timeout=args.plugin_timeout,
+    )
     try:
         status: int = args.func(args, ctx)
         return status

@@ -3,6 +3,8 @@ line per failure, and errors that say what is wrong."""
 
 from __future__ import annotations
 
+import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -49,3 +51,26 @@ def test_failed_docker_plugin_is_reported_once(tmp_path: Path) -> None:
     env = clean_env(LIBNET_STATE_DIR=str(tmp_path / "s"), LIBNET_PLUGIN_DIRS=str(plugins))
     res = run("network", "create", "-d", "dead", "n", cwd=tmp_path, env=env)
     res.error("network type 'dead' is not available", "does not accept connections")
+
+
+def test_plugin_timeout_bounds_a_call_to_a_silent_plugin(tmp_path: Path) -> None:
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    silent = socket.socket(socket.AF_UNIX)
+    silent.bind(str(plugins / "silent.sock"))
+    silent.listen()  # never accepted
+    env = clean_env(LIBNET_STATE_DIR=str(tmp_path / "s"), LIBNET_PLUGIN_DIRS=str(plugins))
+    try:
+        started = time.monotonic()
+        res = run("network", "create", "-d", "silent", "n", "--plugin-timeout", "0.5",
+                  cwd=tmp_path, env=env)  # fmt: skip
+        res.error("did not answer Plugin.Activate within 0.5 s")
+        assert time.monotonic() - started < 10
+    finally:
+        silent.close()
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "soon", "inf"])
+def test_a_plugin_timeout_that_is_not_positive_is_a_usage_error(value: str, tmp_path: Path) -> None:
+    res = run("--plugin-timeout", value, "network", "ls", cwd=tmp_path)
+    res.usage_error("--plugin-timeout", "positive number of seconds")
