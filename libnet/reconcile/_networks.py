@@ -16,7 +16,7 @@ from libnet._records import EndpointRecord, NetworkRecord
 from libnet._runtime import DriverCache
 from libnet._sandboxes import sandbox_problems
 from libnet._state import State
-from libnet.driverapi import Driver, KernelObjects, StoredNetwork, kernel_objects
+from libnet.driverapi import Driver, KernelObjects, Orphan, StoredNetwork, kernel_objects
 from libnet.reconcile._report import Finding, Report, attempt
 
 __all__ = ["network_status", "reconcile_networks", "stored_network"]
@@ -91,6 +91,7 @@ def reconcile_networks(drivers: DriverCache, st: State, repair: bool, report: Re
                 Finding("error", f"driver {reg.name!r}", f"cannot list kernel objects: {exc}")
             )
             continue
+        removed: list[tuple[Orphan, Finding]] = []
         for orphan in orphans:
             finding = Finding(
                 "orphan",
@@ -99,7 +100,11 @@ def reconcile_networks(drivers: DriverCache, st: State, repair: bool, report: Re
             )
             if repair:
                 finding.action = attempt(partial(objects.remove_orphan, orphan), "removed")
+                if finding.action == "removed":
+                    removed.append((orphan, finding))
             report.findings.append(finding)
+        if removed:
+            _verify_removed(objects, stored, removed)
         for net, snet in zip(nets, stored, strict=True):
             recreated.update(
                 _check_network(drivers, st, reg.driver, objects, net, snet, repair, report)
@@ -150,3 +155,18 @@ def _check_network(
 
 def _restore_endpoint(drivers: DriverCache, net: NetworkRecord, ep: EndpointRecord) -> None:
     drivers.restore_endpoint(drivers.network_driver(net), net, ep)
+
+
+def _verify_removed(
+    objects: KernelObjects, stored: list[StoredNetwork], removed: list[tuple[Orphan, Finding]]
+) -> None:
+    """Look again: an orphan still there was not removed, whatever its driver said."""
+    try:
+        left = set(objects.kernel_orphans(stored))
+    except Exception as exc:
+        for _, finding in removed:
+            finding.action = f"failed: cannot check the removal: {exc}"
+        return
+    for orphan, finding in removed:
+        if orphan in left:
+            finding.action = "failed: still there after its removal"

@@ -32,6 +32,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -57,6 +58,9 @@ from libnet.osl import rtnl
 from libnet.osl.firewall import Firewall, Rule, Saved
 
 log = logging.getLogger("libnet")
+
+_IFNAME = re.compile(r"[A-Za-z0-9_.-]{1,15}")
+"""A bridge name libnet accepts: no '%' (the kernel would number it), no NUL or '/'."""
 
 NAME = "bridge"
 MTU = labels.MTU
@@ -166,9 +170,10 @@ class BridgeDriver(Driver):
     ) -> _Network:
         generic = dict(options.get(labels.GENERIC) or {})
         name = str(generic.get(labels.BRIDGE_NAME) or f"br-{nid[:12]}")
-        if not 1 <= len(name) <= 15 or "/" in name or " " in name or ":" in name:
+        if not _IFNAME.fullmatch(name) or name in (".", ".."):
             raise InvalidOptionError(
-                f"bridge name {name!r} must be an interface name of 1 to 15 characters"
+                f"bridge name {name!r} (option {labels.BRIDGE_NAME}) is not an interface name: "
+                "use 1 to 15 letters, digits, '_', '.' and '-'"
             )
         pools = (*ipv4, *ipv6)
         net = _Network(
@@ -270,7 +275,7 @@ class BridgeDriver(Driver):
                         netlink.remove_isolation(ipr, net.bridge, self.table, net.subnets)
                         raise
                 except BaseException:
-                    netlink.delete_link(ipr, net.bridge)
+                    netlink.delete_link(ipr, net.bridge, netlink.network_mark(self.owner, nid))
                     raise
             self._networks[nid] = net
 
@@ -295,7 +300,7 @@ class BridgeDriver(Driver):
                     if net.firewall:
                         self.firewall.set_rules(netlink.network_mark(self.owner, nid), [])
                     netlink.remove_isolation(ipr, net.bridge, self.table, net.subnets)
-                    netlink.delete_link(ipr, net.bridge)
+                    netlink.delete_link(ipr, net.bridge, netlink.network_mark(self.owner, nid))
                 except BaseException:  # all or nothing: put back what was removed
                     try:
                         self._ensure_network(ipr, nid, net)
@@ -358,7 +363,7 @@ class BridgeDriver(Driver):
         with self._lock:
             ep = self._ep(nid, eid)
             with self._kernel() as ipr:
-                netlink.delete_link(ipr, ep.host_name)
+                netlink.delete_link(ipr, ep.host_name, netlink.endpoint_mark(self.owner, nid, eid))
             del self._endpoints[(nid, eid)]
 
     def endpoint_oper_info(self, nid: str, eid: str) -> dict[str, Any]:
@@ -486,9 +491,13 @@ class BridgeDriver(Driver):
                 if mark.owner != self.owner:
                     continue
                 if mark.kind == "net" and mark.nid not in live:
-                    out.append(Orphan("bridge", name, f"mark {mark}", ("link", index, name)))
+                    out.append(
+                        Orphan("bridge", name, f"mark {mark}", ("link", index, name, str(mark)))
+                    )
                 elif mark.kind == "ep" and (mark.eid not in live.get(mark.nid, set())):
-                    out.append(Orphan("veth", name, f"mark {mark}", ("link", index, name)))
+                    out.append(
+                        Orphan("veth", name, f"mark {mark}", ("link", index, name, str(mark)))
+                    )
             for rule in netlink.isolation_rules(ipr, self.table):
                 family, priority, bridge = rule
                 if bridge not in bridges:
@@ -524,9 +533,9 @@ class BridgeDriver(Driver):
         kind = orphan.handle[0]
         with self._kernel() as ipr:
             if kind == "link":
-                _, index, name = orphan.handle
+                _, index, name, mark = orphan.handle
                 if netlink.lookup(ipr, name) == index:
-                    netlink.delete_link(ipr, name)
+                    netlink.delete_link(ipr, name, mark)
             elif kind == "rule":
                 netlink.remove_rule(ipr, orphan.handle[1], self.table)
             elif kind == "route":

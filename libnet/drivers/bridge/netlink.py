@@ -27,11 +27,14 @@ from __future__ import annotations
 import errno
 import hashlib
 import ipaddress
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from libnet.osl.rtnl import KernelError, netlink_error_code
+
+log = logging.getLogger("libnet")
 
 MARK = "libnet:"
 ISOLATION_PRIORITY = 27758
@@ -280,11 +283,25 @@ def _delete_quietly(ipr: Any, index: int) -> None:
             raise
 
 
-def delete_link(ipr: Any, name: str) -> None:
-    """Delete link ``name`` if it exists (a veth's peer goes with it)."""
+def delete_link(ipr: Any, name: str, mark: str) -> None:
+    """Delete link ``name`` if it exists and carries ``mark`` (a veth's peer goes with it).
+
+    A link of that name without the mark is someone else's (it took the name after ours
+    went): it is left alone.
+    """
     index = lookup(ipr, name)
-    if index is not None:
-        _delete_quietly(ipr, index)
+    if index is None:
+        return
+    current = alias(ipr, index)
+    if current != mark:
+        log.warning(
+            "interface %s is not libnet's (its mark is %r, not %r); leaving it alone",
+            name,
+            current,
+            mark,
+        )
+        return
+    _delete_quietly(ipr, index)
 
 
 def link_mac(ipr: Any, name: str) -> str | None:
