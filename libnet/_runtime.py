@@ -10,6 +10,7 @@ first call about a stored network or endpoint, the driver is told about it throu
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from libnet._operation import Operation
 from libnet._records import EndpointRecord, NetworkRecord
 from libnet._state import RecordCache, State
 from libnet.driverapi import Driver, InterfaceInfo
+from libnet.errors import SandboxNotFoundError
 from libnet.registry import Registered
 from libnet.store import Store
 
@@ -57,7 +59,10 @@ class DriverCache:
     Drivers keep their state in memory: after a restart, or for objects another process
     made, a driver must be told about a network or endpoint before it is asked anything
     about it. :meth:`network_driver` and :meth:`endpoint_driver` do that through
-    :meth:`restore_network` and :meth:`restore_endpoint`, the one restore path.
+    :meth:`restore_network`, :meth:`restore_endpoint` and :meth:`restore_join`, the one
+    restore path. The cache also remembers which sandbox each endpoint's driver believes it
+    is joined to, so a join or leave made by another process reaches the driver before its
+    next call about the endpoint.
     """
 
     __slots__ = ("_endpoints", "_networks", "ipams", "networks")
@@ -68,7 +73,7 @@ class DriverCache:
         self.ipams = ipams
         """IPAM drivers by name."""
         self._networks: dict[str, str] = {}  # network ID -> network type
-        self._endpoints: set[str] = set()
+        self._endpoints: dict[str, str | None] = {}  # endpoint ID -> sandbox the driver knows
 
     def network_driver(self, net: NetworkRecord) -> Driver:
         """The network's driver, told about the network first if it never was."""
@@ -77,11 +82,13 @@ class DriverCache:
             self.restore_network(driver, net)
         return driver
 
-    def endpoint_driver(self, net: NetworkRecord, ep: EndpointRecord) -> Driver:
-        """The endpoint's driver, told about network and endpoint first if need be."""
+    def endpoint_driver(self, net: NetworkRecord, ep: EndpointRecord, st: State) -> Driver:
+        """The endpoint's driver, told about network, endpoint and join first if need be."""
         driver = self.network_driver(net)
         if ep.id not in self._endpoints:
             self.restore_endpoint(driver, net, ep)
+        if self._endpoints[ep.id] != ep.sandbox_id:
+            self.restore_join(driver, net, ep, st)
         return driver
 
     def restore_network(self, driver: Driver, net: NetworkRecord) -> None:
@@ -106,7 +113,26 @@ class DriverCache:
             InterfaceInfo.from_record(ep.interface),
             MappingProxyType(ep.options),
         )
-        self._endpoints.add(ep.id)
+        self._endpoints[ep.id] = None
+
+    def restore_join(
+        self, driver: Driver, net: NetworkRecord, ep: EndpointRecord, st: State
+    ) -> None:
+        """Tell ``driver`` whether ``ep`` is joined, and where, as the store says."""
+        key = None
+        if ep.sandbox_id is not None:
+            with contextlib.suppress(SandboxNotFoundError):
+                key = st.sandbox(ep.sandbox_id).key
+        call_driver(
+            f"endpoint {ep.name!r} on network {net.name!r}",
+            driver.restore_join,
+            net.id,
+            ep.id,
+            ep.sandbox_id is not None,
+            key,
+            MappingProxyType(ep.join_options),
+        )
+        self._endpoints[ep.id] = ep.sandbox_id
 
     def knows_network(self, nid: str) -> bool:
         return nid in self._networks
@@ -115,14 +141,16 @@ class DriverCache:
         """Record that this process's driver made network ``nid`` (no restore needed)."""
         self._networks[nid] = network_type
 
-    def learn_endpoint(self, eid: str) -> None:
-        self._endpoints.add(eid)
+    def learn_endpoint(self, eid: str, sandbox_id: str | None = None) -> None:
+        """Record that this process's driver made endpoint ``eid``, or joined it to
+        ``sandbox_id`` (None: it left)."""
+        self._endpoints[eid] = sandbox_id
 
     def forget_network(self, nid: str) -> None:
         self._networks.pop(nid, None)
 
     def forget_endpoint(self, eid: str) -> None:
-        self._endpoints.discard(eid)
+        self._endpoints.pop(eid, None)
 
     def forget_type(self, network_type: str, st: State) -> None:
         """Forget every network of ``network_type`` and its endpoints: their driver lost
@@ -130,7 +158,8 @@ class DriverCache:
         for net in st.networks():
             if net.type == network_type:
                 self._networks.pop(net.id, None)
-                self._endpoints.difference_update(ep.id for ep in st.endpoints(net))
+                for ep in st.endpoints(net):
+                    self._endpoints.pop(ep.id, None)
 
     def forget_deleted(self, driver: Driver, network_type: str, stored: set[str]) -> None:
         """Tell ``driver`` that networks it knows, but the store no longer has, are gone.

@@ -262,7 +262,7 @@ class Controller:
                 return
             self._rt.drivers.network_driver(rec)
             if eid is not None:
-                self._rt.drivers.endpoint_driver(rec, st.endpoint(rec, eid))
+                self._rt.drivers.endpoint_driver(rec, st.endpoint(rec, eid), st)
 
     # -- networks --------------------------------------------------------------------
 

@@ -74,6 +74,7 @@ OPTIONAL_METHODS: tuple[str, ...] = (
     "discover_delete",
     "restore_network",
     "restore_endpoint",
+    "restore_join",
 )
 """Methods with a default in :class:`Driver`, as libnetwork's drivers behave without them."""
 
@@ -507,8 +508,25 @@ class Driver:
 
         As :meth:`restore_network`, for an endpoint. The endpoint may be joined to a
         sandbox: the next call about it can be ``leave``, which must then succeed.
+        :meth:`restore_join` then says whether it is.
         """
         self.create_endpoint(nid, eid, iface, options)
+
+    def restore_join(
+        self,
+        nid: str,
+        eid: str,
+        joined: bool,
+        sandbox_key: str | None,
+        options: Mapping[str, Any],
+    ) -> None:
+        """Learn whether endpoint ``eid`` is joined, as the store says; nothing by default.
+
+        Called after :meth:`restore_endpoint` for a joined endpoint, and whenever another
+        process joined or left the endpoint since this driver last heard of it. ``joined``
+        with ``sandbox_key`` and the join ``options`` describe the join; program nothing
+        here: record it, so that the next ``leave`` (or ``join``) finds the state it expects.
+        """
 
 
 def _not_supported(method: str) -> Exception:

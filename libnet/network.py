@@ -339,7 +339,7 @@ class Endpoint:
             raise EndpointInSandboxError(
                 f"{what} is already joined to sandbox {ep.sandbox_id[:12]}; leave it first"
             )
-        driver = op.drivers.endpoint_driver(net, ep)
+        driver = op.drivers.endpoint_driver(net, ep, op.state)
         jinfo = JoinInfo(InterfaceInfo.from_record(ep.interface))
         call_driver(what, driver.join, net.id, ep.id, sbox.key, jinfo, MappingProxyType(opts))
         op.on_failure(f"join of {what}", driver.leave, net.id, ep.id)
@@ -358,6 +358,7 @@ class Endpoint:
             ep.id,
         )
         ep.sandbox_id = sbox.id
+        op.on_success(op.drivers.learn_endpoint, ep.id, sbox.id)
         ep.join = join
         ep.join_options = opts
         sbox.endpoints.append((net.id, ep.id))
@@ -378,7 +379,7 @@ class Endpoint:
     def _leave(self, op: Op, net: NetworkRecord, ep: EndpointRecord) -> None:
         """Leave the joined sandbox through the driver, then forget the join."""
         st = op.state
-        driver = op.drivers.endpoint_driver(net, ep)
+        driver = op.drivers.endpoint_driver(net, ep, op.state)
         what = _what(net, ep)
         options = MappingProxyType(ep.join_options)
         call_driver(what, driver.revoke_external_connectivity, net.id, ep.id)
@@ -407,6 +408,7 @@ class Endpoint:
             sbox.endpoints.remove((net.id, ep.id))
             st.put_sandbox(sbox)
         ep.sandbox_id = None
+        op.on_success(op.drivers.learn_endpoint, ep.id, None)
         ep.join = None
         ep.join_options = {}
         st.put_endpoint(net, ep)
@@ -426,11 +428,11 @@ class Endpoint:
                     "first or delete with force"
                 )
             self._leave(op, net, ep)
-        driver = drivers.endpoint_driver(net, ep)
+        driver = drivers.endpoint_driver(net, ep, op.state)
         call_driver(_what(net, ep), driver.delete_endpoint, net.id, ep.id)
         # A later failure brings the endpoint back through the restore path.
         op.on_failure(f"deletion of {_what(net, ep)}", drivers.restore_endpoint, driver, net, ep)
-        drivers.forget_endpoint(ep.id)
+        op.on_success(drivers.forget_endpoint, ep.id)
         op.release_addresses(net, ep)
         op.state.delete_endpoint(net, ep)
 
@@ -445,7 +447,7 @@ class Endpoint:
             st = rt.read()
             net = st.network(self.network.id)
             ep = st.endpoint(net, self.id)
-            driver = rt.drivers.endpoint_driver(net, ep)
+            driver = rt.drivers.endpoint_driver(net, ep, st)
             info = call_driver(_what(net, ep), driver.endpoint_oper_info, net.id, ep.id)
         if not isinstance(info, Mapping):
             raise DriverError(

@@ -620,3 +620,36 @@ def test_a_relative_sandbox_key_is_stored_absolute(
     c = libnet.Controller()
     sandbox = c.new_sandbox("c1", key="ns")
     assert sandbox.key == str(tmp_path / "ns")
+
+
+class _JoinAware(RecordingDriver):
+    """Learns joins made elsewhere through the restore path, as a driver should."""
+
+    def restore_join(
+        self, nid: str, eid: str, joined: bool, sandbox_key: str | None, options: Any
+    ) -> None:
+        self._call("restore_join", nid, eid, joined, sandbox_key)
+        if joined:
+            self.joined.add(eid)
+        else:
+            self.joined.discard(eid)
+
+
+def test_a_join_made_by_another_controller_reaches_this_ones_driver(tmp_path: Path) -> None:
+    first, second = _JoinAware(), _JoinAware()
+    with libnet.Controller(state_dir=tmp_path) as a, libnet.Controller(state_dir=tmp_path) as b:
+        a.register_driver("aware", first, LOCAL)
+        b.register_driver("aware", second, LOCAL)
+        endpoint = a.new_network("aware", "n1").create_endpoint("e1")
+        assert b.network("n1").endpoint("e1").driver_info() == {"endpoint": endpoint.id,
+                                                               "joined": False}  # fmt: skip
+        sandbox = a.new_sandbox("c1")
+        endpoint.join(sandbox)
+        # b's driver heard of e1 before the join: it is told now, before it must leave
+        b.sandbox("c1").delete()
+        assert ("restore_join", endpoint.network.id, endpoint.id, True, None) in second.calls
+        assert second.joined == set()
+        assert a.network("n1").endpoint("e1").sandbox_id is None
+        # and the other way round: a's driver learns that e1 left
+        endpoint.delete()
+        assert ("restore_join", endpoint.network.id, endpoint.id, False, None) in first.calls

@@ -146,15 +146,20 @@ def _check_network(
             continue
         finding = Finding("missing", _describe(net, ep.id, st), "; ".join(ep_problems))
         if repair:
-            finding.action = attempt(partial(_restore_endpoint, drivers, net, ep), "repaired")
+            finding.action = attempt(partial(_restore_endpoint, drivers, net, ep, st), "repaired")
             if finding.action == "repaired":
                 recreated.add(ep.id)
         report.findings.append(finding)
     return recreated
 
 
-def _restore_endpoint(drivers: DriverCache, net: NetworkRecord, ep: EndpointRecord) -> None:
-    drivers.restore_endpoint(drivers.network_driver(net), net, ep)
+def _restore_endpoint(
+    drivers: DriverCache, net: NetworkRecord, ep: EndpointRecord, st: State
+) -> None:
+    driver = drivers.network_driver(net)
+    drivers.restore_endpoint(driver, net, ep)
+    if ep.sandbox_id is not None:
+        drivers.restore_join(driver, net, ep, st)
 
 
 def _verify_removed(

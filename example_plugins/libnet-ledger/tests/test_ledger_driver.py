@@ -207,6 +207,18 @@ def test_leave_without_join_is_refused(driver: LedgerDriver) -> None:
         driver.leave(NID, EID)
 
 
+def test_restore_join_takes_the_stores_join_state(driver: LedgerDriver) -> None:
+    add_endpoint(driver)
+    driver.restore_join(NID, EID, True, "/run/netns/c9", {})  # another process joined it
+    info = driver.endpoint_oper_info(NID, EID)
+    assert (info["sandbox_key"], info["joined"]) == ("/run/netns/c9", True)
+    driver.leave(NID, EID)
+    join(driver)
+    driver.restore_join(NID, EID, False, None, {})  # and another process left it
+    assert driver.endpoint_oper_info(NID, EID)["joined"] is False
+    join(driver)
+
+
 def test_delete_of_a_joined_endpoint_is_refused(driver: LedgerDriver) -> None:
     add_endpoint(driver)
     join(driver)

@@ -148,3 +148,15 @@ class RemoteDriver(Driver):
     ) -> None:
         method = getattr(self._d, "restore_endpoint", None) or self._d.create_endpoint
         self._call("restore_endpoint", method, nid, eid, iface, options)
+
+    def restore_join(
+        self,
+        nid: str,
+        eid: str,
+        joined: bool,
+        sandbox_key: str | None,
+        options: Mapping[str, Any],
+    ) -> None:
+        method = getattr(self._d, "restore_join", None)
+        if method is not None:
+            self._call("restore_join", method, nid, eid, joined, sandbox_key, options)

@@ -265,6 +265,24 @@ class LedgerDriver(libnet.Driver):
             net.endpoints[eid] = entry
             self._events.append(("restore_endpoint", nid, eid))
 
+    def restore_join(
+        self,
+        nid: str,
+        eid: str,
+        joined: bool,
+        sandbox_key: str | None,
+        options: Mapping[str, Any],
+    ) -> None:
+        """Take the join state the store has: another process may have joined or left."""
+        with self._lock:
+            ep = self._endpoint(nid, eid)
+            ep.joined, ep.sandbox_key = joined, sandbox_key if joined else None
+            if joined and ep.src_name is None:
+                ep.src_name = "ledger-" + eid[:7]
+            if not joined:
+                ep.src_name = None
+            self._events.append(("restore_join", nid, eid))
+
     def _fill_interface(self, iface: libnet.InterfaceInfo, eid: str, address: str | None) -> None:
         """Give ``iface`` the ledger's MAC and ``address`` where the controller left them empty."""
         if iface.mac_address is None:
