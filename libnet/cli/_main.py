@@ -138,6 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # drivers` / `ipam ls`, or in the error of the command that needed the plugin.
         # A long-running server has no such reader and keeps the warnings.
         logging.getLogger("libnet.plugins").setLevel(logging.ERROR)
+    if sys.stderr.isatty():  # a person is waiting: say what a slow plugin call waits for
+        logging.getLogger("libnet.plugins.wait").setLevel(logging.INFO)
     ctx = CommandContext(
         state_dir=resolve_state_dir(args.state_dir),
         debug=args.debug,

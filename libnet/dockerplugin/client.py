@@ -56,6 +56,12 @@ __all__ = [
 
 log = logging.getLogger("libnet.plugins")
 
+wait_log = logging.getLogger("libnet.plugins.wait")
+"""Says what a call still waiting after :data:`NOTICE_AFTER` seconds waits for, at INFO
+level; silent unless enabled (``libnet`` enables it when standard error is a terminal)."""
+
+NOTICE_AFTER = 1.0
+
 DEFAULT_TIMEOUT = 30.0
 """Seconds a plugin has to answer one call."""
 
@@ -306,6 +312,33 @@ class PluginClient:
         """
         path = "/" + method
         data = b"" if body is None else api.encode(body)
+        notice = self._notice(method)
+        try:
+            return self._call(method, path, data, ok_404)
+        finally:
+            if notice is not None:
+                notice.cancel()
+
+    def _notice(self, method: str) -> threading.Timer | None:
+        """A timer saying what the call waits for, if it still waits after a while."""
+        if not wait_log.isEnabledFor(logging.INFO):
+            return None
+        timer = threading.Timer(
+            NOTICE_AFTER,
+            wait_log.info,
+            (
+                "waiting for Docker plugin %r at %s to answer %s (gives up after %g s)",
+                self.name,
+                self._where(),
+                method,
+                self.timeout,
+            ),
+        )
+        timer.daemon = True
+        timer.start()
+        return timer
+
+    def _call(self, method: str, path: str, data: bytes, ok_404: bool) -> Any:
         conn, reused = self._take()
         try:
             try:

@@ -3,7 +3,12 @@ line per failure, and errors that say what is wrong."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -74,3 +79,61 @@ def test_plugin_timeout_bounds_a_call_to_a_silent_plugin(tmp_path: Path) -> None
 def test_a_plugin_timeout_that_is_not_positive_is_a_usage_error(value: str, tmp_path: Path) -> None:
     res = run("--plugin-timeout", value, "network", "ls", cwd=tmp_path)
     res.usage_error("--plugin-timeout", "positive number of seconds")
+
+
+def _slow_plugin(plugins: Path, seconds: float) -> threading.Thread:
+    """A plugin at ``plugins/slow.sock`` answering its first call after ``seconds``, with an
+    error."""
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(plugins / "slow.sock"))
+    server.listen()
+
+    def answer() -> None:
+        conn, _ = server.accept()
+        with conn, server:
+            conn.recv(65536)
+            time.sleep(seconds)
+            body = b'{"Err":"not today"}'
+            conn.sendall(b"HTTP/1.1 500 Oops\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    return thread
+
+
+def _on_a_terminal(args: list[str], env: dict[str, str], cwd: Path) -> str:
+    """Run the command with standard error on a pseudo-terminal; what it wrote there."""
+    main, other = os.openpty()
+    try:
+        argv = [sys.executable, "-m", "libnet", *args]
+        proc = subprocess.run(
+            argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=other, timeout=60, check=False
+        )
+        os.close(other)
+        chunks = []
+        with contextlib.suppress(OSError):
+            while chunk := os.read(main, 65536):
+                chunks.append(chunk)
+    finally:
+        os.close(main)
+    assert proc.returncode == 1
+    return b"".join(chunks).decode()
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_a_slow_plugin_call_says_what_it_waits_for_on_a_terminal(
+    terminal: bool, tmp_path: Path
+) -> None:
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    thread = _slow_plugin(plugins, 1.8)
+    env = clean_env(LIBNET_STATE_DIR=str(tmp_path / "s"), LIBNET_PLUGIN_DIRS=str(plugins))
+    args = ["network", "create", "-d", "slow", "n"]
+    if terminal:
+        text = _on_a_terminal(args, env, tmp_path)
+    else:
+        text = run(*args, env=env, cwd=tmp_path).stderr
+    thread.join()
+    waiting = "waiting for Docker plugin 'slow'"
+    assert (waiting in text and "Plugin.Activate" in text) is terminal, text
+    assert "not today" in text
