@@ -130,10 +130,13 @@ def test_json_nested_too_deeply_is_a_400_with_no_traceback(
 ) -> None:
     served = serve_recording()
     caplog.set_level(logging.DEBUG, logger="libnet")
-    deep = b"[" * 5000 + b"]" * 5000
+    deep = b"[" * 200_000 + b"]" * 200_000
     reply = _exchange(served.socket, _request("NetworkDriver.CreateNetwork", deep))
     assert reply is not None and reply[0] == 400
-    assert "nested too deeply" in str(reply[1]["Err"])
+    # Python up to 3.12 stops reading at its recursion limit; 3.13 reads the array through
+    # and the request is refused for its shape: a 400 with the reason, either way.
+    err = str(reply[1]["Err"])
+    assert "nested too deeply" in err or "must be a JSON object, not an array" in err
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
 
 
