@@ -134,9 +134,6 @@ class DriverCache:
         )
         self._endpoints[ep.id] = ep.sandbox_id
 
-    def knows_network(self, nid: str) -> bool:
-        return nid in self._networks
-
     def learn_network(self, nid: str, network_type: str) -> None:
         """Record that this process's driver made network ``nid`` (no restore needed)."""
         self._networks[nid] = network_type
@@ -220,10 +217,6 @@ class Runtime:
         """Names this state in the marks of the kernel objects it owns."""
         self.lock = threading.RLock()
         """Serialises this controller's operations and driver calls between threads."""
-
-    @property
-    def store(self) -> Store:
-        return self._store
 
     @contextmanager
     def operation(self) -> Iterator[Op]:
