@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     )
     from libnet.hookspecs import hookimpl
     from libnet.network import Endpoint, Network
+    from libnet.portmap import PortBinding
     from libnet.registry import DriverInfo
     from libnet.sandbox import Sandbox
 
@@ -104,6 +105,7 @@ __all__ = [
     "PluginLoadError",
     "PoolExhaustedError",
     "PoolOverlapError",
+    "PortBinding",
     "RouteType",
     "Sandbox",
     "SandboxExistsError",
@@ -170,6 +172,7 @@ _HOMES = {
     ),
     "libnet.hookspecs": ("hookimpl",),
     "libnet.network": ("Endpoint", "Network"),
+    "libnet.portmap": ("PortBinding",),
     "libnet.registry": ("DriverInfo",),
     "libnet.sandbox": ("Sandbox",),
 }

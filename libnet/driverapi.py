@@ -560,6 +560,8 @@ class StoredNetwork:
     ipv4_data: list[IPAMData]
     ipv6_data: list[IPAMData]
     endpoints: tuple[str, ...] = ()
+    joins: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """The join options of each joined endpoint (by ID), as ``restore_join`` gets them."""
 
 
 @dataclass(frozen=True)

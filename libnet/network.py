@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from libnet import _sandboxes, labels
 from libnet._addressing import allocate_endpoint, ipam_summary, random_mac
 from libnet._calls import call_driver
+from libnet._publish import check_clashes, made_bindings, publish_options
 from libnet._records import (
     EndpointRecord,
     NetworkRecord,
@@ -40,6 +41,7 @@ from libnet.errors import (
     UnknownDriverError,
 )
 from libnet.ipam import MAC_ADDRESS_OPTION
+from libnet.portmap import PortBinding, from_wire
 from libnet.reconcile import network_status
 
 if TYPE_CHECKING:
@@ -323,9 +325,22 @@ class Endpoint:
     def __repr__(self) -> str:
         return f"<Endpoint {self.id[:12]} on network {self.network.id[:12]}>"
 
-    def join(self, sandbox: Sandbox, *, options: Mapping[str, Any] | None = None) -> None:
-        """Join the endpoint to ``sandbox``; an endpoint is in at most one sandbox."""
-        opts = check_mapping("join options", options)
+    def join(
+        self,
+        sandbox: Sandbox,
+        *,
+        options: Mapping[str, Any] | None = None,
+        publish: Iterable[PortBinding | str] | PortBinding | str = (),
+    ) -> None:
+        """Join the endpoint to ``sandbox``; an endpoint is in at most one sandbox.
+
+        ``publish`` lists ports to publish on the host, each a :class:`PortBinding` or a
+        spec ``[HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp]`` (host port 0, or none, for
+        any free port; ``A-B`` for a free one of a range). The bindings made, with the host
+        ports picked, show in :meth:`info` under ``ports``. A host port another endpoint
+        publishes is refused (AddressInUseError naming it).
+        """
+        opts = publish_options(check_mapping("join options", options), publish)
         with self.network._rt.operation() as op:
             self._join(op, sandbox.id, opts)
 
@@ -339,6 +354,7 @@ class Endpoint:
             raise EndpointInSandboxError(
                 f"{what} is already joined to sandbox {ep.sandbox_id[:12]}; leave it first"
             )
+        check_clashes(st, ep, opts, what)
         driver = op.drivers.endpoint_driver(net, ep, op.state)
         jinfo = JoinInfo(InterfaceInfo.from_record(ep.interface))
         call_driver(what, driver.join, net.id, ep.id, sbox.key, jinfo, MappingProxyType(opts))
@@ -357,6 +373,8 @@ class Endpoint:
             net.id,
             ep.id,
         )
+        opts = made_bindings(driver, net.id, ep.id, opts, what)
+        check_clashes(st, ep, opts, what)  # the host ports the driver picked
         ep.sandbox_id = sbox.id
         op.on_success(op.drivers.learn_endpoint, ep.id, sbox.id)
         ep.join = join
@@ -474,6 +492,7 @@ def _info(ep: EndpointRecord) -> dict[str, Any]:
         "network": ep.network_id,
         **to_interface_kwargs(ep.interface),
         "sandbox": ep.sandbox_id,
+        "ports": [str(b) for b in from_wire(ep.join_options.get(labels.PORT_MAP))],
         "src_name": join.get("src_name"),
         "dst_prefix": join.get("dst_prefix"),
         "dst_name": join.get("dst_name"),

@@ -34,7 +34,7 @@ class FakeTables:
             return EMPTY
         if argv[0].endswith("-save"):
             return self.save()
-        assert list(argv[1:]) == ["--noflush"] and stdin is not None
+        assert list(argv[1:]) == ["--noflush", "--wait=10"] and stdin is not None  # the lock
         self.batches.append(stdin)
         table = ""
         for line in stdin.splitlines():

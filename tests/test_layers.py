@@ -225,7 +225,13 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("libnet.network", "libnet.sandbox"),
     ("libnet.reconcile",),
     ("libnet._runtime",),
-    ("libnet._addressing", "libnet._sandboxes", "libnet._state", "libnet._records"),
+    (
+        "libnet._addressing",
+        "libnet._publish",
+        "libnet._sandboxes",
+        "libnet._state",
+        "libnet._records",
+    ),
     ("libnet._operation",),
     ("libnet.drivers", "libnet.ipam.remote"),
     ("libnet.dockerplugin",),
@@ -233,7 +239,14 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("libnet.ipam", "libnet.osl", "libnet.store"),
     ("libnet._resolver", "libnet.registry"),
     ("libnet._calls",),
-    ("libnet.driverapi", "libnet._contract", "libnet._output", "libnet.errors", "libnet.labels"),
+    (
+        "libnet.driverapi",
+        "libnet._contract",
+        "libnet._output",
+        "libnet.errors",
+        "libnet.labels",
+        "libnet.portmap",
+    ),
     ("libnet", "libnet._version"),
 )
 """ARCHITECTURE.md's layer list, top first: a module belongs to the longest prefix named."""

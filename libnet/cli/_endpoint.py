@@ -86,6 +86,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("endpoint", metavar="ENDPOINT", help=_ENDPOINT_HELP)
     p.add_argument("sandbox", metavar="SANDBOX", help=_SANDBOX_HELP)
     add_options(p, "join")
+    p.add_argument(
+        "-p",
+        "--publish",
+        action="append",
+        default=[],
+        metavar="[HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp]",
+        help="publish a port of the endpoint on the host (repeatable; HOST_PORT 0 or none: "
+        "any free port; A-B: a free one of a range)",
+    )
     p.set_defaults(func=_join)
 
     p = cmds.add_parser("leave", help="make an endpoint leave its sandbox")
@@ -191,7 +200,9 @@ def _rm(args: argparse.Namespace, ctx: CommandContext) -> int:
 def _join(args: argparse.Namespace, ctx: CommandContext) -> int:
     controller = ctx.controller()
     endpoint = controller.network(args.network).endpoint(args.endpoint)
-    endpoint.join(controller.sandbox(args.sandbox), options=to_dict(args.options))
+    endpoint.join(
+        controller.sandbox(args.sandbox), options=to_dict(args.options), publish=args.publish
+    )
     return 0
 
 

@@ -5,19 +5,24 @@ nftables table of libnet's own cannot override a ``drop`` in another table's bas
 rules that must pass traffic on a Docker host have to sit in iptables' own chains.
 
 Where the rules live: each owner (the 12 hex digits of a state, see ARCHITECTURE.md) has
-``LIBNET-FWD-<owner>`` in table ``filter``, jumped to from the top of ``DOCKER-USER`` when
-that chain exists (Docker's reloads keep it, and it runs before Docker's own rules), else
-from the top of ``FORWARD``; and ``LIBNET-NAT-<owner>`` in table ``nat``, jumped to from the
-top of ``POSTROUTING``. Every rule carries its owner's mark as a comment; DROP rules come
-first in a chain, so a network's DROP is never shadowed by another network's ACCEPT.
+three chains (:data:`CHAINS`): ``LIBNET-FWD-<owner>`` in table ``filter``, jumped to from the
+top of ``DOCKER-USER`` when that chain exists (Docker's reloads keep it, and it runs before
+Docker's own rules), else from the top of ``FORWARD``; ``LIBNET-NAT-<owner>`` in table
+``nat``, jumped to from the top of ``POSTROUTING`` (masquerade); and ``LIBNET-DNAT-<owner>``
+in table ``nat``, jumped to from the top of ``PREROUTING`` and ``OUTPUT`` for packets to a
+local address (published ports; ``OUTPUT`` leaves loopback destinations alone). Every rule
+carries its owner's mark as a comment; DROP rules come first in a chain, so a network's DROP
+is never shadowed by another network's ACCEPT.
 
 How it changes them: one ``iptables-save`` to read (per family), one ``iptables-restore
---noflush`` batch to write, which declares the owner's chain (creating it, or emptying it)
-and writes its whole new content; a chain left empty is deleted with its jump. Changes of
-one owner are serialized by the caller (a state's operations run one at a time), so a
-read-modify-write of the owner's chains is safe; other owners' chains are never written.
-``iptables-restore`` commits table by table, so a batch that fails part way is undone by
-writing back what the chains held before. All or nothing, per change.
+--noflush --wait`` batch to write, which declares each changed chain (creating it, or
+emptying it) and writes its whole new content; a chain left empty is deleted with its jumps.
+``--wait`` waits for the xtables lock that Docker and other iptables users take, instead of
+failing while they hold it. Changes of one owner are serialized by the caller (a state's
+operations run one at a time), so a read-modify-write of the owner's chains is safe; other
+owners' chains are never written. ``iptables-restore`` commits table by table, so a batch
+that fails part way is undone by writing back what the chains held before. All or nothing,
+per change.
 """
 
 from __future__ import annotations
@@ -32,10 +37,16 @@ from dataclasses import dataclass, field
 from libnet.errors import OSLayerError
 
 __all__ = [
+    "CHAINS",
+    "DNAT",
     "FILTER",
+    "FWD",
     "NAT",
+    "POST",
+    "Chain",
     "Firewall",
     "Rule",
+    "Ruleset",
     "Saved",
     "parse_save",
     "run_tool",
@@ -47,26 +58,84 @@ TABLES = (FILTER, NAT)
 DOCKER_USER = "DOCKER-USER"
 TOOLS = {4: ("iptables-save", "iptables-restore"), 6: ("ip6tables-save", "ip6tables-restore")}
 TIMEOUT = 30.0
+WAIT = 10
+"""Seconds ``iptables-restore`` waits for the xtables lock before it gives up."""
 
 Runner = Callable[[Sequence[str], str | None], str]
 """Runs a command (argv, standard input) and returns its standard output, or raises."""
 
 Words = tuple[str, ...]
 
+LOCAL = ("-m", "addrtype", "--dst-type", "LOCAL")
+LOOPBACK = {4: "127.0.0.0/8", 6: "::1/128"}
+
+
+@dataclass(frozen=True)
+class Chain:
+    """One kind of an owner's chains: its table, its name's infix, its parent chains."""
+
+    table: str
+    infix: str
+    parents: tuple[str, ...]
+
+    def jump_matches(self, parent: str, family: int) -> Words:
+        """What a jump from ``parent`` matches (before its comment)."""
+        if self.infix != "DNAT":
+            return ()
+        if parent == "OUTPUT":  # the host's own packets; loopback ones stay the host's
+            return ("!", "-d", LOOPBACK[family], *LOCAL)
+        return LOCAL
+
+
+FWD = Chain(FILTER, "FWD", ("FORWARD",))
+"""Forwarding: jumped to from ``DOCKER-USER`` where it exists, else ``FORWARD``."""
+POST = Chain(NAT, "NAT", ("POSTROUTING",))
+"""Source NAT (masquerade)."""
+DNAT = Chain(NAT, "DNAT", ("PREROUTING", "OUTPUT"))
+"""Destination NAT of packets to local addresses (published ports)."""
+CHAINS = (FWD, POST, DNAT)
+_BY_INFIX = {c.infix: c for c in CHAINS}
+
+
+def _default_chain(table: str) -> Chain:
+    return FWD if table == FILTER else POST
+
 
 @dataclass(frozen=True)
 class Rule:
-    """One rule of an owner's chain in ``table`` for IP ``family`` (4 or 6)."""
+    """One rule of an owner's chain in ``table`` for IP ``family`` (4 or 6).
+
+    ``chain`` is the kind of chain (:data:`CHAINS`): by default ``FWD`` in ``filter``,
+    ``POST`` in ``nat``. ``target_args`` follow the target (``--to-destination ...``).
+    """
 
     family: int
     table: str
     matches: Words
     target: str
     comment: str
+    target_args: Words = ()
+    chain: Chain | None = None
+
+    @property
+    def kind(self) -> Chain:
+        return self.chain or _default_chain(self.table)
 
     def words(self) -> Words:
         """The rule as ``iptables-save`` prints it, after ``-A CHAIN``."""
-        return (*self.matches, "-m", "comment", "--comment", self.comment, "-j", self.target)
+        return (
+            *self.matches,
+            "-m",
+            "comment",
+            "--comment",
+            self.comment,
+            "-j",
+            self.target,
+            *self.target_args,
+        )
+
+    def saved(self) -> Saved:
+        return Saved(self.family, self.table, self.words(), self.kind.infix)
 
 
 @dataclass(frozen=True)
@@ -76,6 +145,11 @@ class Saved:
     family: int
     table: str
     words: Words
+    infix: str = ""
+
+    @property
+    def kind(self) -> Chain:
+        return _BY_INFIX.get(self.infix) or _default_chain(self.table)
 
     @property
     def comment(self) -> str | None:
@@ -86,9 +160,8 @@ class Saved:
         return _option(self.words, "-j")
 
     def __str__(self) -> str:
-        return (
-            f"{'ip6tables' if self.family == 6 else 'iptables'} -t {self.table} {_line(self.words)}"
-        )
+        tool = "ip6tables" if self.family == 6 else "iptables"
+        return f"{tool} -t {self.table} -A LIBNET-{self.kind.infix} {_line(self.words)}"
 
 
 @dataclass
@@ -107,7 +180,7 @@ def _option(words: Words, name: str) -> str | None:
 
 
 def _word(word: str) -> str:
-    if re.fullmatch(r"[\w:./,!+=-]+", word):
+    if re.fullmatch(r"[\w:./,!+=\[\]-]+", word):
         return word
     return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -156,7 +229,7 @@ def _ordered(rules: Iterable[Words]) -> list[Words]:
 
 
 Contents = dict[str, list[Words]]
-"""The rules of the owner's chain in each table."""
+"""The rules of the owner's chain of each kind (by infix)."""
 
 
 class Firewall:
@@ -168,8 +241,10 @@ class Firewall:
         self.tag = tag
         self._runner = runner
 
-    def chain(self, table: str) -> str:
-        return f"LIBNET-{'FWD' if table == FILTER else 'NAT'}-{self.tag}"
+    def chain(self, kind: Chain | str) -> str:
+        """The name of the owner's chain of ``kind`` (a table name gives its default kind)."""
+        chain = kind if isinstance(kind, Chain) else _default_chain(kind)
+        return f"LIBNET-{chain.infix}-{self.tag}"
 
     def _run(self, argv: Sequence[str], stdin: str | None = None) -> str:
         return (self._runner or run_tool)(argv, stdin)
@@ -183,31 +258,35 @@ class Firewall:
                     return tool
         return None
 
-    def _families(self) -> list[int]:
+    def families(self) -> list[int]:
+        """The IP families whose tools this host has."""
         return [f for f in TOOLS if self.missing_tool([f]) is None]
 
-    def _read(self, family: int) -> Ruleset:
+    def read(self, family: int) -> Ruleset:
+        """The whole ruleset of ``family`` (one ``iptables-save``)."""
         return parse_save(self._run([TOOLS[family][0]]))
 
     def _contents(self, state: Ruleset) -> Contents:
-        return {t: list(state.rules.get((t, self.chain(t)), [])) for t in TABLES}
+        return {c.infix: list(state.rules.get((c.table, self.chain(c)), [])) for c in CHAINS}
 
     def rules(self, families: Iterable[int] | None = None) -> list[Saved]:
         """Every rule of the owner's chains."""
         out: list[Saved] = []
-        for family in self._families() if families is None else families:
-            for table, rules in self._contents(self._read(family)).items():
-                out.extend(Saved(family, table, words) for words in rules)
+        for family in self.families() if families is None else families:
+            for infix, rules in self._contents(self.read(family)).items():
+                table = _BY_INFIX[infix].table
+                out.extend(Saved(family, table, words, infix) for words in rules)
         return out
 
     def unhooked(self) -> list[str]:
-        """The owner's chains that hold rules but are jumped to from nowhere."""
+        """The owner's chains that hold rules but miss a jump from one of their parents."""
         out: list[str] = []
-        for family in self._families():
-            state = self._read(family)
-            for table, rules in self._contents(state).items():
-                if rules and not self._jumps(table, state):
-                    out.append(f"{TOOLS[family][0].split('-')[0]} -t {table} {self.chain(table)}")
+        for family in self.families():
+            state = self.read(family)
+            for chain, rules in zip(CHAINS, self._contents(state).values(), strict=True):
+                if rules and self._missing_jumps(chain, family, state):
+                    tool = TOOLS[family][0].split("-")[0]
+                    out.append(f"{tool} -t {chain.table} {self.chain(chain)}")
         return out
 
     # -- changes -------------------------------------------------------------------------
@@ -215,13 +294,13 @@ class Firewall:
     def set_rules(self, comment: str, rules: Sequence[Rule]) -> None:
         """Make the owner's rules carrying ``comment`` exactly ``rules``; all or nothing."""
         wanted = {f: [r for r in rules if r.family == f] for f in TOOLS}
-        families = sorted({r.family for r in rules} | set(self._families()))
+        families = sorted({r.family for r in rules} | set(self.families()))
 
         def edit(family: int) -> Callable[[Contents], Contents]:
             def apply(old: Contents) -> Contents:
-                new = {t: [w for w in old[t] if _option(w, "--comment") != comment] for t in TABLES}
+                new = {k: [w for w in old[k] if _option(w, "--comment") != comment] for k in old}
                 for rule in wanted[family]:
-                    new[rule.table].append(rule.words())
+                    new[rule.kind.infix].append(rule.words())
                 return new
 
             return apply
@@ -232,7 +311,9 @@ class Firewall:
         """Remove one rule of the owner's chains; gone already is fine."""
 
         def drop(old: Contents) -> Contents:
-            return {t: [w for w in old[t] if (t, w) != (saved.table, saved.words)] for t in TABLES}
+            return {
+                k: [w for w in old[k] if (k, w) != (saved.kind.infix, saved.words)] for k in old
+            }
 
         self._change_all([(saved.family, drop)])
 
@@ -252,12 +333,12 @@ class Firewall:
         self, family: int, edit: Callable[[Contents], Contents]
     ) -> Callable[[], None] | None:
         """Apply ``edit`` to the owner's chains of ``family``; an undo, or None if unchanged."""
-        state = self._read(family)
+        state = self.read(family)
         old = self._contents(state)
         new = {
-            t: _ordered(rules) for t, rules in edit({t: list(r) for t, r in old.items()}).items()
+            k: _ordered(rules) for k, rules in edit({k: list(r) for k, r in old.items()}).items()
         }
-        if not self._batch(state, new):
+        if not self._batch(family, state, new):
             return None
         try:
             self._write(family, state, new)
@@ -267,53 +348,70 @@ class Firewall:
         return lambda: self._write_back(family, old)
 
     def _write_back(self, family: int, contents: Contents) -> None:
-        self._write(family, self._read(family), contents)
+        self._write(family, self.read(family), contents)
 
-    def _batch(self, state: Ruleset, contents: Mapping[str, list[Words]]) -> list[str]:
+    def _batch(self, family: int, state: Ruleset, contents: Mapping[str, list[Words]]) -> list[str]:
         lines: list[str] = []
         for table in TABLES:
-            lines.extend(self._table_batch(table, state, contents[table]))
+            body: list[str] = []
+            for chain in CHAINS:
+                if chain.table == table:
+                    body.extend(self._chain_batch(chain, family, state, contents[chain.infix]))
+            if body:
+                lines += [f"*{table}", *body, "COMMIT"]
         return lines
 
     def _write(self, family: int, state: Ruleset, contents: Mapping[str, list[Words]]) -> None:
-        lines = self._batch(state, contents)
+        lines = self._batch(family, state, contents)
         if lines:
-            self._run([TOOLS[family][1], "--noflush"], "\n".join(lines) + "\n")
+            argv = [TOOLS[family][1], "--noflush", f"--wait={WAIT}"]
+            self._run(argv, "\n".join(lines) + "\n")
 
-    def _jumps(self, table: str, state: Ruleset) -> list[tuple[str, Words]]:
-        chain = self.chain(table)
+    def _jumps(self, chain: Chain, state: Ruleset) -> list[tuple[str, Words]]:
+        name = self.chain(chain)
         return [
             (parent, words)
             for (t, parent), rules in state.rules.items()
-            if t == table
+            if t == chain.table
             for words in rules
-            if _option(words, "-j") == chain
+            if _option(words, "-j") == name
         ]
 
-    def _table_batch(self, table: str, state: Ruleset, rules: list[Words]) -> list[str]:
-        chain = self.chain(table)
-        exists = chain in state.chains.get(table, [])
-        jumps = self._jumps(table, state)
-        current = state.rules.get((table, chain), [])
+    def _jump(self, chain: Chain, parent: str, family: int) -> Words:
+        comment = ("-m", "comment", "--comment", f"libnet:{self.tag}")
+        return (*chain.jump_matches(parent, family), *comment, "-j", self.chain(chain))
+
+    def _parents(self, chain: Chain, state: Ruleset) -> tuple[str, ...]:
+        if chain is FWD and DOCKER_USER in state.chains.get(FILTER, []):
+            return (DOCKER_USER,)
+        return chain.parents
+
+    def _missing_jumps(self, chain: Chain, family: int, state: Ruleset) -> list[str]:
+        """The parents of ``chain`` without its jump (the FWD chain needs only one)."""
+        have = {parent for parent, _ in self._jumps(chain, state)}
+        if chain is FWD:
+            return [] if have else list(self._parents(chain, state))
+        return [p for p in chain.parents if p not in have]
+
+    def _chain_batch(
+        self, chain: Chain, family: int, state: Ruleset, rules: list[Words]
+    ) -> list[str]:
+        name = self.chain(chain)
+        exists = name in state.chains.get(chain.table, [])
+        jumps = self._jumps(chain, state)
+        current = state.rules.get((chain.table, name), [])
         if rules:
-            if exists and jumps and current == rules:
+            missing = self._missing_jumps(chain, family, state)
+            if exists and not missing and current == rules:
                 return []
-            lines = [f"*{table}", f":{chain} - [0:0]"]  # creates, or empties, the chain
-            lines += [f"-A {chain} {_line(words)}" for words in rules]
-            if not jumps:
-                jump = ("-m", "comment", "--comment", f"libnet:{self.tag}", "-j", chain)
-                lines.append(f"-I {self._parent(table, state)} 1 {_line(jump)}")
-            return [*lines, "COMMIT"]
+            lines = [f":{name} - [0:0]"]  # creates, or empties, the chain
+            lines += [f"-A {name} {_line(words)}" for words in rules]
+            for parent in missing:
+                lines.append(f"-I {parent} 1 {_line(self._jump(chain, parent, family))}")
+            return lines
         if not exists and not jumps:
             return []
-        lines = [f"*{table}"]
-        lines += [f"-D {parent} {_line(words)}" for parent, words in jumps]
+        lines = [f"-D {parent} {_line(words)}" for parent, words in jumps]
         if exists:
-            lines += [f"-F {chain}", f"-X {chain}"]
-        return [*lines, "COMMIT"]
-
-    @staticmethod
-    def _parent(table: str, state: Ruleset) -> str:
-        if table == NAT:
-            return "POSTROUTING"
-        return DOCKER_USER if DOCKER_USER in state.chains.get(FILTER, []) else "FORWARD"
+            lines += [f"-F {name}", f"-X {name}"]
+        return lines

@@ -24,12 +24,16 @@ __all__ = ["network_status", "reconcile_networks", "stored_network"]
 
 def stored_network(st: State, net: NetworkRecord) -> StoredNetwork:
     """What the network's driver is told about it: its restore arguments and endpoints."""
+    endpoints = st.endpoints(net)
     return StoredNetwork(
         net.id,
         MappingProxyType(net.driver_options()),
         ipam_data(net.ipam, "ipv4"),
         ipam_data(net.ipam, "ipv6"),
-        tuple(ep.id for ep in st.endpoints(net)),
+        tuple(ep.id for ep in endpoints),
+        MappingProxyType(
+            {ep.id: MappingProxyType(ep.join_options) for ep in endpoints if ep.sandbox_id}
+        ),
     )
 
 

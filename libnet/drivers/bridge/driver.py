@@ -23,6 +23,14 @@ internal, ICC on, masquerade not asked for by name) is created without rules, wi
 warning; one that needs rules, or asks for them with ``io.libnet.bridge.firewall=true``,
 fails with :class:`InvalidOptionError` naming the missing tool and the option.
 
+**Published ports.** ``program_external_connectivity`` takes Docker's
+``com.docker.network.portmap`` (``com.docker.network.endpoint.exposedports`` needs nothing:
+exposing alone publishes nothing) and makes each binding (:mod:`.ports`: host ports picked
+and checked) with DNAT, forwarding and hairpin-masquerade rules
+(:func:`libnet.drivers.bridge.rules.port_rules`) marked with the endpoint's mark;
+``endpoint_oper_info`` reports the bindings made under the same key, as libnetwork's bridge
+driver does. ``revoke_external_connectivity`` removes them.
+
 Kernel objects carry marks with the driver's ``owner`` (the state they belong to); the
 driver implements :class:`libnet.reconcile.KernelObjects` to report and remove them.
 """
@@ -36,7 +44,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from libnet import labels
@@ -52,10 +60,11 @@ from libnet.driverapi import (
     StoredNetwork,
     mac_from_ip,
 )
-from libnet.drivers.bridge import netlink, rules
+from libnet.drivers.bridge import netlink, ports, rules
 from libnet.errors import EndpointNotFoundError, InvalidOptionError, NetworkNotFoundError
 from libnet.osl import rtnl
 from libnet.osl.firewall import Firewall, Rule, Saved
+from libnet.portmap import PortBinding, from_wire, resolved, to_wire
 
 log = logging.getLogger("libnet")
 
@@ -66,6 +75,7 @@ NAME = "bridge"
 MTU = labels.MTU
 ENABLE_ICC = labels.ENABLE_ICC
 FIREWALL_ENV = "LIBNET_BRIDGE_FIREWALL"
+_UNSPECIFIED = {4: "0.0.0.0", 6: "::"}
 
 
 @dataclass
@@ -84,6 +94,8 @@ class _Network:
 class _Endpoint:
     host_name: str
     peer_name: str
+    addresses: dict[int, str] = field(default_factory=dict)
+    """The endpoint's address (no prefix length) of each IP family."""
 
 
 def _flag(value: Any, what: str) -> bool:
@@ -109,8 +121,13 @@ def _mtu(value: Any) -> int | None:
     return mtu
 
 
-def _names(eid: str) -> _Endpoint:
-    return _Endpoint(host_name=f"veth{eid[:11]}", peer_name=f"vc{eid[:13]}")
+def _names(eid: str, iface: InterfaceInfo | None = None) -> _Endpoint:
+    ep = _Endpoint(host_name=f"veth{eid[:11]}", peer_name=f"vc{eid[:13]}")
+    for address in (iface.address, iface.address_ipv6) if iface else ():
+        if address:
+            ip = ipaddress.ip_interface(address).ip
+            ep.addresses[ip.version] = str(ip)
+    return ep
 
 
 def _owner() -> str:
@@ -139,6 +156,8 @@ class BridgeDriver(Driver):
         self._lock = threading.RLock()
         self._networks: dict[str, _Network] = {}
         self._endpoints: dict[tuple[str, str], _Endpoint] = {}
+        self._published: dict[tuple[str, str], list[PortBinding]] = {}
+        """Each endpoint's made port bindings, where this process knows them."""
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -322,13 +341,14 @@ class BridgeDriver(Driver):
                     if iface.address
                     else netlink.stable_mac(eid)
                 )
-            self._veth(netlink.create_veth, nid, eid, net, iface.mac_address)
+            self._veth(netlink.create_veth, nid, eid, net, iface)
+            self._published[(nid, eid)] = []
 
     def _veth(
-        self, make: Callable[..., object], nid: str, eid: str, net: _Network, mac: str | None
+        self, make: Callable[..., object], nid: str, eid: str, net: _Network, iface: InterfaceInfo
     ) -> None:
         """Create (or adopt, with ``ensure_veth``) the endpoint's veth pair; call with the lock."""
-        ep = _names(eid)
+        ep = _names(eid, iface)
         with self._kernel() as ipr:
             make(
                 ipr,
@@ -336,7 +356,7 @@ class BridgeDriver(Driver):
                 ep.peer_name,
                 bridge=self._bridge_index(ipr, nid, net),
                 mark=netlink.endpoint_mark(self.owner, nid, eid),
-                mac_address=mac,
+                mac_address=iface.mac_address,
                 mtu=net.mtu,
                 isolated=not net.icc,
             )
@@ -357,7 +377,7 @@ class BridgeDriver(Driver):
     ) -> None:
         """Adopt the endpoint's veth pair (re-attaching it), or create it again."""
         with self._lock:
-            self._veth(netlink.ensure_veth, nid, eid, self._net(nid), iface.mac_address)
+            self._veth(netlink.ensure_veth, nid, eid, self._net(nid), iface)
 
     def delete_endpoint(self, nid: str, eid: str) -> None:
         with self._lock:
@@ -365,6 +385,7 @@ class BridgeDriver(Driver):
             with self._kernel() as ipr:
                 netlink.delete_link(ipr, ep.host_name, netlink.endpoint_mark(self.owner, nid, eid))
             del self._endpoints[(nid, eid)]
+            self._published.pop((nid, eid), None)
 
     def endpoint_oper_info(self, nid: str, eid: str) -> dict[str, Any]:
         with self._lock:
@@ -379,6 +400,7 @@ class BridgeDriver(Driver):
             "icc": net.icc,
             "internal": net.internal,
             "kernel": "ok" if not problems else "; ".join(problems),
+            labels.PORT_MAP: to_wire(self._published.get((nid, eid), [])),
         }
 
     def join(
@@ -405,6 +427,107 @@ class BridgeDriver(Driver):
     def leave(self, nid: str, eid: str) -> None:
         with self._lock:
             self._ep(nid, eid)
+
+    # -- published ports -----------------------------------------------------------------
+
+    def program_external_connectivity(self, nid: str, eid: str, options: Mapping[str, Any]) -> None:
+        """Publish the ports of option ``com.docker.network.portmap``; all or nothing."""
+        wanted = from_wire(options.get(labels.PORT_MAP))
+        with self._lock:
+            net = self._net(nid)
+            ep = self._ep(nid, eid)
+            if not wanted:
+                self._published[(nid, eid)] = []
+                return
+            self._check_publish(nid, net)
+            mark = netlink.endpoint_mark(self.owner, nid, eid)
+            taken = [
+                (binding, comment)
+                for family in self.firewall.families()
+                for binding, comment in rules.published(self.firewall.read(family), family)
+                if comment != mark  # a program again replaces the endpoint's own
+            ]
+            made = ports.make_bindings(wanted, ep.addresses, taken, self._holder)
+            self.firewall.set_rules(
+                mark, rules.port_rules(net.bridge, net.subnets, made, comment=mark)
+            )
+            self._published[(nid, eid)] = made
+
+    def _check_publish(self, nid: str, net: _Network) -> None:
+        if net.internal:
+            raise InvalidOptionError(
+                f"bridge network {nid[:12]} is internal: it cannot publish ports; use a "
+                "network that is not internal"
+            )
+        if not net.firewall:
+            raise InvalidOptionError(
+                f"bridge network {nid[:12]} has no firewall rules "
+                f"({labels.BRIDGE_FIREWALL}=false, or iptables is not installed), and ports "
+                "are published through them; install iptables, or create the network with "
+                f"{labels.BRIDGE_FIREWALL}=true"
+            )
+        self._check_tools(nid, net)
+
+    def _holder(self, comment: str) -> str:
+        mark = netlink.parse_mark(comment)
+        if mark is None or mark.eid is None:
+            return f"a rule with comment {comment!r}"
+        if mark.owner != self.owner:
+            return f"another libnet state (owner {mark.owner})"
+        return f"endpoint {mark.eid[:12]} of network {mark.nid[:12]}"
+
+    def revoke_external_connectivity(self, nid: str, eid: str) -> None:
+        """Remove the endpoint's published ports (all of its marked rules, where this
+        process does not know whether it has any: after a restart of a served plugin)."""
+        with self._lock:
+            net = self._net(nid)
+            self._ep(nid, eid)
+            known = (nid, eid) in self._published
+            made = self._published.get((nid, eid))
+            if made or (not known and net.firewall and not self._missing_tool()):
+                self.firewall.set_rules(netlink.endpoint_mark(self.owner, nid, eid), [])
+            self._published[(nid, eid)] = []
+
+    @staticmethod
+    def _missing_tool() -> str | None:
+        return Firewall.missing_tool([4])
+
+    def restore_join(
+        self,
+        nid: str,
+        eid: str,
+        joined: bool,
+        sandbox_key: str | None,
+        options: Mapping[str, Any],
+    ) -> None:
+        """Learn the endpoint's made port bindings (the stored join's ``portmap``) and put
+        back their rules where they are missing."""
+        with self._lock:
+            net = self._net(nid)
+            ep = self._ep(nid, eid)
+            made = self._made(ep, from_wire(options.get(labels.PORT_MAP))) if joined else []
+            if made and net.firewall and not self._missing_tool():
+                mark = netlink.endpoint_mark(self.owner, nid, eid)
+                self.firewall.set_rules(
+                    mark, rules.port_rules(net.bridge, net.subnets, made, comment=mark)
+                )
+            self._published[(nid, eid)] = made
+
+    @staticmethod
+    def _made(ep: _Endpoint, bindings: Sequence[PortBinding]) -> list[PortBinding]:
+        """Stored made bindings, with the endpoint's address where one lacks it (an unmade
+        binding, with no fixed host port, has nothing to put back)."""
+        out = []
+        for b in bindings:
+            if b.container_ip and b.fixed:
+                out.append(b)
+            elif b.fixed:
+                out.extend(
+                    resolved(b, b.host_port, b.host_ip or _UNSPECIFIED[f], ep.addresses[f])
+                    for f in b.families()
+                    if f in ep.addresses
+                )
+        return out
 
     # -- kernel objects (libnet.reconcile.KernelObjects) ---------------------------------
 
@@ -443,39 +566,55 @@ class BridgeDriver(Driver):
                     iface = ipaddress.ip_interface(gw)
                     if f"{iface.ip}/{iface.network.prefixlen}" not in have:
                         problems.append(f"bridge {net.bridge} lacks gateway address {gw}")
-            rules = {(p, b) for _, p, b in netlink.isolation_rules(ipr, self.table)}
-            if (netlink.ISOLATION_PRIORITY, net.bridge) not in rules:
+            isolation = {(p, b) for _, p, b in netlink.isolation_rules(ipr, self.table)}
+            if (netlink.ISOLATION_PRIORITY, net.bridge) not in isolation:
                 problems.append(f"isolation rule of bridge {net.bridge} is missing")
-            if net.internal and (netlink.INTERNAL_PRIORITY, net.bridge) not in rules:
+            if net.internal and (netlink.INTERNAL_PRIORITY, net.bridge) not in isolation:
                 problems.append(f"internal-network rule of bridge {net.bridge} is missing")
             routes = set(netlink.table_routes(ipr, self.table))
             for subnet in net.subnets:
                 if subnet not in routes:
                     problems.append(f"isolation route of subnet {subnet} is missing")
-            problems.extend(self._firewall_problems(network.id, net))
+            saved = self.firewall.rules() if net.firewall and not self._missing_tool() else []
+            mark = netlink.network_mark(self.owner, network.id)
+            problems.extend(self._firewall_problems(self._rules(network.id, net), mark, saved))
             out[""] = problems
             for eid in network.endpoints:
                 out[eid] = self._endpoint_problems(ipr, network.id, eid, net.bridge)
+                made = self._made(
+                    _names(eid), from_wire(network.joins.get(eid, {}).get(labels.PORT_MAP))
+                )
+                if made and net.firewall:
+                    mark = netlink.endpoint_mark(self.owner, network.id, eid)
+                    wanted = rules.port_rules(net.bridge, net.subnets, made, comment=mark)
+                    out[eid] += self._firewall_problems(wanted, mark, saved, jumps=False)
         return out
 
-    def _firewall_problems(self, nid: str, net: _Network) -> list[str]:
-        wanted = self._rules(nid, net)
+    def _firewall_problems(
+        self, wanted: Sequence[Rule], mark: str, saved: Sequence[Saved], jumps: bool = True
+    ) -> list[str]:
+        """What differs between the rules marked ``mark`` in ``saved`` and ``wanted``."""
         if not wanted:
             return []
-        families = {r.family for r in wanted}
-        missing = Firewall.missing_tool(families)
+        missing = Firewall.missing_tool({r.family for r in wanted})
         if missing:
             return [f"firewall rules cannot be checked: {missing} is not installed"]
-        mark = netlink.network_mark(self.owner, nid)
-        have = {s for s in self.firewall.rules(families) if s.comment == mark}
-        want = {Saved(r.family, r.table, r.words()) for r in wanted}
+        have = {s for s in saved if s.comment == mark}
+        want = {r.saved() for r in wanted}
         problems = [f"firewall rule is missing: {s}" for s in sorted(want - have, key=str)]
         problems += [f"firewall rule is not expected: {s}" for s in sorted(have - want, key=str)]
-        problems += [f"firewall chain is not jumped to: {c}" for c in self.firewall.unhooked()]
+        if jumps:
+            problems += [f"firewall chain is not jumped to: {c}" for c in self.firewall.unhooked()]
         return problems
 
     def kernel_orphans(self, networks: Sequence[StoredNetwork]) -> list[Orphan]:
         live = {n.id: set(n.endpoints) for n in networks}
+        publishing = {
+            (n.id, eid)
+            for n in networks
+            for eid, options in n.joins.items()
+            if options.get(labels.PORT_MAP)
+        }
         bridges: set[str] = set()
         subnets: set[str] = set()
         for n in networks:
@@ -523,6 +662,12 @@ class BridgeDriver(Driver):
                 rule_mark = netlink.parse_mark(saved.comment)
                 if rule_mark is None or rule_mark.owner != self.owner or rule_mark.nid not in live:
                     detail = f"firewall rule of no stored network (comment {saved.comment!r})"
+                    out.append(Orphan("firewall", str(saved), detail, ("firewall", saved)))
+                elif rule_mark.eid is not None and (rule_mark.nid, rule_mark.eid) not in publishing:
+                    detail = (
+                        "published-port rule of no stored endpoint publishing ports "
+                        f"(comment {saved.comment!r})"
+                    )
                     out.append(Orphan("firewall", str(saved), detail, ("firewall", saved)))
         # internal rules before the rules that make them ours; links last
         order = {"rule": 0, "route": 1, "firewall": 2, "veth": 3, "bridge": 4}

@@ -13,6 +13,7 @@ Per IP family of the network's subnets (IPv4 when it has none):
 
 Isolation between libnet's networks stays with the policy routes of
 :mod:`libnet.drivers.bridge.netlink`; these rules only let through what must pass.
+Published ports: :func:`port_rules`.
 """
 
 from __future__ import annotations
@@ -20,9 +21,12 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 
-from libnet.osl.firewall import FILTER, NAT, Rule
+from libnet.errors import InvalidOptionError
+from libnet.osl.firewall import DNAT, FILTER, NAT, Rule, Ruleset
+from libnet.portmap import PROTOCOLS, PortBinding
 
 ESTABLISHED = ("-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED")
+DNATED = ("-m", "conntrack", "--ctstate", "DNAT")
 
 
 def network_rules(
@@ -55,3 +59,107 @@ def network_rules(
                 if net.version == family:
                     out.append(rule(NAT, "MASQUERADE", "-s", str(net), "!", "-o", bridge))
     return out
+
+
+def port_rules(
+    bridge: str, subnets: Sequence[str], bindings: Sequence[PortBinding], *, comment: str
+) -> list[Rule]:
+    """The rules of an endpoint's published ports, marked with ``comment``.
+
+    Each binding is one made binding (:func:`libnet.portmap.resolved`: one host port, a
+    host address of one family, the endpoint's address of that family). Per binding:
+
+    * DNAT of connections to the host port on a local address (the chain is jumped to from
+      ``PREROUTING``, for other hosts and for the network's own endpoints, and from
+      ``OUTPUT``, for the host itself reaching one of its own non-loopback addresses);
+    * ACCEPT of those connections in ``FORWARD`` when they come from another interface;
+    * MASQUERADE of the ones that come from the network's own subnet and go back into the
+      bridge (an endpoint reaching a published port through the host's address): without
+      it the answer would go straight back on the bridge, past the NAT that must undo it.
+    """
+    out: list[Rule] = []
+    for b in bindings:
+        container = ipaddress.ip_address(b.container_ip)
+        family = container.version
+        host = ipaddress.ip_address(b.host_ip) if b.host_ip else None
+        proto = ("-p", b.protocol, "-m", b.protocol)
+        dst = ("-d", f"{host}/{host.max_prefixlen}") if host and not host.is_unspecified else ()
+        to = (
+            f"[{container}]:{b.container_port}"
+            if family == 6
+            else f"{container}:{b.container_port}"
+        )
+        out.append(
+            Rule(
+                family,
+                NAT,
+                (*dst, *proto, "--dport", str(b.host_port)),
+                "DNAT",
+                comment,
+                ("--to-destination", to),
+                DNAT,
+            )
+        )
+        to_container = ("-d", f"{container}/{container.max_prefixlen}")
+        port = (*proto, "--dport", str(b.container_port))
+        out.append(
+            Rule(
+                family,
+                FILTER,
+                (*to_container, "!", "-i", bridge, "-o", bridge, *port),
+                "ACCEPT",
+                comment,
+            )
+        )
+        for subnet in subnets:
+            net = ipaddress.ip_network(subnet, strict=False)
+            if net.version == family:
+                out.append(
+                    Rule(
+                        family,
+                        NAT,
+                        ("-s", str(net), *to_container, "-o", bridge, *port, *DNATED),
+                        "MASQUERADE",
+                        comment,
+                    )
+                )
+    return out
+
+
+def published(state: Ruleset, family: int) -> list[tuple[PortBinding, str]]:
+    """Every port published by any libnet state (every owner's ``LIBNET-DNAT-*`` chain) in
+    an ``iptables-save`` of ``family``: each made binding with its rule's comment."""
+    out: list[tuple[PortBinding, str]] = []
+    for (table, chain), rules in state.rules.items():
+        if table != NAT or not chain.startswith("LIBNET-DNAT-"):
+            continue
+        for words in rules:
+            binding = _binding(words, family)
+            if binding is not None:
+                out.append((binding, _value(words, "--comment") or ""))
+    return out
+
+
+def _value(words: Sequence[str], name: str) -> str | None:
+    for i, word in enumerate(words[:-1]):
+        if word == name:
+            return words[i + 1]
+    return None
+
+
+def _binding(words: Sequence[str], family: int) -> PortBinding | None:
+    """The binding a DNAT rule of :func:`port_rules` makes, or None for another rule."""
+    proto, port, to = (
+        _value(words, "-p"),
+        _value(words, "--dport"),
+        _value(words, "--to-destination"),
+    )
+    if proto not in PROTOCOLS or not port or not to or not port.isdigit():
+        return None
+    address, _, container_port = to.rpartition(":")
+    dst = _value(words, "-d")
+    host = dst.split("/")[0] if dst else ("0.0.0.0" if family == 4 else "::")
+    try:
+        return PortBinding(int(container_port), int(port), proto, host, 0, address.strip("[]"))
+    except (ValueError, InvalidOptionError):
+        return None
