@@ -56,7 +56,7 @@ def check_clashes(st: State, ep: EndpointRecord, options: Mapping[str, Any], wha
             if other.id == ep.id or other.sandbox_id is None:
                 continue
             for theirs in from_wire(other.join_options.get(labels.PORT_MAP)):
-                for mine in wanted:
+                for mine in (b for b in wanted if b.fixed):  # the driver picks the others
                     if mine.clashes(theirs):
                         raise AddressInUseError(
                             f"cannot publish {mine} for {what}: host port "

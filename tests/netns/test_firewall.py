@@ -8,7 +8,6 @@ unless a test gives it one, so only masqueraded traffic gets an answer from it.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -18,62 +17,22 @@ import pytest
 
 import libnet
 from libnet.errors import InvalidOptionError, OSLayerError
-from libnet.osl import create_namespace, firewall, rtnl
+from libnet.osl import firewall, rtnl
 
+from ._firewall import (
+    BR_NF,
+    DUAL,
+    N1,
+    N2,
+    NO_FIREWALL,
+    OUTSIDE,
+    echo_requests,
+    host_like,
+    ipt,
+    needs_iptables,
+    outside,
+)
 from ._kernel import in_namespace, ip, iptables, joined, reaches, snapshot, store_dump
-
-N1 = {"config": [{"subnet": "10.1.0.0/24"}]}
-N2 = {"config": [{"subnet": "10.2.0.0/24"}]}
-DUAL = {"config": [{"subnet": "10.1.0.0/24"}, {"subnet": "fd00:1::/64"}]}
-OUTSIDE = "192.0.2.2"
-NO_FIREWALL = {"io.libnet.bridge.firewall": "false"}
-BR_NF = Path("/proc/sys/net/bridge/bridge-nf-call-iptables")
-
-
-def needs_iptables() -> None:
-    for tool in ("iptables-save", "iptables-restore", "ip6tables-save", "ip6tables-restore"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed (Debian: apt-get install iptables)")
-
-
-def ipt(*args: str) -> None:
-    subprocess.run(["iptables", *args], check=True, capture_output=True)
-
-
-def host_like(policy_drop: bool = True) -> None:
-    """The test's namespace as a Docker host: forwarding on, FORWARD policy DROP, and
-    bridges calling iptables (br_netfilter), where the kernel has it."""
-    Path("/proc/sys/net/ipv4/ip_forward").write_text("1\n")
-    if BR_NF.exists():
-        BR_NF.write_text("1\n")
-    if policy_drop:
-        ipt("-P", "FORWARD", "DROP")
-
-
-def outside(route_to: str | None = None) -> str:
-    """The "outside" namespace behind a veth pair; a route back to ``route_to`` if given."""
-    key = str(create_namespace("outside"))
-    with rtnl.rtnl() as ipr:
-        ipr.link("add", ifname="out0", kind="veth", peer={"ifname": "out1"})
-        index = ipr.link_lookup(ifname="out0")[0]
-        ipr.addr("add", index=index, address="192.0.2.1", prefixlen=24)
-        ipr.link("set", index=index, state="up")
-        ipr.link("set", index=ipr.link_lookup(ifname="out1")[0], net_ns_fd=key)
-    with rtnl.rtnl(key) as ipr:
-        index = ipr.link_lookup(ifname="out1")[0]
-        ipr.addr("add", index=index, address=OUTSIDE, prefixlen=24)
-        ipr.link("set", index=index, state="up")
-        ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
-        if route_to:
-            ipr.route("add", dst=route_to, gateway="192.0.2.1")
-    return key
-
-
-def echo_requests() -> int:
-    """ICMP echo requests this namespace received (``InEchos`` of /proc/net/snmp)."""
-    lines = [line.split() for line in Path("/proc/self/net/snmp").read_text().splitlines()]
-    names, values = [line for line in lines if line[0] == "Icmp:"][:2]
-    return int(values[names.index("InEchos")])
 
 
 def test_rules_come_and_go_with_the_network() -> None:

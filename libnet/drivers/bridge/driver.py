@@ -26,7 +26,7 @@ fails with :class:`InvalidOptionError` naming the missing tool and the option.
 **Published ports.** ``program_external_connectivity`` takes Docker's
 ``com.docker.network.portmap`` (``com.docker.network.endpoint.exposedports`` needs nothing:
 exposing alone publishes nothing) and makes each binding (:mod:`.ports`: host ports picked
-and checked) with DNAT, forwarding and hairpin-masquerade rules
+and checked) with DNAT and forwarding rules
 (:func:`libnet.drivers.bridge.rules.port_rules`) marked with the endpoint's mark;
 ``endpoint_oper_info`` reports the bindings made under the same key, as libnetwork's bridge
 driver does. ``revoke_external_connectivity`` removes them.
@@ -448,9 +448,7 @@ class BridgeDriver(Driver):
                 if comment != mark  # a program again replaces the endpoint's own
             ]
             made = ports.make_bindings(wanted, ep.addresses, taken, self._holder)
-            self.firewall.set_rules(
-                mark, rules.port_rules(net.bridge, net.subnets, made, comment=mark)
-            )
+            self.firewall.set_rules(mark, rules.port_rules(net.bridge, made, comment=mark))
             self._published[(nid, eid)] = made
 
     def _check_publish(self, nid: str, net: _Network) -> None:
@@ -508,9 +506,7 @@ class BridgeDriver(Driver):
             made = self._made(ep, from_wire(options.get(labels.PORT_MAP))) if joined else []
             if made and net.firewall and not self._missing_tool():
                 mark = netlink.endpoint_mark(self.owner, nid, eid)
-                self.firewall.set_rules(
-                    mark, rules.port_rules(net.bridge, net.subnets, made, comment=mark)
-                )
+                self.firewall.set_rules(mark, rules.port_rules(net.bridge, made, comment=mark))
             self._published[(nid, eid)] = made
 
     @staticmethod
@@ -586,7 +582,7 @@ class BridgeDriver(Driver):
                 )
                 if made and net.firewall:
                     mark = netlink.endpoint_mark(self.owner, network.id, eid)
-                    wanted = rules.port_rules(net.bridge, net.subnets, made, comment=mark)
+                    wanted = rules.port_rules(net.bridge, made, comment=mark)
                     out[eid] += self._firewall_problems(wanted, mark, saved, jumps=False)
         return out
 

@@ -26,7 +26,6 @@ from libnet.osl.firewall import DNAT, FILTER, NAT, Rule, Ruleset
 from libnet.portmap import PROTOCOLS, PortBinding
 
 ESTABLISHED = ("-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED")
-DNATED = ("-m", "conntrack", "--ctstate", "DNAT")
 
 
 def network_rules(
@@ -61,21 +60,22 @@ def network_rules(
     return out
 
 
-def port_rules(
-    bridge: str, subnets: Sequence[str], bindings: Sequence[PortBinding], *, comment: str
-) -> list[Rule]:
+def port_rules(bridge: str, bindings: Sequence[PortBinding], *, comment: str) -> list[Rule]:
     """The rules of an endpoint's published ports, marked with ``comment``.
 
     Each binding is one made binding (:func:`libnet.portmap.resolved`: one host port, a
     host address of one family, the endpoint's address of that family). Per binding:
 
-    * DNAT of connections to the host port on a local address (the chain is jumped to from
-      ``PREROUTING``, for other hosts and for the network's own endpoints, and from
-      ``OUTPUT``, for the host itself reaching one of its own non-loopback addresses);
-    * ACCEPT of those connections in ``FORWARD`` when they come from another interface;
-    * MASQUERADE of the ones that come from the network's own subnet and go back into the
-      bridge (an endpoint reaching a published port through the host's address): without
-      it the answer would go straight back on the bridge, past the NAT that must undo it.
+    * DNAT of connections to the host port on a local address, unless they come from the
+      network's own bridge (the chain is jumped to from ``PREROUTING``, for other hosts, and
+      from ``OUTPUT``, for the host itself reaching one of its own non-loopback addresses:
+      the "hairpin", whose answers come back through the bridge and the NAT without any
+      masquerade, since the host's address is the source);
+    * ACCEPT of those connections in ``FORWARD`` when they come from another interface.
+
+    The network's own endpoints reach the port at the endpoint's address: traffic routed
+    from a bridge back into its own subnet is refused by the isolation routes (as Docker's
+    bridge leaves it to its userland proxy).
     """
     out: list[Rule] = []
     for b in bindings:
@@ -93,7 +93,7 @@ def port_rules(
             Rule(
                 family,
                 NAT,
-                (*dst, *proto, "--dport", str(b.host_port)),
+                (*dst, "!", "-i", bridge, *proto, "--dport", str(b.host_port)),
                 "DNAT",
                 comment,
                 ("--to-destination", to),
@@ -111,18 +111,6 @@ def port_rules(
                 comment,
             )
         )
-        for subnet in subnets:
-            net = ipaddress.ip_network(subnet, strict=False)
-            if net.version == family:
-                out.append(
-                    Rule(
-                        family,
-                        NAT,
-                        ("-s", str(net), *to_container, "-o", bridge, *port, *DNATED),
-                        "MASQUERADE",
-                        comment,
-                    )
-                )
     return out
 
 
