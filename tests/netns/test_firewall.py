@@ -9,14 +9,14 @@ unless a test gives it one, so only masqueraded traffic gets an answer from it.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pytest
 
 import libnet
-from libnet.errors import InvalidOptionError, OSLayerError
+from libnet.errors import InvalidOptionError
 from libnet.osl import firewall, rtnl
 
 from ._firewall import (
@@ -26,6 +26,7 @@ from ._firewall import (
     N2,
     NO_FIREWALL,
     OUTSIDE,
+    FailingTools,
     echo_requests,
     host_like,
     ipt,
@@ -143,52 +144,69 @@ def test_icc_off_and_isolation_hold_under_a_drop_policy() -> None:
         assert not reaches(key_c, ip(b))
 
 
-class Failing:
-    """``run_tool`` failing at the n-th ``*tables-restore`` call."""
-
-    def __init__(self, fail_at: int) -> None:
-        self.fail_at = fail_at
-        self.count = 0
-        self.fired = False
-        self.real = firewall.run_tool
-
-    def __call__(self, argv: Any, stdin: str | None) -> str:
-        if "restore" in argv[0]:
-            self.count += 1
-            if self.count == self.fail_at:
-                self.fired = True
-                raise OSLayerError(f"injected failure of {argv[0]} (call {self.count})")
-        return self.real(argv, stdin)
+PUBLISH = ["18080:80", "8081/udp"]
 
 
-def test_an_iptables_failure_at_each_step_of_create_and_delete_leaves_nothing_behind() -> None:
+def _joined_publishing(c: libnet.Controller) -> dict[str, Any]:
+    network = c.new_network("bridge", "n1", ipam=N1)  # IPv4: IPv6 DAD would time the snapshots
+    endpoint = network.create_endpoint("e1")
+    sandbox = c.new_sandbox("c1", create=True)
+    endpoint.join(sandbox, publish=PUBLISH)
+    return {"network": network, "endpoint": endpoint, "sandbox": sandbox}
+
+
+def _unjoined(c: libnet.Controller) -> dict[str, Any]:
+    network = c.new_network("bridge", "n1", ipam=N1)
+    return {
+        "network": network,
+        "endpoint": network.create_endpoint("e1"),
+        "sandbox": c.new_sandbox("c1", create=True),
+    }
+
+
+FAULT_CASES: dict[str, tuple[Callable[[libnet.Controller], dict[str, Any]], Any]] = {
+    "create network": (
+        lambda c: {},
+        lambda c, o: c.new_network("bridge", "n1", ipam=DUAL, enable_ipv6=True),
+    ),
+    "join publishing ports": (
+        _unjoined,
+        lambda c, o: o["endpoint"].join(o["sandbox"], publish=PUBLISH),
+    ),
+    "leave": (_joined_publishing, lambda c, o: o["endpoint"].leave(o["sandbox"])),
+    "delete network": (_joined_publishing, lambda c, o: o["network"].delete(force=True)),
+}
+
+
+@pytest.mark.parametrize("case", list(FAULT_CASES))
+def test_an_iptables_failure_at_each_step_leaves_no_rule_and_no_record(
+    case: str, tmp_path: Path
+) -> None:
+    """Each call of an iptables tool (read or write) fails in turn, through wrappers first
+    on PATH; the operation fails and leaves kernel and store exactly as they were."""
     needs_iptables()
-    with libnet.Controller() as c:
-
-        def create() -> None:
-            c.new_network("bridge", "n1", ipam=DUAL, enable_ipv6=True)
-
-        def delete() -> None:
-            c.network("n1").delete()
-
-        for operation in (create, delete):
-            fail_at = 1
-            while True:
-                before, stored = snapshot(), store_dump(c)
-                injector = Failing(fail_at)
-                with mock.patch.object(firewall, "run_tool", injector):
-                    try:
-                        operation()
-                    except libnet.LibnetError:
-                        assert injector.fired
-                        assert snapshot() == before, f"{operation.__name__}, step {fail_at}"
-                        assert store_dump(c) == stored
-                    else:
-                        assert not injector.fired
-                        break
+    setup, action = FAULT_CASES[case]
+    tools = FailingTools(tmp_path / "faults")
+    with libnet.Controller(state_dir=tmp_path / "state") as c:
+        objs = setup(c)
+        before, stored = snapshot(), store_dump(c)
+        fail_at = 1
+        while True:
+            tools.arm(fail_at)
+            try:
+                action(c, objs)
+            except libnet.LibnetError as exc:
+                assert tools.fired, f"step {fail_at}: failed without an injection: {exc!r}"
+                assert "injected failure" in str(exc)
+                assert snapshot() == before, f"{case}: kernel differs after step {fail_at}"
+                assert store_dump(c) == stored, f"{case}: store differs after step {fail_at}"
                 fail_at += 1
-            assert fail_at > 2, f"{operation.__name__} made fewer iptables changes than expected"
-        assert not any("/network/" in key for key in store_dump(c))
+                continue
+            assert not tools.fired, f"{case}: step {fail_at} failed, yet the operation passed"
+            break
+        tools.arm(0)
+        assert fail_at > 2, f"{case} ran fewer iptables tools than expected"
+        assert c.reconcile(repair=False).findings == []
 
 
 def test_doctor_removes_orphaned_rules_and_repairs_missing_ones(tmp_path: Path) -> None:
