@@ -136,3 +136,31 @@ def test_endpoint_inspect_shows_the_bridge_drivers_kernel_field(tmp_path: Path) 
     (ep,) = json.loads(ok(libnet_cli(state, "endpoint", "inspect", "n1", "e1")))
     assert ep["driver_info"]["kernel"] == "ok"
     assert ep["driver_info"]["bridge"].startswith("br-")
+
+
+def test_endpoint_join_publish_then_leave_in_another_process(tmp_path: Path) -> None:
+    if shutil.which("iptables-restore") is None:
+        pytest.skip("iptables is not installed (Debian: apt-get install iptables)")
+    state = tmp_path / "state"
+    before = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
+    with libnet.Controller(state_dir=state) as c:
+        c.new_network("bridge", "n1", ipam=N1).create_endpoint("e1")
+        c.new_sandbox("c1", create=True)
+    bad = libnet_cli(state, "endpoint", "join", "n1", "e1", "c1", "--publish", "80:http")
+    assert bad.returncode == 1 and "write [HOST_IP:]HOST_PORT:CONTAINER_PORT" in bad.stderr
+    ok(libnet_cli(state, "endpoint", "join", "n1", "e1", "c1", "-p", "18080:80", "-p", "81/udp"))
+    (ep,) = json.loads(ok(libnet_cli(state, "endpoint", "inspect", "n1", "e1")))
+    tcp, udp = ep["ports"]
+    assert tcp == "0.0.0.0:18080->80/tcp" and udp.endswith("->81/udp")
+    made = ep["driver_info"]["com.docker.network.portmap"]  # this process learnt them
+    assert [m["HostPort"] for m in made] == [18080, int(udp.split(":")[1].split("-")[0])]
+    saved = subprocess.run(["iptables-save", "-t", "nat"], capture_output=True, text=True).stdout
+    assert "--dport 18080" in saved and "--to-destination 10.1.0.2:80" in saved
+    assert ok(libnet_cli(state, "doctor")).strip() == "no problems found"
+    ok(libnet_cli(state, "endpoint", "leave", "n1", "e1", "c1"))  # a third process removes them
+    ok(libnet_cli(state, "network", "rm", "--with-endpoints", "n1"))
+    assert (
+        subprocess.run(["iptables-save"], capture_output=True, text=True).stdout.count("LIBNET")
+        == before.count("LIBNET")
+        == 0
+    )

@@ -174,3 +174,71 @@ def test_doctor_repairs_missing_port_rules_and_removes_orphaned_ones(tmp_path: P
         assert c.reconcile(repair=True).ok
         assert iptables() == good
         assert c.reconcile(repair=False).findings == []
+
+
+def test_the_served_plugin_takes_dockers_portmap_and_reports_what_it_made(tmp_path: Path) -> None:
+    """Docker's ProgramExternalConnectivity, as libnetwork's remote driver sends it, through
+    ``libnet serve``'s service: the ports are published, EndpointOperInfo says which, and a
+    revoke after a restart of the plugin (which forgot them) still removes them."""
+    needs_iptables()
+    from libnet.dockerplugin.server._service import PluginService
+    from libnet.dockerplugin.server._state import PluginState
+    from libnet.driverapi import Capability, Scope
+    from libnet.drivers.bridge import BridgeDriver
+    from libnet.store import SqliteStore
+
+    before = iptables()
+    nid, eid = "a" * 64, "b" * 64
+    store = SqliteStore(tmp_path / "plugin.db")
+
+    def service() -> PluginService:
+        driver = BridgeDriver("0123456789ab")
+        return PluginService(
+            PluginState(store, "bridge"), driver=driver, capability=Capability(Scope.LOCAL)
+        )
+
+    plugin = service()
+    ipv4 = [{"AddressSpace": "", "Pool": "10.1.0.0/24", "Gateway": "10.1.0.1/24"}]
+    plugin.call(
+        "NetworkDriver.CreateNetwork",
+        {"NetworkID": nid, "Options": {"com.docker.network.generic": {}}, "IPv4Data": ipv4},
+    )
+    plugin.call(
+        "NetworkDriver.CreateEndpoint",
+        {
+            "NetworkID": nid,
+            "EndpointID": eid,
+            "Interface": {"Address": "10.1.0.2/24", "AddressIPv6": "", "MacAddress": ""},
+            "Options": {},
+        },
+    )
+    options = {
+        "com.docker.network.endpoint.exposedports": [{"Proto": 6, "Port": 80}],
+        "com.docker.network.portmap": [
+            {"Proto": 6, "IP": "", "Port": 80, "HostIP": "", "HostPort": 18080, "HostPortEnd": 0},
+            {"Proto": 17, "IP": "", "Port": 53, "HostIP": "", "HostPort": 0, "HostPortEnd": 0},
+        ],
+    }
+    reply = plugin.call(
+        "NetworkDriver.ProgramExternalConnectivity",
+        {"NetworkID": nid, "EndpointID": eid, "Options": options},
+    )
+    assert reply == {}
+    info = plugin.call("NetworkDriver.EndpointOperInfo", {"NetworkID": nid, "EndpointID": eid})
+    made = info["Value"]["com.docker.network.portmap"]
+    assert [(m["Proto"], m["HostIP"], m["IP"]) for m in made] == [
+        (6, "0.0.0.0", "10.1.0.2"),
+        (17, "0.0.0.0", "10.1.0.2"),
+    ]
+    assert made[0]["HostPort"] == 18080 and made[1]["HostPort"] > 0
+    assert "--dport 18080" in " ".join(iptables()["iptables-save"])
+
+    plugin.close()
+    plugin = service()  # a restarted plugin: its driver no longer knows the ports
+    plugin.restore()
+    revoke = {"NetworkID": nid, "EndpointID": eid}
+    assert plugin.call("NetworkDriver.RevokeExternalConnectivity", revoke) == {}
+    assert "--dport 18080" not in " ".join(iptables()["iptables-save"])
+    plugin.call("NetworkDriver.DeleteEndpoint", revoke)
+    plugin.call("NetworkDriver.DeleteNetwork", {"NetworkID": nid})
+    assert iptables() == before
