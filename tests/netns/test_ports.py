@@ -18,6 +18,7 @@ from libnet.errors import AddressInUseError, InvalidOptionError
 from libnet.osl.firewall import Firewall
 
 from ._firewall import (
+    DUAL,
     HOST,
     N1,
     N2,
@@ -217,6 +218,8 @@ def test_the_served_plugin_takes_dockers_portmap_and_reports_what_it_made(tmp_pa
         "com.docker.network.portmap": [
             {"Proto": 6, "IP": "", "Port": 80, "HostIP": "", "HostPort": 18080, "HostPortEnd": 0},
             {"Proto": 17, "IP": "", "Port": 53, "HostIP": "", "HostPort": 0, "HostPortEnd": 0},
+            # Docker may ask for "::" too: the endpoint has no IPv6 address, so it is left out.
+            {"Proto": 6, "IP": "", "Port": 80, "HostIP": "::", "HostPort": 18080},
         ],
     }
     reply = plugin.call(
@@ -242,3 +245,24 @@ def test_the_served_plugin_takes_dockers_portmap_and_reports_what_it_made(tmp_pa
     plugin.call("NetworkDriver.DeleteEndpoint", revoke)
     plugin.call("NetworkDriver.DeleteNetwork", {"NetworkID": nid})
     assert iptables() == before
+
+
+def test_a_dual_stack_endpoint_publishes_on_both_families() -> None:
+    needs_iptables()
+    with libnet.Controller() as c:
+        network = c.new_network("bridge", "n1", ipam=DUAL, enable_ipv6=True)
+        web = network.create_endpoint("web")
+        web.join(c.new_sandbox("web", create=True), publish=["18080:80", "10.1.0.1:18081:81"])
+        assert web.info()["ports"] == [
+            "0.0.0.0:18080->80/tcp",
+            "[::]:18080->80/tcp",
+            "10.1.0.1:18081->81/tcp",
+        ]
+        six = " ".join(iptables()["ip6tables-save"])
+        address = web.info()["address_ipv6"].split("/")[0]
+        assert "--dport 18080 -m comment" in six and f"[{address}]:80" in six
+        with pytest.raises(InvalidOptionError, match="not an address of this host"):
+            other = network.create_endpoint("other")
+            other.join(c.new_sandbox("other", create=True), publish=["192.0.2.99:18082:80"])
+        with pytest.raises(InvalidOptionError, match="loopback"):
+            other.join(c.new_sandbox("third", create=True), publish=["127.0.0.1:18082:80"])

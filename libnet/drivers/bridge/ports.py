@@ -10,7 +10,8 @@ when a process of the host listens on it (a test ``bind``; the DNAT would hide t
 from other hosts). Host port 0 picks a free port of the kernel's ephemeral range
 (``ip_local_port_range``), as Docker does; a range picks the first free port of the range.
 Loopback host addresses are refused: libnet publishes through DNAT, and the kernel does not
-route loopback-sourced packets to a bridge.
+route loopback-sourced packets to a bridge. A binding on ``0.0.0.0`` or ``::`` for a family
+the endpoint has no address in is left out, as Docker leaves it (it may ask for both).
 """
 
 from __future__ import annotations
@@ -88,6 +89,8 @@ def _check_host_ip(binding: PortBinding, addresses: Mapping[int, str]) -> list[i
     families = [f for f in binding.families() if f in addresses]
     if binding.host_ip:
         host = ipaddress.ip_address(binding.host_ip)
+        if host.is_unspecified:  # "all of the family's addresses": none to make, as Docker
+            return families
         if host.is_loopback:
             raise InvalidOptionError(
                 f"published port {binding}: libnet publishes ports through DNAT, which cannot "
@@ -100,7 +103,7 @@ def _check_host_ip(binding: PortBinding, addresses: Mapping[int, str]) -> list[i
                 f"host IP {host}"
             )
     if not families:
-        raise InvalidOptionError(f"published port {binding}: the endpoint has no address")
+        raise InvalidOptionError(f"published port {binding}: the endpoint has no IP address")
     return families
 
 
@@ -120,6 +123,8 @@ def make_bindings(
     others = list(taken)
     for binding in wanted:
         families = _check_host_ip(binding, addresses)
+        if not families:
+            continue
         refusal = ""
         ports = _candidates(binding)
         for port in ports:
