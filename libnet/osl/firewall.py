@@ -291,10 +291,22 @@ class Firewall:
 
     # -- changes -------------------------------------------------------------------------
 
-    def set_rules(self, comment: str, rules: Sequence[Rule]) -> None:
-        """Make the owner's rules carrying ``comment`` exactly ``rules``; all or nothing."""
+    def set_rules(
+        self,
+        comment: str,
+        rules: Sequence[Rule],
+        *,
+        families: Iterable[int] | None = None,
+        current: Mapping[int, Ruleset] | None = None,
+    ) -> None:
+        """Make the owner's rules carrying ``comment`` exactly ``rules``; all or nothing.
+
+        ``families``: only these hold rules with ``comment`` (default: every family whose
+        tools are installed); ``current``: what :meth:`read` just gave, read again if absent.
+        """
         wanted = {f: [r for r in rules if r.family == f] for f in TOOLS}
-        families = sorted({r.family for r in rules} | set(self.families()))
+        known = self.families() if families is None else families
+        families = sorted({r.family for r in rules} | set(known))
 
         def edit(family: int) -> Callable[[Contents], Contents]:
             def apply(old: Contents) -> Contents:
@@ -305,7 +317,7 @@ class Firewall:
 
             return apply
 
-        self._change_all([(f, edit(f)) for f in families])
+        self._change_all([(f, edit(f)) for f in families], current or {})
 
     def remove(self, saved: Saved) -> None:
         """Remove one rule of the owner's chains; gone already is fine."""
@@ -317,11 +329,15 @@ class Firewall:
 
         self._change_all([(saved.family, drop)])
 
-    def _change_all(self, edits: Sequence[tuple[int, Callable[[Contents], Contents]]]) -> None:
+    def _change_all(
+        self,
+        edits: Sequence[tuple[int, Callable[[Contents], Contents]]],
+        current: Mapping[int, Ruleset] | None = None,
+    ) -> None:
         undo: list[Callable[[], None]] = []
         try:
             for family, edit in edits:
-                step = self._change(family, edit)
+                step = self._change(family, edit, (current or {}).get(family))
                 if step is not None:
                     undo.append(step)
         except BaseException:
@@ -330,10 +346,11 @@ class Firewall:
             raise
 
     def _change(
-        self, family: int, edit: Callable[[Contents], Contents]
+        self, family: int, edit: Callable[[Contents], Contents], state: Ruleset | None = None
     ) -> Callable[[], None] | None:
-        """Apply ``edit`` to the owner's chains of ``family``; an undo, or None if unchanged."""
-        state = self.read(family)
+        """Apply ``edit`` to the owner's chains of ``family`` (whose ruleset ``state`` is,
+        read if None); an undo, or None if unchanged."""
+        state = state if state is not None else self.read(family)
         old = self._contents(state)
         new = {
             k: _ordered(rules) for k, rules in edit({k: list(r) for k, r in old.items()}).items()

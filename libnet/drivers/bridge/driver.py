@@ -130,6 +130,11 @@ def _names(eid: str, iface: InterfaceInfo | None = None) -> _Endpoint:
     return ep
 
 
+def _families(bindings: Sequence[PortBinding] | None) -> set[int]:
+    """The IP families of made bindings (their container addresses')."""
+    return {ipaddress.ip_address(b.container_ip).version for b in bindings or ()}
+
+
 def _owner() -> str:
     return os.urandom(6).hex()
 
@@ -441,14 +446,21 @@ class BridgeDriver(Driver):
                 return
             self._check_publish(nid, net)
             mark = netlink.endpoint_mark(self.owner, nid, eid)
+            current = {f: self.firewall.read(f) for f in self.firewall.families()}
             taken = [
                 (binding, comment)
-                for family in self.firewall.families()
-                for binding, comment in rules.published(self.firewall.read(family), family)
+                for family, state in current.items()
+                for binding, comment in rules.published(state, family)
                 if comment != mark  # a program again replaces the endpoint's own
             ]
             made = ports.make_bindings(wanted, ep.addresses, taken, self._holder)
-            self.firewall.set_rules(mark, rules.port_rules(net.bridge, made, comment=mark))
+            before = self._published.get((nid, eid))
+            self.firewall.set_rules(
+                mark,
+                rules.port_rules(net.bridge, made, comment=mark),
+                families=None if before is None else _families(before),
+                current=current,
+            )
             self._published[(nid, eid)] = made
 
     def _check_publish(self, nid: str, net: _Network) -> None:
@@ -483,7 +495,8 @@ class BridgeDriver(Driver):
             known = (nid, eid) in self._published
             made = self._published.get((nid, eid))
             if made or (not known and net.firewall and not self._missing_tool()):
-                self.firewall.set_rules(netlink.endpoint_mark(self.owner, nid, eid), [])
+                mark = netlink.endpoint_mark(self.owner, nid, eid)
+                self.firewall.set_rules(mark, [], families=_families(made) if known else None)
             self._published[(nid, eid)] = []
 
     @staticmethod
