@@ -155,3 +155,49 @@ def test_internal_and_no_icc_and_no_masquerade() -> None:
 def test_an_owner_must_be_twelve_hex_digits() -> None:
     with pytest.raises(ValueError, match="12 hex digits"):
         Firewall("nothex")
+
+
+def test_published_ports_get_a_dnat_chain_jumped_to_from_prerouting_and_output(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from libnet.drivers.bridge.rules import port_rules, published
+    from libnet.portmap import PortBinding
+
+    monkeypatch.setattr(Firewall, "families", lambda self: [4])  # whatever this host has
+
+    fake = FakeTables(
+        EMPTY.replace(
+            ":POSTROUTING", ":PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING"
+        )
+    )
+    fw = Firewall(OWNER, runner=fake)
+    mark = f"libnet:{OWNER}:ep:n1:e1"
+    made = [PortBinding(80, 8080, "tcp", "0.0.0.0", container_ip="10.1.0.2")]
+    fw.set_rules(mark, port_rules("br0", made, comment=mark))
+    chain = f"LIBNET-DNAT-{OWNER}"
+    jumps = {
+        parent: words
+        for (table, parent), rules in fake.state.rules.items()
+        for words in rules
+        if table == "nat" and words[-1] == chain
+    }
+    assert jumps["PREROUTING"][:4] == ("-m", "addrtype", "--dst-type", "LOCAL")
+    assert jumps["OUTPUT"][:3] == ("!", "-d", "127.0.0.0/8")  # loopback stays the host's
+    dnat = fake.state.rules[("nat", chain)]
+    assert dnat == [
+        (
+            "!", "-i", "br0", "-p", "tcp", "-m", "tcp", "--dport", "8080",
+            "-m", "comment", "--comment", mark, "-j", "DNAT", "--to-destination", "10.1.0.2:80",
+        )
+    ]  # fmt: skip
+    assert published(fake.state, 4) == [(made[0], mark)]
+    assert fw.unhooked() == []
+
+    fake.state.rules[("nat", "OUTPUT")].clear()  # a reload lost one jump
+    assert fw.unhooked() == [f"iptables -t nat {chain}"]
+    batches = len(fake.batches)
+    fw.set_rules(mark, port_rules("br0", made, comment=mark))  # puts back only that jump
+    assert len(fake.batches) == batches + 1 and fw.unhooked() == []
+    assert fake.batches[-1].count(f"-j {chain}") == 1
+    fw.set_rules(mark, [])
+    assert "LIBNET" not in fake.save()
