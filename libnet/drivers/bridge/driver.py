@@ -442,6 +442,8 @@ class BridgeDriver(Driver):
             net = self._net(nid)
             ep = self._ep(nid, eid)
             if not wanted:
+                if self._published.get((nid, eid)):  # programmed again, now without ports
+                    self.revoke_external_connectivity(nid, eid)
                 self._published[(nid, eid)] = []
                 return
             self._check_publish(nid, net)
