@@ -69,5 +69,6 @@ def test_the_readme_example_works_as_written(
     out, err = stdout.read_text(), stderr.read_text()
     assert proc.returncode == 0, f"stdout:\n{out}\nstderr:\n{err}"
     assert re.search(r"inet 10\.7\.0\.\d+/24", out), out  # `ip addr` in a container on n7
-    [web_id] = [w for w in out.split() if re.fullmatch(r"[0-9a-f]{64}", w)]  # docker run -d
+    # IDs printed by `docker network create` and `docker run -d`, in that order
+    [_, web_id] = [w for w in out.split() if re.fullmatch(r"[0-9a-f]{64}", w)]
     assert web_id[:12] in out.splitlines(), out  # what curl fetched: web's /etc/hostname
