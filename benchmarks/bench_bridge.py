@@ -93,10 +93,10 @@ def bench_libnet(
             prof = cProfile.Profile() if profile else None
             for i in range(cycles + 2):  # two warm-up cycles
                 for variant, network in networks.items():
-                    profiled = prof is not None and i >= 2 and variant == VARIANTS[0]
+                    profiled = prof if i >= 2 and variant == VARIANTS[0] else None
                     t0 = time.perf_counter()
-                    if profiled:
-                        prof.enable()
+                    if profiled is not None:
+                        profiled.enable()
                     endpoint = network.create_endpoint(f"e{i}")
                     t1 = time.perf_counter()
                     endpoint.join(sandbox)
@@ -105,8 +105,8 @@ def bench_libnet(
                     t3 = time.perf_counter()
                     endpoint.delete()
                     t4 = time.perf_counter()
-                    if profiled:
-                        prof.disable()
+                    if profiled is not None:
+                        profiled.disable()
                     if i >= 2:
                         times[variant].append(t4 - t0)
                         steps = (t1 - t0, t2 - t1, t3 - t2, t4 - t3)
