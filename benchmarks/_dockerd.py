@@ -278,12 +278,13 @@ def _ip(*args: str) -> None:
 
 
 @contextlib.contextmanager
-def private_netns(prefix: str = NETNS_PREFIX) -> Iterator[str]:
-    """A new network namespace ``/run/netns/PREFIX<hex>`` with ``lo`` up; yield its name.
+def private_netns(name: str | None = None) -> Iterator[str]:
+    """A new network namespace ``/run/netns/NAME`` (default ``libnet-dk-<hex>``) with ``lo``
+    up; yield its name.
 
     On leaving, the processes still in it are killed and it is deleted with its links.
     """
-    name = f"{prefix}{secrets.token_hex(4)}"
+    name = name or f"{NETNS_PREFIX}{secrets.token_hex(4)}"
     _ip("netns", "add", name)
     inode = netns_inode(name)
     try:

@@ -11,7 +11,7 @@ namespace: the host's firewall is left as it was (:func:`host_firewall` reads it
 
 * an uplink: a veth pair from the daemon's namespace (``uplink0``, :data:`UPLINK_ADDRESS`,
   default route) to a second namespace that stands for the world outside the host
-  (``libnet-dkw-<hex>``, ``world0``, :data:`WORLD_ADDRESS`, nothing else), so that
+  (``libnet-dkw-<hex>``, the same hex, ``world0``, :data:`WORLD_ADDRESS`, nothing else), so that
   masquerade and published ports can be seen from outside (:meth:`DockerEngine.in_world`);
 * :meth:`DockerEngine.in_netns` and :meth:`DockerEngine.netns_run`: a command in the
   daemon's namespace, where a plugin serving Docker must run (its bridges must be where the
@@ -64,6 +64,7 @@ PLUGIN_DIR = Path("/run/docker/plugins")
 """Where Docker finds legacy plugin sockets (hard-coded in Docker's pkg/plugins)."""
 
 WORLD_PREFIX = "libnet-dkw-"
+"""The world of engine ``libnet-dk-<hex>`` is ``libnet-dkw-<hex>``."""
 UPLINK = "uplink0"
 UPLINK_ADDRESS = "198.51.100.2"
 """The daemon's namespace on its uplink: the host's address as the world sees it."""
@@ -136,8 +137,9 @@ def sweep_stale_engines() -> list[Path]:
     ``private_dockerd`` makes its directories as ``$TMPDIR/libnet-dockerd-*``; one whose
     dockerd exited early (a failed start) can keep its data root mounted, which the
     directory's removal cannot undo. A directory some process still names is left alone.
-    Namespaces of engines (``libnet-dk-*``, ``libnet-dkw-*``) that no process is in and
-    that are older than :data:`STALE_NETNS_SECONDS` (a killed test run) are deleted.
+    Namespaces of engines (``libnet-dk-*``) that no process is in and that are older than
+    :data:`STALE_NETNS_SECONDS` (a killed test run) are deleted, and worlds
+    (``libnet-dkw-*``) whose engine's namespace is gone.
     """
     dockerd = _load_dockerd()
     base = Path(tempfile.gettempdir())
@@ -163,6 +165,13 @@ def sweep_stale_engines() -> list[Path]:
         with contextlib.suppress(OSError):
             old = time.time() - path.stat().st_mtime > STALE_NETNS_SECONDS
             if inode is not None and old and not dockerd.netns_pids(inode):
+                subprocess.run(["ip", "netns", "del", path.name], capture_output=True)
+                swept.append(path)
+    for path in sorted(netns_dir.glob(f"{WORLD_PREFIX}*")):
+        engine = netns_dir / (dockerd.NETNS_PREFIX + path.name.removeprefix(WORLD_PREFIX))
+        with contextlib.suppress(OSError):
+            old = time.time() - path.stat().st_mtime > STALE_NETNS_SECONDS
+            if old and not engine.exists():
                 subprocess.run(["ip", "netns", "del", path.name], capture_output=True)
                 swept.append(path)
     return swept
@@ -203,7 +212,8 @@ class DockerEngine:
                 self._engine = stack.enter_context(cm)
                 self.root = Path(self._engine.root)
                 self.netns = self._engine.netns
-                self.world = stack.enter_context(dockerd.private_netns(WORLD_PREFIX))
+                world = WORLD_PREFIX + self.netns.removeprefix(dockerd.NETNS_PREFIX)
+                self.world = stack.enter_context(dockerd.private_netns(world))
                 self._inodes = [dockerd.netns_inode(n) for n in (self.netns, self.world)]
                 self._uplink()
             except dockerd.DockerdError as exc:

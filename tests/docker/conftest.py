@@ -40,6 +40,7 @@ from ._engine import (
     EngineUnavailable,
     host_firewall,
     import_busybox,
+    sweep_stale_engines,
     unavailable_reason,
 )
 
@@ -52,6 +53,7 @@ def docker_engine() -> Iterator[DockerEngine]:
     reason = unavailable_reason()
     if reason:
         pytest.skip(reason)
+    sweep_stale_engines()  # what a killed run left
     engine = DockerEngine()
     firewall = host_firewall()
     try:
