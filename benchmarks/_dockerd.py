@@ -16,9 +16,10 @@ Those are the only flags it gets. The namespace has only ``lo``: give it an upli
 traffic to leave it (the Docker tests do, see ``tests/docker/_engine.py``). Run a program in
 it with ``engine.in_netns(ARGV)`` (a libnet plugin served to the daemon must run there: its
 bridges must be where the containers are). On leaving the block the daemon is stopped
-(SIGTERM, then SIGKILL to its process group after ``stop_timeout``), the processes still in
-the namespace are killed, the namespace is deleted (its links go with it) and the directory
-is removed.
+(SIGTERM, then SIGKILL to its process group after ``stop_timeout``), processes still naming
+its directory or still in its namespace (container shims) are killed, what is mounted under
+the directory is unmounted, the namespace is deleted (its links go with it) and the
+directory is removed.
 
 ``unavailable_reason()`` says why no daemon can be started here, or returns None::
 
