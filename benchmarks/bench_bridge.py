@@ -7,21 +7,26 @@ network and take it away again:
   into a sandbox made with ``create=True`` (the OS layer moves the peer into the
   namespace, names it ``eth0``, sets MAC, address, up, default route), ``Endpoint.leave``
   (moves it back), ``Endpoint.delete`` (deletes the pair); four controller operations, each
-  one SQLite transaction in a state directory under ``/tmp``;
+  one SQLite transaction in a state directory under ``/tmp``. Twice, cycle by cycle in
+  turn on one sandbox: on a network with libnet's iptables rules (the default: forwarding,
+  masquerade, in ``LIBNET-*`` chains) and on one without (``io.libnet.bridge.firewall=false``,
+  the baseline of the firewall's cost). The same two kinds of network are also created and
+  deleted in turn (``--networks`` pairs each), where the rules are written;
 * **ip script**: the same kernel work from a shell script with iproute2, one ``ip``
   process per step (``link add ... type veth``, ``link set master up``, ``link set netns
   name``, ``-n NS addr add``, ``-n NS link set up``, ``-n NS route add default``, ``-n NS
   link set netns``, ``link del``): the floor of a shell-scripted runtime, with no state;
 * **Docker** (when a Docker Engine can run here): ``docker network connect`` and
   ``docker network disconnect`` of a running busybox container on a user-defined bridge
-  network, with the CLI, against a private dockerd (``_dockerd.py``, and the busybox image
-  that ``tests/docker/_engine.py`` imports from Debian's busybox-static).
+  network, with the CLI, against a private dockerd with Docker's default settings (iptables
+  on; ``_dockerd.py``, and the busybox image that ``tests/docker/_engine.py`` imports from
+  Debian's busybox-static).
 
 Everything runs in a throwaway network and mount namespace that the script makes for itself
 at start (``unshare``, every mount private, a tmpfs on ``/run/netns``), so the host is not
-touched; the private dockerd runs inside it too. Needs root. Figures are printed, never
-asserted: ``python benchmarks/bench_bridge.py`` (``--quick`` for a smoke run,
-``--cycles N``, ``--no-docker``, ``--profile``).
+touched; the private dockerd runs inside it too (in a namespace of its own). Needs root.
+Figures are printed, never asserted: ``python benchmarks/bench_bridge.py`` (``--quick`` for a
+smoke run, ``--cycles N``, ``--networks N``, ``--no-docker``, ``--profile``).
 """
 
 from __future__ import annotations
@@ -39,12 +44,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBNET = "10.77.0.0/24"
+SUBNET2 = "10.76.0.0/24"
 
 
 def enter_throwaway_namespaces() -> None:
@@ -60,39 +65,56 @@ def enter_throwaway_namespaces() -> None:
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
 
 
-def bench_libnet(cycles: int, profile: bool) -> tuple[list[float], dict[str, float], str]:
-    """Seconds per cycle, the mean seconds of each phase, and a profile (or "")."""
+FIREWALL_OFF = {"io.libnet.bridge.firewall": "false"}
+VARIANTS = ("firewall", "no firewall")
+Phases = dict[str, float]
+
+
+def bench_libnet(
+    cycles: int, profile: bool
+) -> tuple[dict[str, list[float]], dict[str, Phases], str]:
+    """Seconds per cycle and mean seconds per phase of each variant (:data:`VARIANTS`,
+    taking turns cycle by cycle on one sandbox), and a profile of the first (or "")."""
     import libnet
 
     state = tempfile.mkdtemp(prefix="libnet-bench-bridge-")
-    phases = {"create": 0.0, "join": 0.0, "leave": 0.0, "delete": 0.0}
-    times: list[float] = []
+    phases = {v: {"create": 0.0, "join": 0.0, "leave": 0.0, "delete": 0.0} for v in VARIANTS}
+    times: dict[str, list[float]] = {v: [] for v in VARIANTS}
     text = ""
     try:
         with libnet.Controller(state_dir=state) as c:
-            network = c.new_network("bridge", "bench", ipam={"config": [{"subnet": SUBNET}]})
+            networks = {
+                "firewall": c.new_network("bridge", "fw", ipam={"config": [{"subnet": SUBNET}]}),
+                "no firewall": c.new_network(
+                    "bridge", "nofw", options=FIREWALL_OFF, ipam={"config": [{"subnet": SUBNET2}]}
+                ),
+            }
             sandbox = c.new_sandbox("bench", create=True)
             prof = cProfile.Profile() if profile else None
             for i in range(cycles + 2):  # two warm-up cycles
-                t0 = time.perf_counter()
-                if prof is not None and i >= 2:
-                    prof.enable()
-                endpoint = network.create_endpoint(f"e{i}")
-                t1 = time.perf_counter()
-                endpoint.join(sandbox)
-                t2 = time.perf_counter()
-                endpoint.leave(sandbox)
-                t3 = time.perf_counter()
-                endpoint.delete()
-                t4 = time.perf_counter()
-                if prof is not None:
-                    prof.disable()
-                if i >= 2:
-                    times.append(t4 - t0)
-                    for name, dt in zip(phases, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
-                        phases[name] += dt / cycles
+                for variant, network in networks.items():
+                    profiled = prof if i >= 2 and variant == VARIANTS[0] else None
+                    t0 = time.perf_counter()
+                    if profiled is not None:
+                        profiled.enable()
+                    endpoint = network.create_endpoint(f"e{i}")
+                    t1 = time.perf_counter()
+                    endpoint.join(sandbox)
+                    t2 = time.perf_counter()
+                    endpoint.leave(sandbox)
+                    t3 = time.perf_counter()
+                    endpoint.delete()
+                    t4 = time.perf_counter()
+                    if profiled is not None:
+                        profiled.disable()
+                    if i >= 2:
+                        times[variant].append(t4 - t0)
+                        steps = (t1 - t0, t2 - t1, t3 - t2, t4 - t3)
+                        for name, dt in zip(phases[variant], steps, strict=True):
+                            phases[variant][name] += dt / cycles
             sandbox.delete()
-            network.delete()
+            for network in networks.values():
+                network.delete()
             if prof is not None:
                 out = io.StringIO()
                 pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(25)
@@ -100,6 +122,29 @@ def bench_libnet(cycles: int, profile: bool) -> tuple[list[float], dict[str, flo
     finally:
         shutil.rmtree(state, ignore_errors=True)
     return times, phases, text
+
+
+def bench_networks(pairs: int) -> dict[str, list[float]]:
+    """Seconds per network create+delete of each variant, taking turns."""
+    import libnet
+
+    state = tempfile.mkdtemp(prefix="libnet-bench-bridge-")
+    times: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    try:
+        with libnet.Controller(state_dir=state) as c:
+            for i in range(pairs + 1):  # one warm-up pair
+                for variant in VARIANTS:
+                    options = FIREWALL_OFF if variant == "no firewall" else None
+                    t0 = time.perf_counter()
+                    network = c.new_network(
+                        "bridge", f"n{i}", options=options, ipam={"config": [{"subnet": SUBNET}]}
+                    )
+                    network.delete()
+                    if i:
+                        times[variant].append(time.perf_counter() - t0)
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
+    return times
 
 
 IP_SCRIPT = r"""
@@ -193,12 +238,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cycles", type=int, default=200, help="cycles per contender")
     parser.add_argument("--docker-cycles", type=int, default=20)
+    parser.add_argument("--networks", type=int, default=50, help="network create+delete pairs")
     parser.add_argument("--quick", action="store_true", help="20 cycles, 5 for Docker")
     parser.add_argument("--no-docker", action="store_true")
     parser.add_argument("--profile", action="store_true", help="cProfile libnet's cycles")
     args = parser.parse_args(argv)
     if args.quick:
-        args.cycles, args.docker_cycles = 20, 5
+        args.cycles, args.docker_cycles, args.networks = 20, 5, 10
     if sys.platform != "linux" or os.geteuid() != 0:
         print("bench_bridge: needs root on Linux (it makes namespaces, bridges and veth pairs)")
         return 0
@@ -213,26 +259,19 @@ def main(argv: list[str] | None = None) -> int:
         f"kernel {platform.release()}, {os.cpu_count()} CPUs; in a throwaway namespace"
     )
     rows: list[tuple[str, tuple[float, float, float] | None, str]] = []
-    runs: list[tuple[str, Callable[[], Any]]] = [
-        ("libnet bridge (Python API)", lambda: bench_libnet(args.cycles, args.profile)),
-        ("ip commands (bash script)", lambda: bench_ip_script(args.cycles)),
-    ]
-    profile_text = ""
-    phases: dict[str, float] = {}
-    for name, run in runs:
-        result = run()
-        if isinstance(result, tuple):
-            times, phases, profile_text = result
-        else:
-            times = result
-        rows.append((name, summary(times), f"{len(times)} cycles"))
+    times, phases, profile_text = bench_libnet(args.cycles, args.profile)
+    for variant in VARIANTS:
+        rows.append((f"libnet bridge, {variant}", summary(times[variant]), f"{args.cycles} cycles"))
+    script = bench_ip_script(args.cycles)
+    rows.append(("ip commands (bash script)", summary(script), f"{len(script)} cycles"))
+    network_times = bench_networks(args.networks)
     if args.no_docker:
-        rows.append(("docker network connect/disconnect", None, "skipped: --no-docker"))
+        rows.append(("docker connect+disconnect, iptables", None, "skipped: --no-docker"))
     else:
         docker_times, note = bench_docker(args.docker_cycles)
         rows.append(
             (
-                "docker network connect/disconnect",
+                "docker connect+disconnect, iptables",
                 summary(docker_times) if docker_times else None,
                 f"{len(docker_times)} cycles, {note}" if docker_times else f"skipped: {note}",
             )
@@ -252,9 +291,20 @@ def main(argv: list[str] | None = None) -> int:
         )
     print("(libnet x: libnet's cycles per second divided by the contender's)")
     print()
-    print(
-        "libnet, mean ms per phase: " + ", ".join(f"{k} {v * 1e3:.2f}" for k, v in phases.items())
-    )
+    for variant in VARIANTS:
+        print(
+            f"libnet, {variant}, mean ms per phase: "
+            + ", ".join(f"{k} {v * 1e3:.2f}" for k, v in phases[variant].items())
+        )
+    print()
+    print("network create+delete (no endpoints), libnet bridge:")
+    net_base = summary(network_times[VARIANTS[1]])
+    for variant in VARIANTS:
+        rate, median, best = summary(network_times[variant])
+        print(
+            f"  {variant:12} {rate:7.1f} pairs/s, median {median:.2f} ms, best {best:.2f} ms, "
+            f"{rate / net_base[0]:.2f}x the rate without rules"
+        )
     if profile_text:
         print()
         print(profile_text)

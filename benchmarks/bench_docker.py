@@ -1,13 +1,13 @@
 """``docker network create`` + ``rm`` per second: libnet-served drivers against Docker's own.
 
-Starts a private dockerd (the one the Docker tests use: ``tests/docker/_engine.py``, with
-``--iptables=false --bridge=none`` and the rest of its flags), serves libnet's ``bridge``
-driver to it with ``libnet serve`` (once alone, once with libnet's ``default`` IPAM as the same
-plugin), and in the same run, interleaved round by round, times creating and removing one
-network of each kind:
+Starts a private dockerd (``_dockerd.py``, the one the Docker tests use: Docker's default
+settings, iptables on, in a network namespace of its own), serves libnet's ``bridge``
+driver to it with ``libnet serve`` in that namespace (once alone, once with libnet's
+``default`` IPAM as the same plugin), and in the same run, interleaved round by round, times
+creating and removing one network of each kind:
 
 * ``docker bridge``: Docker's built-in ``bridge`` driver and its built-in IPAM (the baseline
-  of the ratios; with ``--iptables=false`` it does no firewall work, like libnet's bridge);
+  of the ratios; it writes its iptables rules, as libnet's bridge writes its own);
 * ``libnet bridge``: libnet's ``bridge`` driver served as a plugin, Docker's IPAM;
 * ``libnet bridge + ipam``: the same plugin also serving libnet's ``default`` IPAM
   (``--ipam-driver``), so pool and gateway requests also cross the plugin socket.
@@ -40,19 +40,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _dockerd import DAEMON_ARGS, DockerdError, Engine, private_dockerd, unavailable_reason
+from _dockerd import DockerdError, Engine, private_dockerd, unavailable_reason
 
-ROOT = Path(__file__).resolve().parents[1]
 API = "/v1.41"  # Docker Engine 20.10
 PLUGIN_DIR = Path("/run/docker/plugins")  # where Docker looks for plugin sockets
-EXTRA_ARGS = (
-    "--ip-forward=false",
-    "--ip-masq=false",
-    "--userland-proxy=false",
-    "--config-file",
-    str(ROOT / "tests" / "docker" / "daemon.json"),  # an empty one: ignore the host's
-)
-"""The flags of the Docker tests' engine, added to ``_dockerd.DAEMON_ARGS``."""
 
 
 class EngineApi:
@@ -88,13 +79,16 @@ class Variant:
 
 
 class ServedPlugin:
-    """``libnet serve DRIVER`` as legacy Docker plugin NAME, at INFO level (no call log)."""
+    """``libnet serve DRIVER`` as legacy Docker plugin NAME, at INFO level (no call log), in
+    the engine's network namespace."""
 
-    def __init__(self, driver: str, ipam: str | None, workdir: Path) -> None:
+    def __init__(self, driver: str, ipam: str | None, workdir: Path, engine: Engine) -> None:
         self.name = f"libnet-bench-{secrets.token_hex(4)}"
         self.socket = PLUGIN_DIR / f"{self.name}.sock"
         self.log = workdir / f"{self.name}.log"
-        cmd = [sys.executable, "-m", "libnet", "--state-dir", str(workdir / self.name)]
+        cmd = engine.in_netns(
+            sys.executable, "-m", "libnet", "--state-dir", str(workdir / self.name)
+        )
         cmd += ["serve", driver, "--name", self.name, "--socket", str(self.socket)]
         if ipam:
             cmd += ["--ipam", ipam]
@@ -103,9 +97,7 @@ class ServedPlugin:
 
     def start(self, timeout: float = 20.0) -> None:
         with open(self.log, "ab") as log:
-            # In the host's namespace, like Docker's bridge here (--iptables=false): no rules.
-            env = {**os.environ, "LIBNET_BRIDGE_FIREWALL": "false"}
-            self.proc = subprocess.Popen(self.cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+            self.proc = subprocess.Popen(self.cmd, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while not self.socket.exists():
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -220,10 +212,10 @@ def main() -> int:
     plugins: list[ServedPlugin] = []
     try:
         t0 = time.perf_counter()
-        with private_dockerd(extra_args=EXTRA_ARGS) as engine:
+        with private_dockerd() as engine:
             print(
-                f"private dockerd {engine.version} up in {time.perf_counter() - t0:.2f} s; "
-                f"flags: {' '.join((*DAEMON_ARGS, *EXTRA_ARGS))}"
+                f"private dockerd {engine.version} up in {time.perf_counter() - t0:.2f} s, "
+                f"default settings, in network namespace {engine.netns}"
             )
             measure(engine, args, workdir, subnet, plugins)
         return 0
@@ -261,8 +253,8 @@ def measure(
     plugins: list[ServedPlugin],
 ) -> None:
     """Serve the two plugins (stopped by the caller), then time the three variants."""
-    bridge = ServedPlugin("bridge", None, workdir)
-    with_ipam = ServedPlugin("bridge", "default", workdir)
+    bridge = ServedPlugin("bridge", None, workdir, engine)
+    with_ipam = ServedPlugin("bridge", "default", workdir, engine)
     for p in (bridge, with_ipam):
         t0 = time.perf_counter()
         p.start()

@@ -1,23 +1,33 @@
-"""The Docker Engine of the tests: a private dockerd, cleaned up, and a busybox image.
+"""The Docker Engine of the tests: a private dockerd with Docker's defaults, and busybox.
 
 Independent of libnet: only the standard library. The daemon itself is started by
-``benchmarks/_dockerd.py`` (``private_dockerd``: its own data root, exec root, API socket and
-pid file in a fresh temporary directory; ``--iptables=false --ip6tables=false --bridge=none``),
-the one implementation the benchmarks use too. :class:`DockerEngine` adds what tests need:
+``benchmarks/_dockerd.py`` (``private_dockerd``), the one implementation the benchmarks use
+too: Docker's **default settings** (iptables on, ``FORWARD`` policy ``DROP``, ``docker0``, IP
+forwarding, masquerade, userland proxy), inside a network namespace of its own
+(``libnet-dk-<hex>``), with only private paths as flags (data root, exec root, socket, pid
+file, an empty ``daemon.json``). Its iptables rules, bridges and sysctls stay in that
+namespace: the host's firewall is left as it was (:func:`host_firewall` reads it, to check).
+:class:`DockerEngine` adds what tests need:
 
-* more flags that keep the host as it was: ``--ip-forward=false --ip-masq=false
-  --userland-proxy=false``, and ``--config-file`` naming this folder's empty ``daemon.json``
-  so that a host's ``/etc/docker/daemon.json`` cannot change or break the daemon;
-* a stop that first removes every container (without the 10 s stop timeout) and the networks
-  of Docker's ``bridge`` driver (whose Linux bridges would outlive the daemon), then, after
-  the daemon exits, kills any process and unmounts anything still under its directory
-  (container shims, overlay layers, network namespaces), and deletes leftover bridges;
-  :meth:`DockerEngine.leftovers` says what remains (nothing, normally);
+* an uplink: a veth pair from the daemon's namespace (``uplink0``, :data:`UPLINK_ADDRESS`,
+  default route) to a second namespace that stands for the world outside the host
+  (``libnet-dkw-<hex>``, the same hex, ``world0``, :data:`WORLD_ADDRESS`, nothing else), so that
+  masquerade and published ports can be seen from outside (:meth:`DockerEngine.in_world`);
+* :meth:`DockerEngine.in_netns` and :meth:`DockerEngine.netns_run`: a command in the
+  daemon's namespace, where a plugin serving Docker must run (its bridges must be where the
+  containers are) and where Docker's and libnet's links and rules are;
+* :meth:`DockerEngine.bridge_netfilter`: whether bridged traffic passes iptables there
+  (``br_netfilter``; it may be built in, loaded, or missing where ``modprobe`` cannot run);
+* a stop that first removes every container (without the 10 s stop timeout), then stops the
+  daemon, kills any process still naming its directory or in its namespaces (container
+  shims), unmounts anything under its directory and deletes both namespaces, with every link
+  in them; :meth:`DockerEngine.leftovers` says what remains (nothing, normally);
 * the docker client with a private ``DOCKER_CONFIG`` and no ``DOCKER_*`` variables;
 * a busybox image imported from Debian's static busybox, as images cannot be pulled here.
 
 Plugins are the exception to privacy: Docker looks for legacy plugin sockets in
-``/run/docker/plugins`` whatever the exec root, so a test serving one picks a unique name.
+``/run/docker/plugins`` (the file system, shared by every network namespace), so a test
+serving one picks a unique name.
 
 Usage::
 
@@ -31,8 +41,8 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import re
 import shutil
-import signal
 import struct
 import subprocess
 import sys
@@ -40,7 +50,7 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from io import BytesIO
 from pathlib import Path
 from types import ModuleType, TracebackType
@@ -48,19 +58,20 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 DOCKERD_PY = HERE.parents[1] / "benchmarks" / "_dockerd.py"
-DAEMON_JSON = HERE / "daemon.json"
-EXTRA_FLAGS: tuple[str, ...] = (
-    "--ip-forward=false",
-    "--ip-masq=false",
-    "--userland-proxy=false",
-    "--config-file",
-    str(DAEMON_JSON),
-)
-"""Added to ``_dockerd.DAEMON_ARGS`` (``--iptables=false --ip6tables=false --bridge=none``)."""
 
 BUSYBOX_IMAGE = "libnet-busybox:latest"
 PLUGIN_DIR = Path("/run/docker/plugins")
 """Where Docker finds legacy plugin sockets (hard-coded in Docker's pkg/plugins)."""
+
+WORLD_PREFIX = "libnet-dkw-"
+"""The world of engine ``libnet-dk-<hex>`` is ``libnet-dkw-<hex>``."""
+UPLINK = "uplink0"
+UPLINK_ADDRESS = "198.51.100.2"
+"""The daemon's namespace on its uplink: the host's address as the world sees it."""
+WORLD_ADDRESS = "198.51.100.1"
+"""The world's end of the uplink (TEST-NET-2, inside namespaces the tests make)."""
+UPLINK_PREFIX = 24
+STALE_NETNS_SECONDS = 300.0
 
 
 class EngineUnavailable(RuntimeError):
@@ -92,42 +103,45 @@ def unavailable_reason() -> str | None:
     return reason
 
 
-def _mounts_under(root: Path) -> list[str]:
-    """Mount points at or below ``root`` in this mount namespace, deepest first."""
-    prefix = str(root).rstrip("/")
-    found: list[str] = []
-    with open("/proc/self/mountinfo") as mountinfo:
-        for line in mountinfo:
-            point = line.split()[4].replace("\\040", " ")
-            if point == prefix or point.startswith(prefix + "/"):
-                found.append(point)
-    return sorted(set(found), key=len, reverse=True)
+def host_firewall() -> str:
+    """The host's iptables and ip6tables, tables ``filter`` and ``nat``, without counters.
+
+    Read in this process's network namespace; a family whose tools are missing reads empty.
+    """
+    out: list[str] = []
+    for tool in ("iptables-save", "ip6tables-save"):
+        if shutil.which(tool) is None:
+            continue
+        for table in ("filter", "nat"):
+            text = subprocess.run(
+                [tool, "-t", table], capture_output=True, text=True, check=False
+            ).stdout
+            out.append(f"# {tool} -t {table}")
+            out.extend(_without_counters(text))
+    return "\n".join(out)
 
 
-def _processes_mentioning(root: Path) -> list[int]:
-    """PIDs whose command line names a path under ``root`` (dockerd, containerd, shims)."""
-    needle = str(root).encode()
-    pids: list[int] = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
+def _without_counters(save: str) -> list[str]:
+    """``iptables-save`` lines without comments (dates) and packet counters."""
+    lines = []
+    for line in save.splitlines():
+        if line.startswith("#"):
             continue
-        try:
-            cmdline = Path("/proc", entry, "cmdline").read_bytes()
-            state = Path("/proc", entry, "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if needle in cmdline and state != "Z":
-            pids.append(int(entry))
-    return pids
+        lines.append(re.sub(r" \[\d+:\d+\]$", "", line))
+    return lines
 
 
 def sweep_stale_engines() -> list[Path]:
-    """Unmount and delete the directories of private engines whose daemon is gone.
+    """Unmount and delete what private engines whose daemon is gone left behind.
 
     ``private_dockerd`` makes its directories as ``$TMPDIR/libnet-dockerd-*``; one whose
     dockerd exited early (a failed start) can keep its data root mounted, which the
     directory's removal cannot undo. A directory some process still names is left alone.
+    Namespaces of engines (``libnet-dk-*``) that no process is in and that are older than
+    :data:`STALE_NETNS_SECONDS` (a killed test run) are deleted, and worlds
+    (``libnet-dkw-*``) whose engine's namespace is gone.
     """
+    dockerd = _load_dockerd()
     base = Path(tempfile.gettempdir())
     roots: set[Path] = set()
     with open("/proc/self/mountinfo") as mountinfo:
@@ -140,29 +154,46 @@ def sweep_stale_engines() -> list[Path]:
                 roots.add(top)
     swept: list[Path] = []
     for root in sorted(roots):
-        if _processes_mentioning(root):
+        if dockerd.processes_mentioning(root):
             continue
-        for point in _mounts_under(root):
-            subprocess.run(["umount", "-l", point], capture_output=True, check=False)
+        dockerd.reap(root)
         shutil.rmtree(root, ignore_errors=True)
         swept.append(root)
+    netns_dir = Path(dockerd.NETNS_DIR)
+    for path in sorted(netns_dir.glob(f"{dockerd.NETNS_PREFIX}*")):
+        inode = dockerd.netns_inode(path.name)
+        with contextlib.suppress(OSError):
+            old = time.time() - path.stat().st_mtime > STALE_NETNS_SECONDS
+            if inode is not None and old and not dockerd.netns_pids(inode):
+                subprocess.run(["ip", "netns", "del", path.name], capture_output=True)
+                swept.append(path)
+    for path in sorted(netns_dir.glob(f"{WORLD_PREFIX}*")):
+        engine = netns_dir / (dockerd.NETNS_PREFIX + path.name.removeprefix(WORLD_PREFIX))
+        with contextlib.suppress(OSError):
+            old = time.time() - path.stat().st_mtime > STALE_NETNS_SECONDS
+            if old and not engine.exists():
+                subprocess.run(["ip", "netns", "del", path.name], capture_output=True)
+                swept.append(path)
     return swept
 
 
 class DockerEngine:
     """A private dockerd (see the module's docstring); ``with DockerEngine() as engine:``.
 
-    ``start`` returns once the API answers, or raises :class:`EngineUnavailable` with the
-    daemon's log tail; ``stop`` (also on leaving the ``with`` block) stops it and removes
-    everything it left.
+    ``start`` returns once the API answers and the uplink is up, or raises
+    :class:`EngineUnavailable` with the daemon's log tail; ``stop`` (also on leaving the
+    ``with`` block) stops it and removes everything it left.
     """
 
     def __init__(self, *, start_timeout: float = 60.0, stop_timeout: float = 30.0) -> None:
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
-        self._cm: AbstractContextManager[Any] | None = None
+        self._stack: ExitStack | None = None
         self._engine: Any = None
         self.root: Path | None = None
+        self.netns = ""
+        self.world = ""
+        self._inodes: list[int] = []
         self.startup_seconds: float | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -172,22 +203,45 @@ class DockerEngine:
         if reason:
             raise EngineUnavailable(reason)
         dockerd = _load_dockerd()
-        self.flags = (*dockerd.DAEMON_ARGS, *EXTRA_FLAGS)
         begin = time.monotonic()
-        cm = dockerd.private_dockerd(
-            start_timeout=self.start_timeout,
-            stop_timeout=self.stop_timeout,
-            extra_args=EXTRA_FLAGS,
-        )
-        try:
-            self._engine = cm.__enter__()
-        except dockerd.DockerdError as exc:
-            sweep_stale_engines()  # a daemon that failed early leaves its data root mounted
-            raise EngineUnavailable(str(exc)) from None
-        self._cm = cm
-        self.root = Path(self._engine.root)
+        with ExitStack() as stack:
+            cm: AbstractContextManager[Any] = dockerd.private_dockerd(
+                start_timeout=self.start_timeout, stop_timeout=self.stop_timeout
+            )
+            try:
+                self._engine = stack.enter_context(cm)
+                self.root = Path(self._engine.root)
+                self.netns = self._engine.netns
+                world = WORLD_PREFIX + self.netns.removeprefix(dockerd.NETNS_PREFIX)
+                self.world = stack.enter_context(dockerd.private_netns(world))
+                self._inodes = [dockerd.netns_inode(n) for n in (self.netns, self.world)]
+                self._uplink()
+            except dockerd.DockerdError as exc:
+                sweep_stale_engines()  # a daemon that failed early leaves its data root mounted
+                raise EngineUnavailable(str(exc)) from None
+            stack.callback(self._remove_containers)  # first, while the daemon runs
+            self._stack = stack.pop_all()
         self.startup_seconds = time.monotonic() - begin
         return self
+
+    def _uplink(self) -> None:
+        """The veth pair between the daemon's namespace and the world, addresses, route."""
+        world, ns = self.world, self.netns
+        veth = ["type", "veth", "peer", "name", UPLINK, "netns", ns]
+        steps = [
+            ["-n", world, "link", "add", "world0", *veth],
+            ["-n", world, "addr", "add", f"{WORLD_ADDRESS}/{UPLINK_PREFIX}", "dev", "world0"],
+            ["-n", world, "link", "set", "world0", "up"],
+            ["-n", ns, "addr", "add", f"{UPLINK_ADDRESS}/{UPLINK_PREFIX}", "dev", UPLINK],
+            ["-n", ns, "link", "set", UPLINK, "up"],
+            ["-n", ns, "route", "add", "default", "via", WORLD_ADDRESS, "dev", UPLINK],
+        ]
+        for step in steps:
+            done = subprocess.run(["ip", *step], capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                raise _load_dockerd().DockerdError(
+                    f"ip {' '.join(step)} failed: {done.stderr.strip()}"
+                )
 
     @property
     def socket(self) -> Path:
@@ -201,59 +255,51 @@ class DockerEngine:
     def version(self) -> str:
         return str(self._engine.version)
 
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """The daemon's command line, from ``dockerd`` on."""
+        command: tuple[str, ...] = self._engine.command
+        return command[[Path(w).name for w in command].index("dockerd") :]
+
     def stop(self) -> None:
-        """Remove containers and bridge networks, stop dockerd, clean up what is left."""
-        cm, self._cm = self._cm, None
-        if cm is None:
-            return
-        bridges: list[str] = []
-        try:
-            bridges = self._remove_objects()
-        finally:
-            cm.__exit__(None, None, None)
-            self._cleanup(bridges)
+        """Remove containers, stop dockerd, delete its namespaces, clean up what is left."""
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            stack.close()
 
-    def _remove_objects(self) -> list[str]:
-        """Remove all containers (no stop timeout) and the networks of Docker's own bridge
-        driver, whose Linux bridges would outlive the daemon; return those bridges' names.
+    def _remove_containers(self) -> None:
+        """Remove all containers (no stop timeout), so the daemon stops at once.
 
-        Networks of other drivers are left alone: removing one whose plugin is gone makes
-        Docker retry for many seconds, and their host state belongs to the plugin.
+        Networks are left: their links go with the namespace, and removing one whose
+        plugin is gone makes Docker retry for many seconds.
         """
         ids = self.docker("ps", "-aq", check=False, timeout=30).stdout.split()
         if ids:
             self.docker("rm", "-f", *ids, check=False, timeout=60)
-        listed = self.docker(
-            "network", "ls", "-q", "--no-trunc", "--filter", "driver=bridge", check=False
-        ).stdout.split()
-        if listed:
-            self.docker("network", "rm", *listed, check=False, timeout=60)
-        return [f"br-{nid[:12]}" for nid in listed]
-
-    def _cleanup(self, bridges: Sequence[str]) -> None:
-        assert self.root is not None
-        for pid in _processes_mentioning(self.root):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        for bridge in bridges:
-            if Path("/sys/class/net", bridge).exists():
-                subprocess.run(["ip", "link", "del", bridge], capture_output=True, check=False)
-        for point in _mounts_under(self.root):
-            subprocess.run(["umount", "-l", point], capture_output=True, check=False)
-        shutil.rmtree(self.root, ignore_errors=True)
 
     def leftovers(self) -> list[str]:
-        """What of this engine is still there: processes, mounts, its directory."""
+        """What of this engine is still there: processes, mounts, namespaces, directory."""
         if self.root is None:
             return []
-        out = [f"process {pid}" for pid in _processes_mentioning(self.root)]
-        out += [f"mount {point}" for point in _mounts_under(self.root)]
+        dockerd = _load_dockerd()
+        pids = set(dockerd.processes_mentioning(self.root))
+        for inode in self._inodes:
+            if inode is not None:
+                pids.update(dockerd.netns_pids(inode))
+        out = [f"process {pid}" for pid in sorted(pids)]
+        out += [f"mount {point}" for point in dockerd.mounts_under(self.root)]
+        out += [
+            f"network namespace {name}"
+            for name in (self.netns, self.world)
+            if (Path(dockerd.NETNS_DIR) / name).exists()
+        ]
         if self.root.exists():
             out.append(f"directory {self.root}")
         return out
 
     def running(self) -> bool:
-        return self._cm is not None and bool(_processes_mentioning(self.root or Path("/-")))
+        dockerd = _load_dockerd()
+        return self._stack is not None and bool(dockerd.processes_mentioning(self.root))
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -272,6 +318,63 @@ class DockerEngine:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+    # -- the namespaces ------------------------------------------------------------------
+
+    def in_netns(self, *argv: str) -> list[str]:
+        """The command line running ``ARGV`` in the daemon's network namespace."""
+        return list(self._engine.in_netns(*argv))
+
+    def in_world(self, *argv: str) -> list[str]:
+        """The command line running ``ARGV`` in the world namespace, outside the host."""
+        return ["nsenter", f"--net=/run/netns/{self.world}", *argv]
+
+    def netns_run(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run ``ARGV`` in the daemon's namespace; with ``check``, fail with its output."""
+        done = subprocess.run(
+            self.in_netns(*argv), capture_output=True, text=True, timeout=60, check=False
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(
+                f"{' '.join(argv)} (in {self.netns}) exited with {done.returncode}:\n"
+                f"{done.stdout}{done.stderr}"
+            )
+        return done
+
+    def links(self) -> str:
+        """``ip -o link`` of the daemon's namespace: one line per link, names and aliases."""
+        return self.netns_run("ip", "-o", "link", "show").stdout
+
+    def link_exists(self, name: str) -> bool:
+        return self.netns_run("ip", "link", "show", "dev", name, check=False).returncode == 0
+
+    def firewall(self) -> str:
+        """``iptables-save`` (filter and nat, no counters) of the daemon's namespace."""
+        out = []
+        for table in ("filter", "nat"):
+            out += _without_counters(self.netns_run("iptables-save", "-t", table).stdout)
+        return "\n".join(out)
+
+    def sysctl(self, name: str) -> str | None:
+        """``/proc/sys/NAME`` (dots or slashes) in the daemon's namespace, or None."""
+        path = "/proc/sys/" + name.replace(".", "/")
+        done = self.netns_run("cat", path, check=False)
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    def bridge_netfilter(self) -> str | None:
+        """Why bridged traffic does not pass iptables in the daemon's namespace, or None.
+
+        It does when ``br_netfilter`` is loaded (or built in) and
+        ``net.bridge.bridge-nf-call-iptables`` is 1: then the ``FORWARD`` chain sees even
+        traffic between two ports of one bridge, as on a Docker host.
+        """
+        value = self.sysctl("net.bridge.bridge-nf-call-iptables")
+        if value is None:
+            how = "modprobe br_netfilter" if shutil.which("modprobe") else "no modprobe here"
+            return f"br_netfilter is not loaded ({how}): bridged traffic bypasses iptables"
+        if value != "1":
+            return f"net.bridge.bridge-nf-call-iptables is {value}"
+        return None
 
     # -- the client ----------------------------------------------------------------------
 

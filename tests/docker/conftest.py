@@ -1,12 +1,15 @@
 """Fixtures for the tests against a real Docker Engine.
 
-* ``docker_engine`` (session): a private dockerd (see :mod:`._engine`), or a skip saying why
-  (not Linux, not root, dockerd or docker not installed); where it could run but does not
-  start, an error with the daemon's log tail (a skip would hide it in CI).
+* ``docker_engine`` (session): a private dockerd with Docker's default settings in a network
+  namespace of its own, with an uplink to a "world" namespace (see :mod:`._engine`), or a
+  skip saying why (not Linux, not root, dockerd or docker not installed); where it could run
+  but does not start, an error with the daemon's log tail (a skip would hide it in CI). On
+  teardown it checks that the engine left nothing and that the host's firewall is as it was.
 * ``busybox_image`` (session): ``libnet-busybox:latest`` imported from the static busybox.
 * ``docker``: ``docker(*args)`` runs the docker client against that engine.
-* ``serve``: ``serve(driver, ipam=None)`` starts ``libnet serve`` in a subprocess as a Docker
-  plugin with a unique name, socket ``/run/docker/plugins/NAME.sock``, waits until it answers
+* ``serve``: ``serve(driver, ipam=None)`` starts ``libnet serve`` in a subprocess, in the
+  engine's network namespace (firewall rules on, as for any user), as a Docker plugin with a
+  unique name, socket ``/run/docker/plugins/NAME.sock``, waits until it answers
   ``/Plugin.Activate``, and on teardown removes the containers and networks that use it, then
   stops it with SIGTERM and removes what it left.
 * ``subnet``: a free random IPv4 /24 under 10.0.0.0/8, so concurrent runs do not collide.
@@ -17,7 +20,6 @@ from __future__ import annotations
 import http.client
 import ipaddress
 import json
-import os
 import random
 import re
 import secrets
@@ -36,7 +38,9 @@ from ._engine import (
     PLUGIN_DIR,
     DockerEngine,
     EngineUnavailable,
+    host_firewall,
     import_busybox,
+    sweep_stale_engines,
     unavailable_reason,
 )
 
@@ -49,7 +53,9 @@ def docker_engine() -> Iterator[DockerEngine]:
     reason = unavailable_reason()
     if reason:
         pytest.skip(reason)
+    sweep_stale_engines()  # what a killed run left
     engine = DockerEngine()
+    firewall = host_firewall()
     try:
         engine.start()
     except EngineUnavailable as exc:
@@ -60,6 +66,8 @@ def docker_engine() -> Iterator[DockerEngine]:
         yield engine
     finally:
         engine.stop()
+    assert engine.leftovers() == []
+    assert host_firewall() == firewall, "the Docker tests changed the host's firewall"
 
 
 @pytest.fixture(scope="session")
@@ -115,7 +123,13 @@ class ServedPlugin:
     """``libnet serve`` running as Docker plugin ``name``; its DEBUG log in ``log_path``."""
 
     def __init__(
-        self, driver: str, name: str, state_dir: Path, log_path: Path, ipam: str | None
+        self,
+        driver: str,
+        name: str,
+        state_dir: Path,
+        log_path: Path,
+        ipam: str | None,
+        prefix: list[str],
     ) -> None:
         self.driver = driver
         self.name = name
@@ -124,6 +138,7 @@ class ServedPlugin:
         self.log_path = log_path
         self.socket = PLUGIN_DIR / f"{name}.sock"
         self.command = [
+            *prefix,  # into the engine's network namespace
             sys.executable,
             "-m",
             "libnet",
@@ -144,15 +159,8 @@ class ServedPlugin:
     def start(self) -> ServedPlugin:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
-            # The plugin runs in the host's namespace: its bridges get no iptables rules, so
-            # the host's firewall stays as it was (the rules are tested in tests/netns).
-            env = {**os.environ, "LIBNET_BRIDGE_FIREWALL": "false"}
             self.proc = subprocess.Popen(
-                self.command,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
+                self.command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
             )
         deadline = time.monotonic() + ACTIVATE_TIMEOUT
         last = ""
@@ -245,9 +253,8 @@ def serve(docker_engine: DockerEngine, tmp_path: Path) -> Iterator[Callable[...,
 
     def start(driver: str, ipam: str | None = None) -> ServedPlugin:
         name = f"{PLUGIN_PREFIX}{secrets.token_hex(4)}"
-        plugin = ServedPlugin(
-            driver, name, tmp_path / f"{name}-state", tmp_path / f"{name}.log", ipam
-        )
+        state, log = tmp_path / f"{name}-state", tmp_path / f"{name}.log"
+        plugin = ServedPlugin(driver, name, state, log, ipam, docker_engine.in_netns())
         started.append(plugin)
         return plugin.start()
 
@@ -294,14 +301,3 @@ def free_subnet() -> ipaddress.IPv4Network:
 @pytest.fixture
 def subnet() -> ipaddress.IPv4Network:
     return free_subnet()
-
-
-def links() -> str:
-    """``ip -o link`` of the host namespace: one line per link, with names and aliases."""
-    return subprocess.run(
-        ["ip", "-o", "link", "show"], capture_output=True, text=True, check=True
-    ).stdout
-
-
-def link_exists(name: str) -> bool:
-    return os.path.exists(f"/sys/class/net/{name}")

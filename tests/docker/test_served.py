@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._engine import DockerEngine
-from .conftest import ServedPlugin, link_exists, links
+from .conftest import ServedPlugin
 
 Docker = Callable[..., subprocess.CompletedProcess[str]]
 Serve = Callable[..., ServedPlugin]
@@ -55,7 +55,7 @@ def _inet(ip_addr_output: str, ifname: str = "eth0") -> list[str]:
 
 
 def test_network_create_inspect_rm_reach_the_served_driver(
-    docker: Docker, serve: Serve, subnet: ipaddress.IPv4Network
+    docker_engine: DockerEngine, docker: Docker, serve: Serve, subnet: ipaddress.IPv4Network
 ) -> None:
     plugin = serve("bridge")
     gateway = str(subnet[1])
@@ -83,15 +83,13 @@ def test_network_create_inspect_rm_reach_the_served_driver(
         "com.docker.network.bridge.name": bridge
     }
     # libnet's bridge driver made the Linux bridge with the gateway address.
-    assert link_exists(bridge)
-    addrs = subprocess.run(
-        ["ip", "-o", "-4", "addr", "show", "dev", bridge], capture_output=True, text=True
-    ).stdout
+    assert docker_engine.link_exists(bridge)  # in the daemon's namespace
+    addrs = docker_engine.netns_run("ip", "-o", "-4", "addr", "show", "dev", bridge).stdout
     assert f"{gateway}/{subnet.prefixlen}" in addrs
 
     docker("network", "rm", f"{plugin.name}-net")
     assert plugin.count("NetworkDriver.DeleteNetwork") == 1
-    assert not link_exists(bridge)
+    assert not docker_engine.link_exists(bridge)
     ls = docker("network", "ls", "--format", "{{.Name}}").stdout.split()
     assert f"{plugin.name}-net" not in ls
     assert all(status == 200 for _, status in plugin.answered()), plugin.answered()
@@ -140,27 +138,24 @@ def test_two_containers_on_a_served_bridge_ping_each_other_and_nothing_is_left(
     eids = [_container_endpoint(docker, c, net) for c in (c1, c2)]
     assert ipaddress.IPv4Address(ip1) in subnet and ipaddress.IPv4Address(ip2) in subnet
     assert ip1 != ip2
-    assert link_exists(bridge)
+    assert docker_engine.link_exists(bridge)
     for eid in eids:
-        assert link_exists(f"veth{eid[:11]}")  # the host ends, on libnet's bridge
+        assert docker_engine.link_exists(f"veth{eid[:11]}")  # the host ends, on the bridge
 
     # Each way, by IP; then the host reaches them through the bridge's gateway address.
     out = docker("exec", c1, "ping", "-c", "1", "-W", "3", ip2).stdout
     assert "1 packets received" in out, out
     out = docker("exec", c2, "ping", "-c", "1", "-W", "3", ip1).stdout
     assert "1 packets received" in out, out
-    host = subprocess.run(
-        ["ping", "-c", "1", "-W", "3", ip1], capture_output=True, text=True, check=False
-    )
-    assert host.returncode == 0, host.stdout + host.stderr
+    docker_engine.netns_run("ping", "-c", "1", "-W", "3", ip1)
 
     docker("rm", "-f", c1, c2)
     docker("network", "rm", net)
-    after = links()
+    after = docker_engine.links()
     assert nid_text not in after  # neither a bridge nor a veth marked with the network's ID
-    assert not link_exists(bridge)
+    assert not docker_engine.link_exists(bridge)
     for eid in eids:
-        assert not link_exists(f"veth{eid[:11]}")
+        assert not docker_engine.link_exists(f"veth{eid[:11]}")
         assert eid not in after
     assert plugin.count("NetworkDriver.DeleteEndpoint") == 2
     assert plugin.count("NetworkDriver.DeleteNetwork") == 1
