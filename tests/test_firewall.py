@@ -116,9 +116,10 @@ def test_drop_rules_come_first_and_other_networks_rules_stay() -> None:
     )
     chain = fake.state.rules[("filter", f"LIBNET-FWD-{OWNER}")]
     targets = [words[-1] for words in chain]
-    assert targets == ["DROP", "DROP", "ACCEPT", "ACCEPT", "ACCEPT", "ACCEPT"]
+    assert targets == ["DROP", "DROP", "DROP", "ACCEPT", "ACCEPT", "ACCEPT", "ACCEPT"]
     fw.set_rules(other, [])
-    assert [w[-1] for w in fake.state.rules[("filter", f"LIBNET-FWD-{OWNER}")]] == ["ACCEPT"] * 3
+    targets = [w[-1] for w in fake.state.rules[("filter", f"LIBNET-FWD-{OWNER}")]]
+    assert targets == ["DROP", "ACCEPT", "ACCEPT", "ACCEPT"]
 
 
 def test_the_jump_goes_to_docker_user_at_its_top() -> None:
@@ -131,6 +132,36 @@ def test_the_jump_goes_to_docker_user_at_its_top() -> None:
     assert fake.state.rules[("filter", "DOCKER-USER")][0][-1] == f"LIBNET-FWD-{OWNER}"
     assert fake.state.rules[("filter", "DOCKER-USER")][-1] == ("-j", "RETURN")
     assert ("filter", "FORWARD") not in fake.state.rules
+
+
+DOCKER_ISOLATION = (
+    ":DOCKER-ISOLATION-STAGE-2 - [0:0]\n-A DOCKER-ISOLATION-STAGE-2 -o docker0 -j DROP\n"
+    "-A DOCKER-ISOLATION-STAGE-2 -j RETURN\nCOMMIT\n*nat"
+)
+
+
+def test_what_leaves_goes_through_dockers_isolation_only_where_docker_has_it() -> None:
+    """Docker's bridges are kept out of reach by Docker's own isolation chain; the jump to
+    it exists only where the chain does, and the check expects it only there."""
+    leaving = ("-i", "br0", "!", "-o", "br0")
+    plain = FakeTables()
+    fw = Firewall(OWNER, runner=plain)
+    fw.set_rules(MARK, rules_of())
+    assert "DOCKER-ISOLATION" not in plain.save()
+    assert all(r.target != "DOCKER-ISOLATION-STAGE-2" for r in fw.applicable(rules_of()))
+
+    docker = FakeTables(EMPTY.replace("COMMIT\n*nat", DOCKER_ISOLATION, 1))
+    fw = Firewall(OWNER, runner=docker)
+    fw.set_rules(MARK, rules_of())
+    chain = docker.state.rules[("filter", f"LIBNET-FWD-{OWNER}")]
+    jump = chain.index(
+        (*leaving, "-m", "comment", "--comment", MARK, "-j", "DOCKER-ISOLATION-STAGE-2")
+    )
+    accept = chain.index((*leaving, "-m", "comment", "--comment", MARK, "-j", "ACCEPT"))
+    assert jump < accept  # Docker's chain drops before libnet's ACCEPT lets it through
+    assert {r.saved() for r in fw.applicable(rules_of())} == {
+        s for s in fw.rules([4]) if s.comment == MARK
+    }
 
 
 def test_a_batch_failing_after_its_first_table_is_undone() -> None:

@@ -56,6 +56,8 @@ FILTER = "filter"
 NAT = "nat"
 TABLES = (FILTER, NAT)
 DOCKER_USER = "DOCKER-USER"
+DOCKER_ISOLATION = "DOCKER-ISOLATION-STAGE-2"
+"""Docker's chain that drops what enters one of its bridges from another bridge."""
 TOOLS = {4: ("iptables-save", "iptables-restore"), 6: ("ip6tables-save", "ip6tables-restore")}
 TIMEOUT = 30.0
 WAIT = 10
@@ -116,6 +118,8 @@ class Rule:
     comment: str
     target_args: Words = ()
     chain: Chain | None = None
+    needs: str | None = None
+    """A chain of another program the rule jumps to: the rule exists only where it does."""
 
     @property
     def kind(self) -> Chain:
@@ -136,6 +140,10 @@ class Rule:
 
     def saved(self) -> Saved:
         return Saved(self.family, self.table, self.words(), self.kind.infix)
+
+    def applies(self, state: Ruleset) -> bool:
+        """Whether the rule belongs in ``state`` (the chain it :attr:`needs` is there)."""
+        return self.needs is None or self.needs in state.chains.get(self.table, [])
 
 
 @dataclass(frozen=True)
@@ -304,9 +312,15 @@ class Firewall:
         ``families``: only these hold rules with ``comment`` (default: every family whose
         tools are installed); ``current``: what :meth:`read` just gave, read again if absent.
         """
-        wanted = {f: [r for r in rules if r.family == f] for f in TOOLS}
         known = self.families() if families is None else families
         families = sorted({r.family for r in rules} | set(known))
+        states = dict(current or {})
+        for family in {r.family for r in rules if r.needs} - set(states):
+            states[family] = self.read(family)
+        wanted = {
+            f: [r for r in rules if r.family == f and (f not in states or r.applies(states[f]))]
+            for f in TOOLS
+        }
 
         def edit(family: int) -> Callable[[Contents], Contents]:
             def apply(old: Contents) -> Contents:
@@ -317,7 +331,13 @@ class Firewall:
 
             return apply
 
-        self._change_all([(f, edit(f)) for f in families], current or {})
+        self._change_all([(f, edit(f)) for f in families], states)
+
+    def applicable(self, rules: Sequence[Rule]) -> list[Rule]:
+        """``rules`` less those whose needed chain this host lacks (one read per family)."""
+        families = {r.family for r in rules if r.needs}
+        states = {f: self.read(f) for f in families}
+        return [r for r in rules if r.family not in states or r.applies(states[r.family])]
 
     def remove(self, saved: Saved) -> None:
         """Remove one rule of the owner's chains; gone already is fine."""

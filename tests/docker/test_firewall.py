@@ -311,12 +311,6 @@ def test_dockers_own_networks_still_work_beside_libnets(
         docker("rm", "-f", other, web, check=False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="libnet's bridge rules accept traffic between its bridges and Docker's "
-    "(ARCHITECTURE.md: 'Docker's own networks are not isolated from libnet's by these rules "
-    "yet'); remove this mark when libnet/drivers/bridge/rules.py isolates them",
-)
 @pytest.mark.parametrize("docker_net", ["docker0", "docker"])
 def test_dockers_bridges_and_the_served_network_are_isolated_both_ways(
     docker: Docker, docker_nets: dict[str, tuple[str, str]], docker_net: str

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 import libnet
 from libnet.drivers.bridge import netlink
 from libnet.osl import NETNS_DIR, Namespace, create_namespace, rtnl
@@ -66,22 +68,26 @@ def test_internal_network_has_no_default_route() -> None:
         assert reaches(key_a, ip(b))  # its members still reach each other
 
 
-def test_two_bridge_networks_are_isolated_even_with_forwarding_on() -> None:
+@pytest.mark.parametrize("firewall", [False, True])
+def test_two_bridge_networks_are_isolated_even_with_forwarding_on(firewall: bool) -> None:
+    """The isolation routes keep two networks apart; with the firewall on, its rules do too
+    (a connection entering a bridge that was not DNATed is dropped)."""
     forwarding(True)
+    options = {"io.libnet.bridge.firewall": str(firewall).lower()}
     with libnet.Controller() as c:
-        n1 = c.new_network("bridge", "n1", ipam=N1)
-        n2 = c.new_network("bridge", "n2", ipam=N2)
+        n1 = c.new_network("bridge", "n1", ipam=N1, options=options)
+        n2 = c.new_network("bridge", "n2", ipam=N2, options=options)
         key_a, a = joined(c, n1, "a")
         key_b, b = joined(c, n2, "b")
         assert not reaches(key_a, ip(b))
         assert not reaches(key_b, ip(a))
 
-        # The isolation rules are what keeps them apart: without them the kernel forwards.
+        # Without the isolation routes the kernel forwards, unless the firewall stops it.
         table = netlink.owner_table(c.owner)
         with rtnl.rtnl() as ipr:
             for rule in netlink.isolation_rules(ipr, table):
                 netlink.remove_rule(ipr, rule, table)
-        assert reaches(key_a, ip(b))
+        assert reaches(key_a, ip(b)) is not firewall
         assert n1.to_dict()["kernel"]["status"] == "degraded"
 
         # doctor puts them back

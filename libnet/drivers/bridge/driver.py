@@ -588,7 +588,10 @@ class BridgeDriver(Driver):
                     problems.append(f"isolation route of subnet {subnet} is missing")
             saved = self.firewall.rules() if net.firewall and not self._missing_tool() else []
             mark = netlink.network_mark(self.owner, network.id)
-            problems.extend(self._firewall_problems(self._rules(network.id, net), mark, saved))
+            wanted = self._rules(network.id, net)
+            if wanted and not self._missing_tool():
+                wanted = self.firewall.applicable(wanted)
+            problems.extend(self._firewall_problems(wanted, mark, saved))
             out[""] = problems
             for eid in network.endpoints:
                 out[eid] = self._endpoint_problems(ipr, network.id, eid, net.bridge)

@@ -2,9 +2,13 @@
 
 Per IP family of the network's subnets (IPv4 when it has none):
 
-* not internal: ACCEPT what leaves the bridge for another interface, and what comes back to
-  it as part of a connection (``RELATED,ESTABLISHED``); new connections from outside are
-  left to the host's policy (Docker's ``DROP``), as for Docker's own bridges;
+* not internal: ACCEPT what leaves the bridge for another interface (but first, where Docker
+  runs, through Docker's ``DOCKER-ISOLATION-STAGE-2``, which drops what goes on to one of
+  Docker's bridges), and what comes back to it as part of a connection
+  (``RELATED,ESTABLISHED``); DROP new connections that enter the bridge from another
+  interface unless they were DNATed (a published port), so neither Docker's bridges, other
+  libnet networks nor routed outside traffic reach the containers, whatever the host's
+  policy;
 * internal: DROP what leaves the bridge for another interface and what enters it from one;
 * between the bridge's own ports: ACCEPT, or DROP when ICC is off (the ports are isolated
   in the bridge as well);
@@ -22,10 +26,12 @@ import ipaddress
 from collections.abc import Sequence
 
 from libnet.errors import InvalidOptionError
-from libnet.osl.firewall import DNAT, FILTER, NAT, Rule, Ruleset
+from libnet.osl.firewall import DNAT, DOCKER_ISOLATION, FILTER, NAT, Rule, Ruleset
 from libnet.portmap import PROTOCOLS, PortBinding
 
 ESTABLISHED = ("-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED")
+UNSOLICITED = ("-m", "conntrack", "!", "--ctstate", "RELATED,ESTABLISHED,DNAT")
+"""Neither part of a connection nor DNATed: a new connection nobody published."""
 
 
 def network_rules(
@@ -49,7 +55,12 @@ def network_rules(
             out.append(rule(FILTER, "DROP", "-i", bridge, "!", "-o", bridge))
             out.append(rule(FILTER, "DROP", "!", "-i", bridge, "-o", bridge))
         else:
-            out.append(rule(FILTER, "ACCEPT", "-i", bridge, "!", "-o", bridge))
+            out.append(rule(FILTER, "DROP", "!", "-i", bridge, "-o", bridge, *UNSOLICITED))
+            leaving = ("-i", bridge, "!", "-o", bridge)
+            out.append(
+                Rule(family, FILTER, leaving, DOCKER_ISOLATION, comment, needs=DOCKER_ISOLATION)
+            )
+            out.append(rule(FILTER, "ACCEPT", *leaving))
             out.append(rule(FILTER, "ACCEPT", "-o", bridge, *ESTABLISHED))
         out.append(rule(FILTER, "ACCEPT" if icc else "DROP", "-i", bridge, "-o", bridge))
         if masquerade and not internal:
