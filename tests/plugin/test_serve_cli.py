@@ -61,7 +61,7 @@ def test_serve_over_plain_tcp_warns_and_writes_and_removes_the_spec(plugin_dir: 
     assert not (spec_dir / "clitcp.spec").exists()
     assert proc.stderr is not None
     assert (
-        f"libnet: WARNING: plugin 'clitcp' serves plain TCP at {spec}, without TLS or "
+        f"libnet: WARNING: plugin 'clitcp' serves plain TCP, without TLS, at {spec} without "
         "authentication: anyone who can reach the port can drive the driver"
     ) in proc.stderr.read()
 

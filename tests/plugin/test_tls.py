@@ -253,13 +253,28 @@ def test_plain_tcp_needs_an_explicit_choice(plugin_dir: Path) -> None:
         PluginServer("null", socket=plugin_dir / "x.sock", tls=ServerTLS("s.pem", "s.key"))
 
 
-def test_plain_tcp_warns_that_anyone_can_drive_the_driver(
-    plugin_dir: Path, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("transport", ["plain", "tls", "mutual"])
+def test_tcp_without_client_certificates_warns_that_anyone_can_drive_the_driver(
+    plugin_dir: Path,
+    caplog: pytest.LogCaptureFixture,
+    certs: Certs,
+    mutual: ServerTLS,
+    transport: str,
 ) -> None:
-    with PluginServer("null", tcp=("127.0.0.1", 0), spec_dir=plugin_dir, insecure_tcp=True):
+    tls = {"plain": None, "tls": ServerTLS(certs.server, certs.server_key, spec_ca=certs.ca)}.get(
+        transport, mutual
+    )
+    with PluginServer(
+        "null", tcp=("127.0.0.1", 0), spec_dir=plugin_dir, tls=tls, insecure_tcp=tls is None
+    ):
         pass
-    (warning,) = [r for r in caplog.records if r.levelname == "WARNING"]
-    assert "without TLS or authentication: anyone who can reach the port" in warning.message
+    warnings = [r.message for r in caplog.records if r.levelname == "WARNING"]
+    if transport == "mutual":
+        assert warnings == []
+    else:
+        (warning,) = warnings
+        assert "without authentication: anyone who can reach the port" in warning
+        assert ("plain TCP, without TLS," in warning) == (transport == "plain")
 
 
 def test_a_stale_plain_spec_does_not_hide_the_tls_one(

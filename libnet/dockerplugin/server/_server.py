@@ -357,12 +357,12 @@ class PluginServer:
         self._thread.start()
         if self.tls is not None:
             self._check_spec()
-        elif self._tcp is not None:
+        if self._tcp is not None and (self.tls is None or not self.tls.mutual):
             log.warning(
-                "plugin %r serves plain TCP at %s, without TLS or authentication: anyone "
-                "who can reach the port can drive the %s (serve with --tls-cert, --tls-key "
-                "and --tls-ca instead)",
+                "plugin %r serves %s at %s without authentication: anyone who can reach the "
+                "port can drive the %s (serve with --tls-cert, --tls-key and --tls-ca)",
                 self.name,
+                "plain TCP, without TLS," if self.tls is None else "TLS",
                 self.address,
                 "driver" if self.driver is not None else "IPAM driver",
             )
