@@ -10,6 +10,7 @@ import json
 import select
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,7 +19,9 @@ from typing import Any
 import pytest
 
 import libnet
-from libnet.errors import LibnetError
+from libnet.dockerplugin.client import PluginClient
+from libnet.dockerplugin.discovery import PluginDirs
+from libnet.errors import LibnetError, PluginTimeoutError
 from libnet.plugin import PluginServer, ServeError, ServerTLS
 
 from ._certs import Certs
@@ -364,3 +367,58 @@ def test_a_handshake_trickled_a_byte_at_a_time_is_cut_off(
             break
     else:
         pytest.fail(f"the server waited {time.monotonic() - started:.1f} s for the handshake")
+
+
+def test_a_tcp_address_with_tls_settings_is_reached_over_tls(
+    serve_tls: Callable[..., Served],
+    plugin_dir: Path,
+    make_controller: MakeController,
+    certs: Certs,
+) -> None:
+    served = serve_tls()
+    spec = write_spec(
+        plugin_dir / "tcptls",
+        "tcptls",
+        served.server.address.replace("https://", "tcp://"),
+        CAFile=str(certs.ca),
+        CertFile=str(certs.client),
+        KeyFile=str(certs.client_key),
+    )
+    make_controller(plugin_dirs=[spec.parent]).new_network("tcptls", "n1")
+    assert "create_network" in served.driver.methods()
+
+
+def test_an_answer_trickled_over_tls_fails_within_the_call_timeout(
+    plugin_dir: Path, certs: Certs
+) -> None:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certs.server, certs.server_key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    done = threading.Event()
+
+    def trickle() -> None:
+        conn, _ = listener.accept()
+        with context.wrap_socket(conn, server_side=True) as tls:
+            tls.recv(65536)
+            tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 200\r\n\r\n")
+            for _ in range(100):  # a byte every 0.2 s: each wait is short, the whole is not
+                if done.wait(0.2):
+                    break
+                tls.sendall(b" ")
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    port = listener.getsockname()[1]
+    write_spec(plugin_dir, "slow", f"https://127.0.0.1:{port}", CAFile=str(certs.ca))
+    address = PluginDirs((), (plugin_dir,)).find("slow")
+    assert address is not None
+    client = PluginClient(address, timeout=1.0, retry_budget=0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(PluginTimeoutError, match=r"within 1 s"):
+            client.call("NetworkDriver.GetCapabilities")
+        assert time.monotonic() - started < 10.0  # the trickle would last 20 s
+    finally:
+        done.set()
+        thread.join(10)
+        listener.close()
