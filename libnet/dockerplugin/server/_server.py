@@ -36,7 +36,6 @@ from libnet.dockerplugin.server._http import (
     UnixServer,
 )
 from libnet.dockerplugin.server._service import PluginService
-from libnet.dockerplugin.server._spec import answers, make_dir
 from libnet.dockerplugin.server._state import PluginState
 from libnet.dockerplugin.server._tls import ServerTLS
 from libnet.driverapi import Capability, Driver
@@ -94,7 +93,7 @@ def _free_socket_path(path: Path) -> None:
         return
     if not stat.S_ISSOCK(st.st_mode):
         raise ServeError(f"{path} exists and is not a socket; remove it or choose another --socket")
-    if answers(socket.AF_UNIX, str(path)):
+    if _spec.answers(socket.AF_UNIX, str(path)):
         raise ServeError(
             f"{path} is in use by a running plugin; stop it first or choose another --name"
         )
@@ -111,7 +110,7 @@ def _bind_unix(server: UnixServer, path: Path, gid: int | None) -> None:
     """
     if len(os.fsencode(path)) > _UNIX_PATH_MAX:
         raise ServeError(f"socket path {path} is longer than {_UNIX_PATH_MAX} bytes")
-    make_dir(path.parent)
+    _spec.make_dir(path.parent)
     _free_socket_path(path)
     try:
         private = tempfile.mkdtemp(prefix=".ln", dir=path.parent)
