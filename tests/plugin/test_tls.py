@@ -6,6 +6,7 @@ plugin through the spec file the server wrote.
 
 from __future__ import annotations
 
+import http.client
 import json
 import select
 import socket
@@ -422,3 +423,19 @@ def test_an_answer_trickled_over_tls_fails_within_the_call_timeout(
         done.set()
         thread.join(10)
         listener.close()
+
+
+def test_plain_http_sent_to_the_tls_port_is_told_to_use_https(
+    serve_tls: Callable[..., Served],
+) -> None:
+    served = serve_tls()
+    host, port = served.server.address.removeprefix("https://").rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        conn.request("POST", "/Plugin.Activate", body=b"")
+        reply = conn.getresponse()
+        body = json.loads(reply.read())
+    finally:
+        conn.close()
+    assert reply.status == 400
+    assert body["Err"].startswith("this plugin speaks TLS: its address must be https://")

@@ -338,7 +338,14 @@ class Server(socketserver.ThreadingMixIn):
                     finish_handshake(conn, self.handshake_timeout)
                 except OSError as exc:
                     log.debug("TLS handshake with %s failed: %s", client_address, exc)
-                    if isinstance(exc, ssl.SSLError):  # an alert says why: let it arrive
+                    if isinstance(exc, ssl.SSLError) and exc.reason == "HTTP_REQUEST":
+                        _refuse(
+                            conn,
+                            "400 Bad Request",
+                            "this plugin speaks TLS: its address must be https://, which is "
+                            "what Docker speaks TLS to (not tcp://)",
+                        )
+                    if isinstance(exc, ssl.SSLError):  # an alert or answer says why
                         linger(conn)
                     return
             super().finish_request(conn, client_address)  # type: ignore[misc]
@@ -362,17 +369,22 @@ class Server(socketserver.ThreadingMixIn):
                 socket.socket.shutdown(conn, socket.SHUT_RDWR)
 
 
-def _refuse(conn: socket.socket) -> None:
-    """Answer 503 (JSON) on a connection over the limit, without reading it."""
-    data = api.encode(api.error_body("too many connections to the plugin; try again"))
+def _refuse(
+    conn: socket.socket,
+    status: str = "503 Service Unavailable",
+    message: str = "too many connections to the plugin; try again",
+) -> None:
+    """Answer ``status`` (JSON) on a connection, without reading it: one over the limit,
+    or plain HTTP sent to TLS (written on the socket itself, outside TLS)."""
+    data = api.encode(api.error_body(message))
     head = (
-        "HTTP/1.1 503 Service Unavailable\r\n"
+        f"HTTP/1.1 {status}\r\n"
         f"Content-Type: {api.CONTENT_TYPE}\r\nContent-Length: {len(data)}\r\n"
         "Connection: close\r\n\r\n"
     )
     with contextlib.suppress(OSError):
         conn.settimeout(1.0)
-        conn.sendall(head.encode() + data)
+        socket.socket.sendall(conn, head.encode() + data)
 
 
 @dataclass(frozen=True)
