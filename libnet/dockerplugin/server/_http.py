@@ -333,27 +333,33 @@ class Server(socketserver.ThreadingMixIn):
         with self._active_lock:
             self._active.add(conn)
         try:
-            if conn is not request:
-                try:
-                    finish_handshake(conn, self.handshake_timeout)
-                except OSError as exc:
-                    log.debug("TLS handshake with %s failed: %s", client_address, exc)
-                    if isinstance(exc, ssl.SSLError) and exc.reason == "HTTP_REQUEST":
-                        _refuse(
-                            conn,
-                            "400 Bad Request",
-                            "this plugin speaks TLS: its address must be https://, which is "
-                            "what Docker speaks TLS to (not tcp://)",
-                        )
-                    if isinstance(exc, ssl.SSLError):  # an alert or answer says why
-                        linger(conn)
-                    return
-            super().finish_request(conn, client_address)  # type: ignore[misc]
+            if conn is request or self._handshake(conn, client_address):
+                super().finish_request(conn, client_address)  # type: ignore[misc]
         finally:
             with self._active_lock:
                 self._active.discard(conn)
             if conn is not request:  # the TLS socket took over the connection
                 conn.close()
+
+    def _handshake(self, conn: ssl.SSLSocket, client_address: Any) -> bool:
+        """Complete the TLS handshake within its deadline; False if it failed (the client
+        told why where it can: a TLS alert, or an answer to plain HTTP)."""
+        try:
+            finish_handshake(conn, self.handshake_timeout)
+            return True
+        except ssl.SSLError as exc:
+            log.debug("TLS handshake with %s failed: %s", client_address, exc)
+            if exc.reason == "HTTP_REQUEST":
+                _refuse(
+                    conn,
+                    "400 Bad Request",
+                    "this plugin speaks TLS: its address must be https://, which is what "
+                    "Docker speaks TLS to (not tcp://)",
+                )
+            linger(conn)
+        except OSError as exc:
+            log.debug("TLS handshake with %s failed: %s", client_address, exc)
+        return False
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         log.debug("connection from %s ended with an error", client_address or "unix", exc_info=True)
