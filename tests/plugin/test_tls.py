@@ -30,6 +30,7 @@ from .conftest import Served
 
 MakeController = Callable[..., libnet.Controller]
 ServeRecording = Callable[..., Served]
+Through = Callable[..., tuple[Path, libnet.Controller]]
 
 
 @pytest.fixture(scope="module")
@@ -65,11 +66,24 @@ def serve_tls(
 
 
 def write_spec(directory: Path, name: str, addr: str, **tls: object) -> Path:
-    """A ``.json`` spec of our own for plugin ``name`` at ``addr``."""
+    """A ``.json`` spec of our own for plugin ``name`` at ``addr`` (paths as strings)."""
     directory.mkdir(exist_ok=True)
     path = directory / f"{name}.json"
-    path.write_text(json.dumps({"Name": name, "Addr": addr, "TLSConfig": tls}))
+    config = {key: str(v) if isinstance(v, Path) else v for key, v in tls.items()}
+    path.write_text(json.dumps({"Name": name, "Addr": addr, "TLSConfig": config}))
     return path
+
+
+@pytest.fixture
+def through(plugin_dir: Path, make_controller: MakeController) -> Through:
+    """``through(name, served, **tls)``: a spec ``name``.json of our own for the served
+    plugin, and a controller finding plugins only there."""
+
+    def make(name: str, served: Served, **tls: object) -> tuple[Path, libnet.Controller]:
+        spec = write_spec(plugin_dir / name, name, served.server.address, **tls)
+        return spec, make_controller(plugin_dirs=[spec.parent])
+
+    return make
 
 
 def test_the_spec_is_json_with_https_and_docker_tls_fields(
@@ -112,24 +126,13 @@ def test_a_controller_drives_the_plugin_over_mutual_tls(
 
 @pytest.mark.parametrize("client", ["none", "other-ca"])
 def test_a_client_without_a_certificate_the_plugin_trusts_is_refused(
-    serve_tls: Callable[..., Served],
-    plugin_dir: Path,
-    make_controller: MakeController,
-    certs: Certs,
-    client: str,
+    serve_tls: Callable[..., Served], through: Through, certs: Certs, client: str
 ) -> None:
     served = serve_tls()
     files = {} if client == "none" else {"CertFile": certs.other_client}
     if files:
         files["KeyFile"] = certs.other_client_key
-    spec = write_spec(
-        plugin_dir / "rogue",
-        "rogue",
-        served.server.address,
-        CAFile=str(certs.ca),
-        **{k: str(v) for k, v in files.items()},
-    )
-    c = make_controller(plugin_dirs=[spec.parent])
+    spec, c = through("rogue", served, CAFile=certs.ca, **files)
     with pytest.raises(LibnetError) as caught:
         c.new_network("rogue", "n1")
     message = str(caught.value)
@@ -141,50 +144,25 @@ def test_a_client_without_a_certificate_the_plugin_trusts_is_refused(
 
 
 def test_the_client_checks_the_plugin_certificate_unless_told_not_to(
-    serve_tls: Callable[..., Served],
-    plugin_dir: Path,
-    make_controller: MakeController,
-    certs: Certs,
+    serve_tls: Callable[..., Served], through: Through, certs: Certs
 ) -> None:
     served = serve_tls()
-    client = {"CertFile": str(certs.client), "KeyFile": str(certs.client_key)}
-    spec = write_spec(
-        plugin_dir / "wrongca",
-        "wrongca",
-        served.server.address,
-        CAFile=str(certs.other_ca),
-        **client,
-    )
-    c = make_controller(plugin_dirs=[spec.parent])
-    with pytest.raises(
-        LibnetError, match=r"TLS failed in the handshake \(certificate verify failed"
-    ):
+    client = {"CertFile": certs.client, "KeyFile": certs.client_key}
+    _, c = through("wrongca", served, CAFile=certs.other_ca, **client)
+    with pytest.raises(LibnetError, match=r"in the handshake \(certificate verify failed"):
         c.new_network("wrongca", "n1")
-    spec = write_spec(
-        plugin_dir / "skip", "skip", served.server.address, InsecureSkipVerify=True, **client
-    )
-    c = make_controller(plugin_dirs=[spec.parent])
+    _, c = through("skip", served, InsecureSkipVerify=True, **client)
     c.new_network("skip", "n1")
     assert "create_network" in served.driver.methods()
 
 
 def test_a_missing_certificate_file_names_the_plugin_the_field_and_the_spec(
-    serve_tls: Callable[..., Served],
-    plugin_dir: Path,
-    make_controller: MakeController,
-    certs: Certs,
+    serve_tls: Callable[..., Served], through: Through, plugin_dir: Path, certs: Certs
 ) -> None:
-    served = serve_tls()
     missing = plugin_dir / "no-such-client.pem"
-    spec = write_spec(
-        plugin_dir / "nocert",
-        "nocert",
-        served.server.address,
-        CAFile=str(certs.ca),
-        CertFile=str(missing),
-        KeyFile=str(certs.client_key),
+    spec, c = through(
+        "nocert", serve_tls(), CAFile=certs.ca, CertFile=missing, KeyFile=certs.client_key
     )
-    c = make_controller(plugin_dirs=[spec.parent])
     with pytest.raises(LibnetError) as caught:
         c.new_network("nocert", "n1")
     assert (
@@ -381,9 +359,9 @@ def test_a_tcp_address_with_tls_settings_is_reached_over_tls(
         plugin_dir / "tcptls",
         "tcptls",
         served.server.address.replace("https://", "tcp://"),
-        CAFile=str(certs.ca),
-        CertFile=str(certs.client),
-        KeyFile=str(certs.client_key),
+        CAFile=certs.ca,
+        CertFile=certs.client,
+        KeyFile=certs.client_key,
     )
     make_controller(plugin_dirs=[spec.parent]).new_network("tcptls", "n1")
     assert "create_network" in served.driver.methods()
@@ -410,7 +388,7 @@ def test_an_answer_trickled_over_tls_fails_within_the_call_timeout(
     thread = threading.Thread(target=trickle, daemon=True)
     thread.start()
     port = listener.getsockname()[1]
-    write_spec(plugin_dir, "slow", f"https://127.0.0.1:{port}", CAFile=str(certs.ca))
+    write_spec(plugin_dir, "slow", f"https://127.0.0.1:{port}", CAFile=certs.ca)
     address = PluginDirs((), (plugin_dir,)).find("slow")
     assert address is not None
     client = PluginClient(address, timeout=1.0, retry_budget=0)
