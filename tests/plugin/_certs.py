@@ -3,6 +3,7 @@
 ``Certs(directory)`` holds a CA, a plugin certificate for 127.0.0.1 and a client
 certificate signed by it, and a second CA with a client certificate of its own (one the
 plugin must refuse). Tests skip where ``openssl`` is missing (``.ci/run`` installs it).
+``benchmarks/bench_serve_tls.py`` loads this file by path.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ import secrets
 import shutil
 import subprocess
 from pathlib import Path
-
-import pytest
 
 OPENSSL = shutil.which("openssl")
 
@@ -28,6 +27,8 @@ authorityKeyIdentifier=keyid
 
 def _openssl(*args: str | Path) -> None:
     if OPENSSL is None:
+        import pytest  # only tests get here without openssl; benchmarks check first
+
         pytest.skip("the openssl command is not installed (apt-get install openssl)")
     subprocess.run([OPENSSL, *map(str, args)], check=True, capture_output=True, timeout=60)
 
