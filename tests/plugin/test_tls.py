@@ -206,11 +206,17 @@ def test_tls_settings_that_leave_docker_out_are_refused(
         ServerTLS("s.pem", "s.key", **kwargs)  # type: ignore[arg-type]
 
 
-def test_an_unreadable_server_key_is_named(plugin_dir: Path, certs: Certs) -> None:
+def test_an_unreadable_server_key_is_named_before_anything_is_touched(
+    plugin_dir: Path, tmp_path: Path, certs: Certs
+) -> None:
     tls = ServerTLS(certs.server, plugin_dir / "gone.key")
-    server = PluginServer("null", tcp=("127.0.0.1", 0), spec_dir=plugin_dir, tls=tls)
+    state = tmp_path / "state"
+    server = PluginServer(
+        "null", tcp=("127.0.0.1", 0), spec_dir=plugin_dir, tls=tls, state_dir=state
+    )
     with pytest.raises(ServeError, match=r"cannot read the plugin's TLS key .*gone.key: No such"):
         server.start()
+    assert not state.exists()
     with pytest.raises(ServeError, match=r"cannot be used together"):
         PluginServer(
             "null",

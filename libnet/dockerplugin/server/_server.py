@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import socket
+import ssl
 import stat
 import tempfile
 import threading
@@ -299,7 +300,9 @@ class PluginServer:
         service.restore()
         return service
 
-    def _listen(self, service: PluginService) -> UnixServer | TcpServer:
+    def _listen(
+        self, service: PluginService, context: ssl.SSLContext | None
+    ) -> UnixServer | TcpServer:
         server: UnixServer | TcpServer
         if self._tcp is None:
             assert self.socket_path is not None
@@ -315,7 +318,6 @@ class PluginServer:
             self.address = f"unix://{self.socket_path}"
             return server
         host, port = self._tcp
-        context = None if self.tls is None else self.tls.context()
         cls = Tcp6Server if ":" in host else TcpServer
         try:
             server = cls((host, port), Handler)
@@ -342,8 +344,10 @@ class PluginServer:
         if self._server is not None:
             raise ServeError(f"plugin {self.name!r} is already serving at {self.address}")
         try:
+            # TLS files are checked before the state is opened: a bad one changes nothing
+            context = None if self.tls is None else self.tls.context()
             self.service = self._open()
-            self._server = self._listen(self.service)
+            self._server = self._listen(self.service, context)
         except BaseException:
             self._close_state()
             raise
