@@ -8,8 +8,10 @@ engine does, and decodes the answer with Docker's rules: a non-200 answer is an 
 only where the caller allows it.
 
 Every call has a timeout (default 30 s) that bounds the whole call: sending, and the
-full answer, however slowly it trickles in (over TLS, each wait for the answer), so a hung
-plugin never hangs the host. Only failures to connect
+full answer, however slowly it trickles in (over TLS too), so a hung plugin never hangs
+the host. A plugin on ``https://`` (or ``tcp://`` with a ``TLSConfig``) is reached over TLS
+with its spec's settings; a failed handshake is an error naming the plugin, the reason
+and the spec file, never retried. Only failures to connect
 are retried (backoff from 50 ms, doubling, at most 1 s apart) within a total budget
 (:data:`RETRY_BUDGET`, or the timeout if shorter); a request that reached the plugin is
 never sent twice, except on a kept-alive connection the plugin had closed before reading
@@ -26,6 +28,7 @@ import http.client
 import logging
 import os
 import socket
+import ssl
 import stat
 import threading
 import time
@@ -101,23 +104,16 @@ class _DeadlineSocket(socket.socket):
 
     deadline: float | None = None
 
-    def _remaining(self) -> None:
-        if self.deadline is not None:
-            remaining = self.deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError("the call took longer than its timeout")
-            self.settimeout(remaining)
-
     def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
-        self._remaining()
+        _cut(self, self.deadline)
         return super().recv_into(buffer, nbytes, flags)
 
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
-        self._remaining()
+        _cut(self, self.deadline)
         return super().recv(bufsize, flags)
 
     def sendall(self, data: Any, flags: int = 0) -> None:
-        self._remaining()
+        _cut(self, self.deadline)
         super().sendall(data, flags)
 
     @classmethod
@@ -127,6 +123,33 @@ class _DeadlineSocket(socket.socket):
         new = cls(sock.family, sock.type, sock.proto, fileno=sock.detach())
         new.settimeout(timeout)
         return new
+
+
+class _DeadlineSSLSocket(ssl.SSLSocket):
+    """A TLS socket whose sends and receives give up at ``deadline``, as above."""
+
+    deadline: float | None = None
+
+    def recv_into(self, buffer: Any, nbytes: int | None = None, flags: int = 0) -> int:
+        _cut(self, self.deadline)
+        return super().recv_into(buffer, nbytes, flags)
+
+    def recv(self, buflen: int = 1024, flags: int = 0) -> bytes:
+        _cut(self, self.deadline)
+        return super().recv(buflen, flags)
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        _cut(self, self.deadline)
+        super().sendall(data, flags)
+
+
+def _cut(sock: socket.socket, deadline: float | None) -> None:
+    """Cut the socket's next wait to the time left before ``deadline``, if set."""
+    if deadline is not None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the call took longer than its timeout")
+        sock.settimeout(remaining)
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -185,7 +208,9 @@ class PluginClient:
         self.interrupted = False
         self._idle: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
-        self._ssl = address.tls.context() if address.uses_tls and address.tls else None
+        self._ssl = address.ssl_context()
+        if self._ssl is not None:
+            self._ssl.sslsocket_class = _DeadlineSSLSocket
 
     @property
     def name(self) -> str:
@@ -200,12 +225,50 @@ class PluginClient:
         if path is not None:
             return _UnixConnection(str(path), self.timeout)
         rest = addr.url.split("://", 1)[1].split("/", 1)[0]
-        if addr.uses_tls:
-            import ssl
-
-            ctx = self._ssl or ssl.create_default_context()
-            return http.client.HTTPSConnection(rest, timeout=self.timeout, context=ctx)
+        if self._ssl is not None:
+            return http.client.HTTPSConnection(rest, timeout=self.timeout, context=self._ssl)
         return _TcpConnection(rest, timeout=self.timeout)
+
+    def _tls_failed(self, exc: ssl.SSLError, during: str) -> PluginUnavailableError:
+        """The error for a TLS failure: what failed, and the file that sets TLS up."""
+        reason = exc.reason or str(exc)
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            reason = f"certificate verify failed: {exc.verify_message}"
+        hint = {
+            "TLSV13_ALERT_CERTIFICATE_REQUIRED": "the plugin requires a client certificate: "
+            "set TLSConfig.CertFile and KeyFile",
+            "SSLV3_ALERT_BAD_CERTIFICATE": "the plugin refused the client certificate",
+            "TLSV1_ALERT_UNKNOWN_CA": "the plugin does not trust the client certificate's CA",
+            "WRONG_VERSION_NUMBER": "the plugin does not speak TLS",
+        }.get(str(exc.reason), "")
+        if self.address.scheme == "tcp":
+            hint += (
+                "; note that Docker speaks plain HTTP to a tcp:// address, TLSConfig or not: "
+                "write https:// for TLS"
+            )
+        return PluginUnavailableError(
+            self.name,
+            f"Docker plugin {self.name!r} at {self._where()}: TLS failed {during} "
+            f"({reason}){'; ' + hint.lstrip('; ') if hint else ''}; its TLS settings come "
+            f"from {self.address.source}",
+        )
+
+    def _attempt(self, conn: http.client.HTTPConnection) -> OSError | None:
+        """Connect ``conn``: None, or the failure (a TLS failure other than a connection
+        closed during the handshake, as when the plugin is busy, is raised at once)."""
+        try:
+            conn.connect()
+        except ssl.SSLEOFError as exc:
+            return ConnectionAbortedError(
+                errno.ECONNABORTED, f"closed during the TLS handshake ({exc.reason})"
+            )
+        except ssl.SSLError as exc:
+            conn.close()
+            self.connect_failures += 1
+            raise self._tls_failed(exc, "in the handshake") from exc
+        except OSError as exc:
+            return exc
+        return None
 
     def _connect(self) -> http.client.HTTPConnection:
         """A new connected connection, retrying connection failures within the budget."""
@@ -217,34 +280,33 @@ class PluginClient:
             conn = self._new()
             attempts += 1
             self.connect_attempts += 1
-            try:
-                conn.connect()
+            exc = self._attempt(conn)
+            if exc is None:
                 return conn
-            except OSError as exc:
-                conn.close()
-                self.connect_failures += 1
-                self.interrupted = True
-                path = self.address.socket_path
-                if path is not None and _is_socket(str(path)) is False:
-                    raise PluginUnavailableError(
-                        self.name,
-                        f"Docker plugin {self.name!r}: {path} is not a socket; remove it or "
-                        "fix the plugin's spec file",
-                    ) from exc
-                retryable = isinstance(exc, (TimeoutError, socket.gaierror)) or (
-                    exc.errno in _RETRYABLE
-                )
-                now = time.monotonic()
-                if not retryable or now + delay > deadline:
-                    raise PluginUnavailableError(
-                        self.name,
-                        f"Docker plugin {self.name!r} at {self._where()} does not accept "
-                        f"connections ({exc.strerror or exc}); gave up after {attempts} "
-                        f"attempt{'s' if attempts > 1 else ''} in {now - started:.2f} s",
-                    ) from exc
-                log.debug("plugin %s: connection failed (%s), retrying", self.name, exc)
-                time.sleep(delay)
-                delay = min(delay * 2, 1.0)
+            conn.close()
+            self.connect_failures += 1
+            self.interrupted = True
+            path = self.address.socket_path
+            if path is not None and _is_socket(str(path)) is False:
+                raise PluginUnavailableError(
+                    self.name,
+                    f"Docker plugin {self.name!r}: {path} is not a socket; remove it or "
+                    "fix the plugin's spec file",
+                ) from exc
+            retryable = isinstance(exc, (TimeoutError, socket.gaierror)) or (
+                exc.errno in _RETRYABLE
+            )
+            now = time.monotonic()
+            if not retryable or now + delay > deadline:
+                raise PluginUnavailableError(
+                    self.name,
+                    f"Docker plugin {self.name!r} at {self._where()} does not accept "
+                    f"connections ({exc.strerror or exc}); gave up after {attempts} "
+                    f"attempt{'s' if attempts > 1 else ''} in {now - started:.2f} s",
+                ) from exc
+            log.debug("plugin %s: connection failed (%s), retrying", self.name, exc)
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
 
     def _take(self) -> tuple[http.client.HTTPConnection, bool]:
         with self._lock:
@@ -272,16 +334,14 @@ class PluginClient:
         self, conn: http.client.HTTPConnection, path: str, data: bytes
     ) -> tuple[int, bytes]:
         sock = conn.sock
-        if isinstance(sock, _DeadlineSocket):
+        if isinstance(sock, (_DeadlineSocket, _DeadlineSSLSocket)):
             sock.deadline = time.monotonic() + self.timeout
-        elif sock is not None:  # TLS: each wait is bounded
-            sock.settimeout(self.timeout)
         try:
             conn.request("POST", path, body=data, headers={"Accept": api.ACCEPT})
             resp = conn.getresponse()
             payload = resp.read(MAX_REPLY + 1)
         finally:
-            if isinstance(sock, _DeadlineSocket):
+            if isinstance(sock, (_DeadlineSocket, _DeadlineSSLSocket)):
                 sock.deadline = None
         if len(payload) > MAX_REPLY:
             conn.close()
@@ -351,6 +411,10 @@ class PluginClient:
                 status, payload = self._exchange(conn, path, data)
         except PluginError:
             raise
+        except ssl.SSLError as exc:  # TLS 1.3: a refused client certificate shows here
+            conn.close()
+            self.interrupted = True
+            raise self._tls_failed(exc, f"calling {method}") from exc
         except TimeoutError as exc:
             conn.close()
             raise PluginTimeoutError(

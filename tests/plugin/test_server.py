@@ -267,7 +267,9 @@ def test_tcp_writes_a_spec_file_and_removes_it_on_stop(
     serve_recording: ServeRecording, plugin_dir: Path, make_controller: MakeController
 ) -> None:
     spec_dir = plugin_dir / "specs"
-    served = serve_recording(socket=None, tcp=("127.0.0.1", 0), spec_dir=spec_dir)
+    served = serve_recording(
+        socket=None, tcp=("127.0.0.1", 0), spec_dir=spec_dir, insecure_tcp=True
+    )
     spec = spec_dir / "rec.spec"
     assert spec.read_text().strip() == served.server.address
     assert served.server.address.startswith("tcp://127.0.0.1:")
@@ -365,7 +367,7 @@ def test_an_ipam_only_plugin_and_unknown_ipam(plugin_dir: Path) -> None:
     [
         ({"socket": "/tmp/x.sock", "tcp": ("127.0.0.1", 0)}, "not both"),
         ({"spec_dir": "/tmp"}, "only used with TCP"),
-        ({"tcp": ("127.0.0.1", 70000)}, "TCP port"),
+        ({"tcp": ("127.0.0.1", 70000), "insecure_tcp": True}, "TCP port"),
         ({"name": "Bad Name"}, "not valid"),
     ],
 )

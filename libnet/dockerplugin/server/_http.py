@@ -5,7 +5,9 @@ A threading ``socketserver`` (one thread per connection) and
 ``max_connections`` at once (more are answered 503 and closed, with no thread), an idle
 connection is closed after ``connection_timeout``, a request must arrive whole within
 ``request_timeout``, bodies are bounded (chunked ones parsed strictly), and every answer,
-errors of the HTTP layer included, is JSON with ``Err``.
+errors of the HTTP layer included, is JSON with ``Err``. Over TLS, each connection's
+handshake runs in its thread with a deadline of its own (``handshake_timeout``), so a client
+that never completes it holds its slot that long at most.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import logging
 import re
 import socket
 import socketserver
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -30,8 +33,15 @@ from libnet.dockerplugin.server._service import (
     ServiceClosedError,
     UnknownMethodError,
 )
+from libnet.dockerplugin.server._tls import HANDSHAKE_TIMEOUT, finish_handshake, linger, wrap
 
-__all__ = ["CONNECTION_TIMEOUT", "MAX_BODY", "MAX_CONNECTIONS", "REQUEST_TIMEOUT"]
+__all__ = [
+    "CONNECTION_TIMEOUT",
+    "HANDSHAKE_TIMEOUT",
+    "MAX_BODY",
+    "MAX_CONNECTIONS",
+    "REQUEST_TIMEOUT",
+]
 
 log = logging.getLogger("libnet.plugin")
 
@@ -277,12 +287,18 @@ class Server(socketserver.ThreadingMixIn):
     max_body: int = MAX_BODY
     connection_timeout: float = CONNECTION_TIMEOUT
     request_timeout: float = REQUEST_TIMEOUT
+    handshake_timeout: float = HANDSHAKE_TIMEOUT
+    tls: ssl.SSLContext | None = None
 
-    def setup_plugin(self, service: PluginService, limits: Limits) -> None:
+    def setup_plugin(
+        self, service: PluginService, limits: Limits, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.service = service
         self.max_body = limits.max_body
         self.connection_timeout = limits.connection_timeout
         self.request_timeout = limits.request_timeout
+        self.handshake_timeout = limits.handshake_timeout
+        self.tls = tls
         self._slots = threading.BoundedSemaphore(limits.max_connections)
         self._active: set[socket.socket] = set()
         self._active_lock = threading.Lock()
@@ -290,7 +306,8 @@ class Server(socketserver.ThreadingMixIn):
     def process_request(self, request: Any, client_address: Any) -> None:
         """Serve the connection in a thread of its own, or refuse it when all slots are taken."""
         if not self._slots.acquire(blocking=False):
-            _refuse(request)
+            if self.tls is None:  # over TLS, an answer would need a handshake: just close
+                _refuse(request)
             self.shutdown_request(request)  # type: ignore[attr-defined]
             return
         try:
@@ -306,13 +323,43 @@ class Server(socketserver.ThreadingMixIn):
             self._slots.release()
 
     def finish_request(self, request: Any, client_address: Any) -> None:
+        conn = request
+        if self.tls is not None:
+            try:
+                conn = wrap(request, self.tls)
+            except OSError as exc:
+                log.debug("TLS with %s failed: %s", client_address, exc)
+                return
         with self._active_lock:
-            self._active.add(request)
+            self._active.add(conn)
         try:
-            super().finish_request(request, client_address)  # type: ignore[misc]
+            if conn is request or self._handshake(conn, client_address):
+                super().finish_request(conn, client_address)  # type: ignore[misc]
         finally:
             with self._active_lock:
-                self._active.discard(request)
+                self._active.discard(conn)
+            if conn is not request:  # the TLS socket took over the connection
+                conn.close()
+
+    def _handshake(self, conn: ssl.SSLSocket, client_address: Any) -> bool:
+        """Complete the TLS handshake within its deadline; False if it failed (the client
+        told why where it can: a TLS alert, or an answer to plain HTTP)."""
+        try:
+            finish_handshake(conn, self.handshake_timeout)
+            return True
+        except ssl.SSLError as exc:
+            log.debug("TLS handshake with %s failed: %s", client_address, exc)
+            if exc.reason == "HTTP_REQUEST":
+                _refuse(
+                    conn,
+                    "400 Bad Request",
+                    "this plugin speaks TLS: its address must be https://, which is what "
+                    "Docker speaks TLS to (not tcp://)",
+                )
+            linger(conn)
+        except OSError as exc:
+            log.debug("TLS handshake with %s failed: %s", client_address, exc)
+        return False
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         log.debug("connection from %s ended with an error", client_address or "unix", exc_info=True)
@@ -323,20 +370,27 @@ class Server(socketserver.ThreadingMixIn):
             active = list(self._active)
         for conn in active:
             with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
+                # socket's own shutdown: a TLS socket's would drop its TLS state under
+                # the thread still using it
+                socket.socket.shutdown(conn, socket.SHUT_RDWR)
 
 
-def _refuse(conn: socket.socket) -> None:
-    """Answer 503 (JSON) on a connection over the limit, without reading it."""
-    data = api.encode(api.error_body("too many connections to the plugin; try again"))
+def _refuse(
+    conn: socket.socket,
+    status: str = "503 Service Unavailable",
+    message: str = "too many connections to the plugin; try again",
+) -> None:
+    """Answer ``status`` (JSON) on a connection, without reading it: one over the limit,
+    or plain HTTP sent to TLS (written on the socket itself, outside TLS)."""
+    data = api.encode(api.error_body(message))
     head = (
-        "HTTP/1.1 503 Service Unavailable\r\n"
+        f"HTTP/1.1 {status}\r\n"
         f"Content-Type: {api.CONTENT_TYPE}\r\nContent-Length: {len(data)}\r\n"
         "Connection: close\r\n\r\n"
     )
     with contextlib.suppress(OSError):
         conn.settimeout(1.0)
-        conn.sendall(head.encode() + data)
+        socket.socket.sendall(conn, head.encode() + data)
 
 
 @dataclass(frozen=True)
@@ -347,6 +401,7 @@ class Limits:
     connection_timeout: float = CONNECTION_TIMEOUT
     request_timeout: float = REQUEST_TIMEOUT
     max_connections: int = MAX_CONNECTIONS
+    handshake_timeout: float = HANDSHAKE_TIMEOUT
 
 
 class UnixServer(Server, socketserver.UnixStreamServer):
@@ -355,6 +410,14 @@ class UnixServer(Server, socketserver.UnixStreamServer):
 
 class TcpServer(Server, socketserver.TCPServer):
     allow_reuse_address = True
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        """Accept with Nagle's algorithm off: an answer's head and body are two writes, and
+        the body would otherwise wait for the client's delayed ACK (about 40 ms)."""
+        conn, address = super().get_request()
+        with contextlib.suppress(OSError):
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return conn, address
 
 
 class Tcp6Server(TcpServer):

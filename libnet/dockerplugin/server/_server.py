@@ -1,7 +1,8 @@
-"""Serving a libnet driver as a Docker plugin: on a unix socket (or TCP with a spec file).
+"""Serving a libnet driver as a Docker plugin: on a unix socket, or on TCP with a spec file.
 
 :class:`PluginServer` makes the controller, driver and service, binds the socket with its
-mode and group (or writes the spec file), and runs the HTTP transport of :mod:`._http`.
+mode and group (or listens on TCP, with TLS or explicitly without, and writes the spec
+file of :mod:`._spec`), and runs the HTTP transport of :mod:`._http`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 import os
 import signal
 import socket
+import ssl
 import stat
 import tempfile
 import threading
@@ -21,8 +23,10 @@ from types import FrameType, TracebackType
 from typing import Any
 
 from libnet.controller import Controller
+from libnet.dockerplugin.server import _spec
 from libnet.dockerplugin.server._http import (
     CONNECTION_TIMEOUT,
+    HANDSHAKE_TIMEOUT,
     MAX_BODY,
     MAX_CONNECTIONS,
     REQUEST_TIMEOUT,
@@ -34,6 +38,7 @@ from libnet.dockerplugin.server._http import (
 )
 from libnet.dockerplugin.server._service import PluginService
 from libnet.dockerplugin.server._state import PluginState
+from libnet.dockerplugin.server._tls import ServerTLS
 from libnet.driverapi import Capability, Driver
 from libnet.errors import ServeError
 from libnet.ipam import Ipam, IpamCapability
@@ -44,11 +49,13 @@ __all__ = [
     "CONNECTION_TIMEOUT",
     "DEFAULT_SOCKET_DIR",
     "DEFAULT_SPEC_DIR",
+    "HANDSHAKE_TIMEOUT",
     "MAX_BODY",
     "MAX_CONNECTIONS",
     "REQUEST_TIMEOUT",
     "PluginServer",
     "ServeError",
+    "ServerTLS",
     "serve",
 ]
 
@@ -58,7 +65,7 @@ DEFAULT_SOCKET_DIR = Path("/run/docker/plugins")
 """Where Docker looks for plugin sockets; ``NAME.sock`` is created here by default."""
 
 DEFAULT_SPEC_DIR = Path("/etc/docker/plugins")
-"""Where the ``NAME.spec`` file of a TCP plugin is written by default."""
+"""Where the ``NAME.spec`` (or, with TLS, ``NAME.json``) file of a TCP plugin is written."""
 
 _UNIX_PATH_MAX = 107
 
@@ -79,32 +86,6 @@ def _gid(group: str | int) -> int:
         ) from None
 
 
-def _make_dir(path: Path) -> None:
-    """Create ``path`` (and parents) with mode 0755 if it does not exist."""
-    if path.is_dir():
-        return
-    try:
-        path.mkdir(mode=0o755, parents=True, exist_ok=True)
-        os.chmod(path, 0o755)
-    except OSError as exc:
-        raise ServeError(f"cannot create directory {path}: {exc.strerror or exc}") from exc
-
-
-def _answers(family: int, address: Any) -> bool:
-    """Whether something accepts connections at ``address``."""
-    probe = socket.socket(family, socket.SOCK_STREAM)
-    probe.settimeout(1.0)
-    try:
-        probe.connect(address)
-    except (ConnectionRefusedError, FileNotFoundError):
-        return False
-    except OSError:
-        return True  # timed out or otherwise busy: treat as in use
-    finally:
-        probe.close()
-    return True
-
-
 def _free_socket_path(path: Path) -> None:
     """Refuse a socket path in use; remove a stale socket left by a dead plugin."""
     try:
@@ -113,7 +94,7 @@ def _free_socket_path(path: Path) -> None:
         return
     if not stat.S_ISSOCK(st.st_mode):
         raise ServeError(f"{path} exists and is not a socket; remove it or choose another --socket")
-    if _answers(socket.AF_UNIX, str(path)):
+    if _spec.answers(socket.AF_UNIX, str(path)):
         raise ServeError(
             f"{path} is in use by a running plugin; stop it first or choose another --name"
         )
@@ -130,7 +111,7 @@ def _bind_unix(server: UnixServer, path: Path, gid: int | None) -> None:
     """
     if len(os.fsencode(path)) > _UNIX_PATH_MAX:
         raise ServeError(f"socket path {path} is longer than {_UNIX_PATH_MAX} bytes")
-    _make_dir(path.parent)
+    _spec.make_dir(path.parent)
     _free_socket_path(path)
     try:
         private = tempfile.mkdtemp(prefix=".ln", dir=path.parent)
@@ -154,34 +135,6 @@ def _bind_unix(server: UnixServer, path: Path, gid: int | None) -> None:
     server.server_address = str(path)
 
 
-def _tcp_url(host: str, port: int) -> str:
-    return f"tcp://[{host}]:{port}" if ":" in host else f"tcp://{host}:{port}"
-
-
-def _write_spec(path: Path, url: str) -> None:
-    _make_dir(path.parent)
-    if path.exists():
-        current = path.read_text(errors="replace").strip()
-        if current != url and current.startswith("tcp://"):
-            host, _, port = current[len("tcp://") :].rpartition(":")
-            host = host.strip("[]")
-            family = socket.AF_INET6 if ":" in host else socket.AF_INET
-            if port.isdigit() and _answers(family, (host, int(port))):
-                raise ServeError(
-                    f"{path} names {current}, where a plugin is answering; stop it first or "
-                    "choose another --name"
-                )
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    try:
-        tmp.write_text(url + "\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise ServeError(f"cannot write plugin spec {path}: {exc.strerror or exc}") from exc
-
-
 # -- the server -------------------------------------------------------------------------
 
 
@@ -196,9 +149,12 @@ class PluginServer:
     ``name`` (default: the driver's name, else the IPAM's).
 
     It listens on ``socket`` (default ``/run/docker/plugins/NAME.sock``, mode 0660, owned
-    by root and ``group``), or on ``tcp=(host, port)`` with ``NAME.spec`` written to
+    by root and ``group``), or on ``tcp=(host, port)`` with a spec file written to
     ``spec_dir`` (default ``/etc/docker/plugins``) and removed on stop. Port 0 picks a
-    free port.
+    free port. TCP needs ``tls`` (a :class:`ServerTLS`: the spec is ``NAME.json`` with
+    ``https://`` and the ``TLSConfig`` to connect with, checked by connecting through it
+    at start), or ``insecure_tcp=True`` for plain HTTP (``NAME.spec``), which has no
+    authentication: anyone who can reach the port can drive the driver (a warning says so).
 
     What Docker creates is recorded in the store, SQLite under ``state_dir`` (else in
     memory, or the given ``controller``'s store), and replayed to the driver at start.
@@ -218,6 +174,8 @@ class PluginServer:
         socket: str | os.PathLike[str] | None = None,
         tcp: tuple[str, int] | None = None,
         spec_dir: str | os.PathLike[str] | None = None,
+        tls: ServerTLS | None = None,
+        insecure_tcp: bool = False,
         ipam: str | Ipam | None = None,
         ipam_capability: IpamCapability | None = None,
         group: str | int | None = None,
@@ -227,6 +185,7 @@ class PluginServer:
         connection_timeout: float = CONNECTION_TIMEOUT,
         request_timeout: float = REQUEST_TIMEOUT,
         max_connections: int = MAX_CONNECTIONS,
+        handshake_timeout: float = HANDSHAKE_TIMEOUT,
         **controller_kwargs: Any,
     ) -> None:
         if driver is None and ipam is None:
@@ -235,6 +194,7 @@ class PluginServer:
             raise ServeError("serve on a unix socket or on TCP, not both")
         if spec_dir is not None and tcp is None:
             raise ServeError("a spec directory is only used with TCP")
+        _check_transport(tcp, tls, insecure_tcp)
         if controller is not None and (state_dir is not None or controller_kwargs):
             raise ServeError("give the server a controller, or the settings to make one")
         default_name = driver or (ipam if isinstance(ipam, str) else None)
@@ -251,8 +211,10 @@ class PluginServer:
             port = tcp[1]
             if not isinstance(port, int) or not 0 <= port <= 65535:
                 raise ServeError(f"TCP port {port!r} must be a number from 0 to 65535")
-            self.spec_path = Path(spec_dir or DEFAULT_SPEC_DIR) / f"{self.name}.spec"
+            ext = ".spec" if tls is None else ".json"
+            self.spec_path = Path(spec_dir or DEFAULT_SPEC_DIR) / f"{self.name}{ext}"
         self._tcp = tcp
+        self.tls = tls
         self._gid = _gid(group) if group is not None else None
         self._driver_name = driver
         self._ipam_arg = ipam
@@ -265,11 +227,16 @@ class PluginServer:
             ("connection_timeout", connection_timeout),
             ("request_timeout", request_timeout),
             ("max_connections", max_connections),
+            ("handshake_timeout", handshake_timeout),
         ):
             if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
                 raise ServeError(f"{what}={value!r} must be a positive number")
         self._limits = Limits(
-            int(max_body), float(connection_timeout), float(request_timeout), int(max_connections)
+            int(max_body),
+            float(connection_timeout),
+            float(request_timeout),
+            int(max_connections),
+            float(handshake_timeout),
         )
         self.controller: Controller | None = None
         self.driver: Driver | None = None
@@ -333,7 +300,9 @@ class PluginServer:
         service.restore()
         return service
 
-    def _listen(self, service: PluginService) -> UnixServer | TcpServer:
+    def _listen(
+        self, service: PluginService, context: ssl.SSLContext | None
+    ) -> UnixServer | TcpServer:
         server: UnixServer | TcpServer
         if self._tcp is None:
             assert self.socket_path is not None
@@ -353,16 +322,21 @@ class PluginServer:
         try:
             server = cls((host, port), Handler)
         except OSError as exc:
-            raise ServeError(f"cannot listen on {_tcp_url(host, port)}: {exc.strerror}") from exc
-        server.setup_plugin(service, self._limits)
-        self.address = _tcp_url(host, server.server_address[1])
+            where = _spec.url(host, port, tls=context is not None)
+            raise ServeError(f"cannot listen on {where}: {exc.strerror}") from exc
+        server.setup_plugin(service, self._limits, context)
+        self.address = _spec.url(host, server.server_address[1], tls=context is not None)
         assert self.spec_path is not None
+        text = _spec.spec_text(
+            self.name, self.address, None if self.tls is None else self.tls.spec_config()
+        )
         try:
-            _write_spec(self.spec_path, self.address)
+            _spec.claim(self.spec_path.parent, self.name, self.address)
+            _spec.write(self.spec_path, text)
         except BaseException:
             server.server_close()
             raise
-        self._spec_text = self.address
+        self._spec_text = text
         return server
 
     def start(self) -> PluginServer:
@@ -370,8 +344,10 @@ class PluginServer:
         if self._server is not None:
             raise ServeError(f"plugin {self.name!r} is already serving at {self.address}")
         try:
+            # TLS files are checked before the state is opened: a bad one changes nothing
+            context = None if self.tls is None else self.tls.context()
             self.service = self._open()
-            self._server = self._listen(self.service)
+            self._server = self._listen(self.service, context)
         except BaseException:
             self._close_state()
             raise
@@ -382,10 +358,44 @@ class PluginServer:
             daemon=True,
         )
         self._thread.start()
+        if self.tls is not None:
+            self._check_spec()
+        if self._tcp is not None and (self.tls is None or not self.tls.mutual):
+            log.warning(
+                "plugin %r serves %s at %s without authentication: anyone who can reach the "
+                "port can drive the %s (serve with --tls-cert, --tls-key and --tls-ca)",
+                self.name,
+                "plain TCP, without TLS," if self.tls is None else "TLS",
+                self.address,
+                "driver" if self.driver is not None else "IPAM driver",
+            )
         log.info(
             "serving Docker plugin %r (%s) at %s", self.name, ", ".join(self.manifest), self.address
         )
         return self
+
+    def _check_spec(self) -> None:
+        """Call the plugin through its spec file, as Docker will; stop serving if that fails."""
+        from libnet.dockerplugin.client import PluginClient
+        from libnet.dockerplugin.discovery import PluginDirs
+        from libnet.errors import LibnetError
+
+        assert self.spec_path is not None
+        try:
+            address = PluginDirs((), (self.spec_path.parent,)).find(self.name)
+            if address is None or address.source != self.spec_path:
+                raise ServeError(f"{self.spec_path} is not found by name {self.name!r}")
+            client = PluginClient(address, timeout=10.0, retry_budget=0.0)
+            try:
+                client.call("Plugin.Activate")
+            finally:
+                client.close()
+        except LibnetError as exc:
+            self.stop()
+            raise ServeError(
+                f"a client of plugin {self.name!r} cannot connect through {self.spec_path}, "
+                f"so Docker could not either: {exc}"
+            ) from exc
 
     def _close_state(self) -> None:
         if self.service is not None:
@@ -418,9 +428,7 @@ class PluginServer:
                 if (st.st_dev, st.st_ino) == self._socket_id:
                     os.unlink(self.socket_path)
         if self.spec_path is not None and self._spec_text is not None:
-            with contextlib.suppress(OSError):
-                if self.spec_path.read_text().strip() == self._spec_text:
-                    self.spec_path.unlink()
+            _spec.remove(self.spec_path, self._spec_text)
 
     def serve_forever(self, ready: Callable[[PluginServer], object] | None = None) -> None:
         """Serve (starting if need be) until SIGTERM or SIGINT, then stop cleanly.
@@ -449,6 +457,26 @@ class PluginServer:
             self.stop()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+
+def _check_transport(tcp: object, tls: ServerTLS | None, insecure_tcp: bool) -> None:
+    """TCP only with TLS or an explicit ``insecure_tcp``; both only with TCP."""
+    if tcp is None:
+        if tls is not None:
+            raise ServeError(
+                "TLS is only used with TCP; a unix socket is protected by its mode and group"
+            )
+        if insecure_tcp:
+            raise ServeError("--insecure-tcp is only used with --tcp")
+        return
+    if tls is not None and insecure_tcp:
+        raise ServeError("serve TCP with TLS or with --insecure-tcp, not both")
+    if tls is None and not insecure_tcp:
+        raise ServeError(
+            "serving on TCP needs TLS: --tls-cert and --tls-key, with --tls-ca to accept only "
+            "clients with a certificate (Docker's only way to authenticate to a plugin); or "
+            "--insecure-tcp to serve plain TCP, which anyone who can reach the port can use"
+        )
 
 
 def serve(driver: str | None, **kwargs: Any) -> None:
