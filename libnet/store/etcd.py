@@ -17,15 +17,26 @@ whose lease expired writes nothing (``StoreLockLostError``).
 Pairs written inside a transaction carry a provisional index (from ``PROVISIONAL_INDEX`` up),
 valid inside it only: etcd gives the revision at commit (``revision`` after the block).
 
-Limits: etcd takes at most 128 compares and 128 writes per transaction and 1.5 MiB per
-request; larger ones are refused with ``StoreLimitError`` before anything is sent.
+Every conditional write (an atomic write, a transaction's commit) also writes a marker key of
+this client's, outside the prefix and under a lease, with a fresh value. When a member takes
+such a write and fails before answering (its leader died), the store reads the marker after
+failover: if it holds the value, the write applied; if not, it is sent again (its compares
+are checked again, so that is safe). Callers therefore see a lost answer only when no member
+answers again within the timeout (``StoreOutcomeUnknownError``); such a write may take up to
+twice the timeout (the write, then the check).
+
+Limits: etcd takes at most 128 compares and 128 writes per transaction (127 here, with the
+marker) and 1.5 MiB per request; larger ones are refused with ``StoreLimitError`` before
+anything is sent.
 """
 
 from __future__ import annotations
 
 import builtins
+import contextlib
 import itertools
 import threading
+import uuid
 from types import TracebackType
 from typing import Any
 
@@ -36,6 +47,8 @@ from libnet.errors import (
     StoreError,
     StoreLimitError,
     StoreLockLostError,
+    StoreOutcomeUnknownError,
+    StoreUnavailableError,
 )
 from libnet.store._api import KVPair, Store, Transaction, check_previous, check_write
 from libnet.store._etcdgw import MAX_REQUEST_BYTES, MAX_TXN_OPS, Gateway, b64, flag, num, unb64
@@ -48,6 +61,7 @@ PROVISIONAL_INDEX = 1 << 62
 """Indexes of pairs written inside a transaction start here, above any real revision."""
 
 _PAGE = 1000
+_MARKER_TTL = 3600
 _get_ident = threading.get_ident
 Json = dict[str, Any]
 
@@ -70,7 +84,16 @@ class EtcdStore(Store):
     Nothing is contacted until the first call.
     """
 
-    __slots__ = ("_closed", "_config", "_gw", "_lock", "_owner", "_prefix")
+    __slots__ = (
+        "_closed",
+        "_config",
+        "_gw",
+        "_lock",
+        "_marker",
+        "_marker_lease",
+        "_owner",
+        "_prefix",
+    )
 
     def __init__(self, config: EtcdConfig | str) -> None:
         if isinstance(config, str):
@@ -81,6 +104,10 @@ class EtcdStore(Store):
         self._lock = threading.Lock()
         self._owner: int | None = None  # thread running a transaction
         self._closed = False
+        # Every conditional write also writes this key (outside the prefix, under a lease)
+        # with a fresh value, so a write whose answer was lost can be checked and resent.
+        self._marker = config.prefix.rstrip("/").encode() + b".txn/" + uuid.uuid4().hex.encode()
+        self._marker_lease = 0
 
     @property
     def config(self) -> EtcdConfig:
@@ -154,12 +181,17 @@ class EtcdStore(Store):
 
     def _txn(self, compares: list[Json], success: list[Json], failure: list[Json]) -> Json:
         """One etcd transaction, refused before sending when it breaks etcd's limits."""
-        for what, ops in (("compares", compares), ("writes", success)):
-            if len(ops) > MAX_TXN_OPS:
+        # One write of every transaction is the store's marker (below).
+        for what, ops, limit in (
+            ("compares", compares, MAX_TXN_OPS),
+            ("writes", success, MAX_TXN_OPS - 1),
+        ):
+            if len(ops) > limit:
                 raise StoreLimitError(
                     f"a transaction on the etcd store at {self._gw.where} has {len(ops)} "
-                    f"{what}; etcd takes at most {MAX_TXN_OPS} (--max-txn-ops): split it "
-                    "into smaller transactions"
+                    f"{what}; it takes at most {limit} (etcd's --max-txn-ops is "
+                    f"{MAX_TXN_OPS}, and the store adds one write): split it into smaller "
+                    "transactions"
                 )
         size = sum(len(str(op)) for op in itertools.chain(compares, success, failure)) * 3 // 4
         if size > MAX_REQUEST_BYTES:
@@ -168,8 +200,39 @@ class EtcdStore(Store):
                 f"{size // 1024} KiB; etcd takes at most {MAX_REQUEST_BYTES // 1024} KiB per "
                 "request (--max-request-bytes): store smaller values"
             )
-        body = {"compare": compares, "success": success, "failure": failure}
-        return self._gw.call("kv/txn", body, idempotent=False)
+        for _ in range(5):
+            marker = uuid.uuid4().hex
+            put = {"key": b64(self._marker), "value": b64(marker.encode())}
+            put["lease"] = str(self._lease())
+            body = {
+                "compare": compares,
+                "success": [*success, {"request_put": put}],
+                "failure": failure,
+            }
+            try:
+                return self._gw.call("kv/txn", body, idempotent=False)
+            except StoreOutcomeUnknownError as lost:
+                try:  # after failover: did it apply?
+                    kv, _ = self._range(self._marker)
+                except StoreUnavailableError:
+                    raise lost from None
+                if kv is not None and unb64(kv.get("value")) == marker.encode():
+                    return {"succeeded": True, "header": {"revision": kv["mod_revision"]}}
+                # It did not: sending it again is safe, its compares are checked again.
+            except StoreError as e:
+                if "lease not found" not in str(e):
+                    raise
+                self._marker_lease = 0  # expired while idle: take another
+        raise StoreOutcomeUnknownError(
+            f"a write to the etcd store at {self._gw.where} kept failing after reaching a "
+            "member; it was not applied: retry"
+        )
+
+    def _lease(self) -> int:
+        if not self._marker_lease:
+            answer = self._gw.call("lease/grant", {"TTL": str(_MARKER_TTL)})
+            self._marker_lease = num(answer, "ID")
+        return self._marker_lease
 
     def _conditional(self, key: str, raw: bytes, previous: KVPair | None, op: Json) -> Json:
         """Run ``op`` if ``key`` is as ``previous`` says; StaleVersionError if not."""
@@ -268,6 +331,9 @@ class EtcdStore(Store):
             )
         with self._lock:
             if not self._closed:
+                if self._marker_lease:
+                    with contextlib.suppress(StoreError):
+                        self._gw.call("lease/revoke", {"ID": str(self._marker_lease)}, timeout=1)
                 self._closed = True
                 self._gw.close()
 

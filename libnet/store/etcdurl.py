@@ -63,8 +63,10 @@ class EtcdConfig:
             raise InvalidOptionError("an etcd client certificate needs both 'cert' and 'key'")
         if (self.user is None) != (self.password is None):
             raise InvalidOptionError("etcd authentication needs both a user and a password")
-        if self.prefix and not self.prefix.endswith("/"):
-            raise InvalidOptionError(f"etcd key prefix {self.prefix!r} must end with '/'")
+        if not self.prefix.endswith("/") or self.prefix == "/":
+            raise InvalidOptionError(
+                f"etcd key prefix {self.prefix!r} must be a name ending with '/', e.g. 'libnet/'"
+            )
 
     @property
     def url(self) -> str:

@@ -74,5 +74,6 @@ def test_messages_never_show_the_password() -> None:
 def test_config_needs_an_endpoint_and_a_prefix_ending_in_slash() -> None:
     with pytest.raises(InvalidOptionError, match="at least one endpoint"):
         EtcdConfig(endpoints=())
-    with pytest.raises(InvalidOptionError, match="must end with '/'"):
-        EtcdConfig(endpoints=(("h", 2379),), prefix="libnet")
+    for prefix in ("libnet", "", "/"):
+        with pytest.raises(InvalidOptionError, match="must be a name ending with '/'"):
+            EtcdConfig(endpoints=(("h", 2379),), prefix=prefix)
