@@ -89,6 +89,8 @@ class Gateway:
         self._token_lock = threading.RLock()
         self._ssl = _ssl_context(config) if config.tls else None
         self._closed = False
+        self._open: set[http.client.HTTPConnection] = set()  # every thread's, for close()
+        self._open_lock = threading.Lock()
 
     @property
     def where(self) -> str:
@@ -96,9 +98,17 @@ class Gateway:
         return ", ".join(f"{host}:{port}" for host, port in self.config.endpoints)
 
     def close(self) -> None:
-        """Close this thread's connections; later calls fail with StoreError."""
+        """Close every thread's connections; later calls fail with StoreError."""
         self._closed = True
-        self._drop_all()
+        with self._open_lock:
+            conns, self._open = self._open, set()
+        for conn in conns:
+            conn.close()
+
+    def forget_thread(self) -> None:
+        """Close the calling thread's connections (a thread that is about to end)."""
+        for index in list(self._connections()):
+            self._drop(index)
 
     # Calls.
 
@@ -255,6 +265,8 @@ class Gateway:
         if conn is None:
             host, port = self.config.endpoints[index]
             conn = conns[index] = self._connect(host, port, timeout)
+            with self._open_lock:
+                self._open.add(conn)
             if self.config.user and self._token is None:
                 self._authenticate(index, timeout)
         conn.timeout = timeout
@@ -270,11 +282,9 @@ class Gateway:
     def _drop(self, index: int) -> None:
         conn = self._connections().pop(index, None)
         if conn is not None:
+            with self._open_lock:
+                self._open.discard(conn)
             conn.close()
-
-    def _drop_all(self) -> None:
-        for index in list(self._connections()):
-            self._drop(index)
 
 
 def _ssl_context(config: EtcdConfig) -> ssl.SSLContext:

@@ -81,6 +81,12 @@ class EtcdLock(StoreLock):
         return f"EtcdLock({self._name!r}, token={self._token}, lost={self._lost})"
 
     def _keepalive(self) -> None:
+        try:
+            self._refresh()
+        finally:
+            self._store.gateway.forget_thread()
+
+    def _refresh(self) -> None:
         gateway = self._store.gateway
         period = self.ttl / 3
         refreshed = time.monotonic()

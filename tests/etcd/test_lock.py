@@ -172,6 +172,16 @@ def _spawn(code: str, *args: str) -> subprocess.Popen[str]:
     return proc
 
 
+def _reap(proc: subprocess.Popen[str]) -> None:
+    """Kill ``proc`` if it still runs, wait for it, close its pipes."""
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+    for pipe in (proc.stdin, proc.stdout):
+        if pipe is not None:
+            pipe.close()
+
+
 @pytest.mark.slow
 def test_two_processes_exclude_each_other(url: str) -> None:
     with EtcdStore(url) as store:
@@ -185,9 +195,7 @@ def test_two_processes_exclude_each_other(url: str) -> None:
         assert [proc.wait(120) for proc in procs] == [0, 0]
     finally:
         for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            _reap(proc)
     with EtcdStore(url) as store:
         assert store.get("counter").value == b"80"
         assert store.list("locks/") == []
@@ -219,9 +227,7 @@ def test_a_holder_killed_by_sigkill_releases_at_its_lease_expiry(url: str) -> No
             with locks.acquire("n1", wait=30) as lock:  # the lease expires, the waiter wakes
                 assert not lock.lost
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _reap(proc)
 
 
 def test_acquiring_with_etcd_down_is_a_clear_unavailable_error(new_etcd: NewEtcd) -> None:

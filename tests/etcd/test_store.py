@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from _etcd import EtcdCluster, b64, gateway_call
@@ -292,6 +293,18 @@ def test_etcd_down_gives_one_clear_retryable_error_within_the_timeout(new_etcd: 
     assert elapsed < 1 + 2  # the call's timeout bounds the wait (generous slack)
 
 
+def _wait_stopped(pid: int) -> None:
+    """Until every thread of ``pid`` is stopped (SIGSTOP is delivered asynchronously)."""
+    deadline = time.monotonic() + 10
+    tasks = Path(f"/proc/{pid}/task")
+    while True:
+        states = {(t / "stat").read_text().rsplit(")", 1)[1].split()[0] for t in tasks.iterdir()}
+        if states <= {"T", "t"}:
+            return
+        assert time.monotonic() < deadline, f"process {pid} did not stop: {states}"
+        time.sleep(0.01)
+
+
 def test_a_hung_member_is_given_up_on_within_the_timeout(new_etcd: NewEtcd) -> None:
     cluster = new_etcd(1)
     member = cluster.members[0]
@@ -299,6 +312,7 @@ def test_a_hung_member_is_given_up_on_within_the_timeout(new_etcd: NewEtcd) -> N
         before = store.atomic_put("k", b"v", None)
         assert member.proc is not None
         member.proc.send_signal(signal.SIGSTOP)
+        _wait_stopped(member.proc.pid)
         try:
             began = time.monotonic()
             with pytest.raises(StoreUnavailableError):
