@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 import uuid
@@ -35,9 +36,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def gateway_call(port: int, path: str, body: dict[str, Any], timeout: float = 2.0) -> Any:
+def gateway_call(
+    port: int,
+    path: str,
+    body: dict[str, Any],
+    timeout: float = 2.0,
+    context: ssl.SSLContext | None = None,
+) -> Any:
     """POST to one member's JSON gateway (the tests' own, independent of libnet's client)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    conn: http.client.HTTPConnection
+    if context is None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    else:
+        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout, context=context)
     try:
         conn.request("POST", f"/v3/{path}", json.dumps(body))
         response = conn.getresponse()
@@ -70,12 +81,48 @@ class Member:
         return self.proc is not None and self.proc.poll() is None
 
 
-class EtcdCluster:
-    """One etcd cluster of ``size`` members under ``base``."""
+def make_certificates(where: Path) -> dict[str, Path]:
+    """A throwaway CA, a server certificate for 127.0.0.1 and a client certificate."""
+    where.mkdir(parents=True, exist_ok=True)
 
-    def __init__(self, base: Path, size: int = 1) -> None:
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=where)
+
+    new_key = ["-newkey", "rsa:2048", "-nodes", "-days", "2"]
+    openssl("req", "-x509", *new_key, "-subj", "/CN=libnet test CA", "-keyout", "ca.key",
+            "-out", "ca.pem")  # fmt: skip
+    # etcd's gateway dials its own gRPC server with the server certificate: clientAuth too.
+    extensions = {
+        "server": "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+        "extendedKeyUsage=serverAuth,clientAuth\n",
+        "client": "extendedKeyUsage=clientAuth\n",
+    }
+    for name, extension in extensions.items():
+        (where / f"{name}.ext").write_text(extension)
+        openssl("req", *new_key, "-subj", f"/CN=libnet {name}", "-keyout", f"{name}.key",
+                "-out", f"{name}.csr")  # fmt: skip
+        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-CAcreateserial", "-days", "2", "-extfile", f"{name}.ext",
+                "-out", f"{name}.pem")  # fmt: skip
+    names = ["ca.pem", "server.pem", "server.key", "client.pem", "client.key"]
+    return {name: where / name for name in names}
+
+
+class EtcdCluster:
+    """One etcd cluster of ``size`` members under ``base``.
+
+    With ``tls=True`` the members serve clients over HTTPS only, with a throwaway CA, and
+    require a client certificate (``certs`` names the files).
+    """
+
+    def __init__(self, base: Path, size: int = 1, *, tls: bool = False) -> None:
         assert ETCD is not None, SKIP_REASON
         self.base = base
+        self.certs = make_certificates(base / "certs") if tls else {}
+        self.context: ssl.SSLContext | None = None
+        if tls:
+            self.context = ssl.create_default_context(cafile=self.certs["ca.pem"])
+            self.context.load_cert_chain(self.certs["client.pem"], self.certs["client.key"])
         self.token = f"libnet-test-{uuid.uuid4().hex[:8]}"
         self.members = [
             Member(
@@ -91,7 +138,11 @@ class EtcdCluster:
     def url(self, prefix: str = "", **options: str) -> str:
         query = "&".join(f"{k}={v}" for k, v in options.items())
         hosts = ",".join(m.endpoint for m in self.members)
-        return f"etcd://{hosts}/{prefix}" + (f"?{query}" if query else "")
+        scheme = "etcds" if self.certs else "etcd"
+        return f"{scheme}://{hosts}/{prefix}" + (f"?{query}" if query else "")
+
+    def call(self, member: Member, path: str, body: dict[str, Any]) -> Any:
+        return gateway_call(member.client_port, path, body, context=self.context)
 
     def member(self, name: str) -> Member:
         return next(m for m in self.members if m.name == name)
@@ -108,12 +159,13 @@ class EtcdCluster:
         member = self.member(name)
         assert not member.running(), f"{name} is already running"
         cluster = ",".join(f"{m.name}=http://127.0.0.1:{m.peer_port}" for m in self.members)
+        scheme = "https" if self.certs else "http"
         args = [
             str(ETCD),
             "--name", member.name,
             "--data-dir", str(member.data_dir),
-            "--listen-client-urls", f"http://{member.endpoint}",
-            "--advertise-client-urls", f"http://{member.endpoint}",
+            "--listen-client-urls", f"{scheme}://{member.endpoint}",
+            "--advertise-client-urls", f"{scheme}://{member.endpoint}",
             "--listen-peer-urls", f"http://127.0.0.1:{member.peer_port}",
             "--initial-advertise-peer-urls", f"http://127.0.0.1:{member.peer_port}",
             "--initial-cluster", cluster,
@@ -121,6 +173,13 @@ class EtcdCluster:
             "--initial-cluster-state", "new",
             "--log-level", "warn",
         ]  # fmt: skip
+        if self.certs:
+            args += [
+                "--cert-file", str(self.certs["server.pem"]),
+                "--key-file", str(self.certs["server.key"]),
+                "--trusted-ca-file", str(self.certs["ca.pem"]),
+                "--client-cert-auth",
+            ]  # fmt: skip
         self.base.mkdir(parents=True, exist_ok=True)
         with member.log.open("ab") as log:
             member.proc = subprocess.Popen(
@@ -135,14 +194,14 @@ class EtcdCluster:
         while True:
             try:
                 if all(
-                    gateway_call(m.client_port, "maintenance/status", {}).get("leader")
+                    self.call(m, "maintenance/status", {}).get("leader")
                     for m in self.members
                     if m.running()
                 ):
                     # A write through the leader proves the cluster takes proposals.
                     self.put_raw("libnet-test-health", "ok")
                     return
-            except (OSError, ValueError):
+            except (OSError, ValueError, ssl.SSLError):
                 pass
             for m in self.members:
                 if m.proc is not None and m.proc.poll() is not None:
@@ -154,7 +213,7 @@ class EtcdCluster:
     def put_raw(self, key: str, value: str) -> None:
         for m in self.members:
             if m.running():
-                gateway_call(m.client_port, "kv/put", {"key": b64(key), "value": b64(value)})
+                self.call(m, "kv/put", {"key": b64(key), "value": b64(value)})
                 return
         raise OSError("no member running")
 
@@ -164,7 +223,7 @@ class EtcdCluster:
             if not m.running():
                 continue
             with contextlib.suppress(OSError, ValueError):
-                status = gateway_call(m.client_port, "maintenance/status", {})
+                status = self.call(m, "maintenance/status", {})
                 leader_id = status.get("leader")
                 if leader_id and leader_id == status["header"]["member_id"]:
                     return m
@@ -172,8 +231,8 @@ class EtcdCluster:
             if not m.running():
                 continue
             with contextlib.suppress(OSError, ValueError):
-                status = gateway_call(m.client_port, "maintenance/status", {})
-                ids = gateway_call(m.client_port, "cluster/member/list", {})["members"]
+                status = self.call(m, "maintenance/status", {})
+                ids = self.call(m, "cluster/member/list", {})["members"]
                 name = next(x["name"] for x in ids if x["ID"] == status.get("leader"))
                 return self.member(name)
         raise RuntimeError("no member knows a leader")

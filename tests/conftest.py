@@ -86,14 +86,18 @@ def etcd3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EtcdCluster]:
 
 
 @pytest.fixture
-def new_etcd(tmp_path: Path) -> Iterator[Callable[[int], EtcdCluster]]:
-    """Start etcd clusters of the given size for this test alone (to kill and restart)."""
+def new_etcd(tmp_path: Path) -> Iterator[Callable[..., EtcdCluster]]:
+    """Start etcd clusters of the given size for this test alone (to kill, restart, secure).
+
+    ``new_etcd(3)``; ``new_etcd(1, tls=True)`` serves clients over HTTPS with a client
+    certificate required.
+    """
     if ETCD is None:
         pytest.skip(SKIP_REASON)
     clusters: list[EtcdCluster] = []
 
-    def start(size: int) -> EtcdCluster:
-        cluster = EtcdCluster(tmp_path / f"etcd{len(clusters)}", size)
+    def start(size: int, *, tls: bool = False) -> EtcdCluster:
+        cluster = EtcdCluster(tmp_path / f"etcd{len(clusters)}", size, tls=tls)
         clusters.append(cluster)
         return cluster.start()
 

@@ -192,6 +192,13 @@ class Gateway:
             sent = True
             response = conn.getresponse()
             data = response.read()
+        except ssl.SSLCertVerificationError as e:
+            self._drop(index)
+            raise StoreError(
+                f"cannot verify the TLS certificate of etcd member "
+                f"{_name(self.config.endpoints[index])}: {e.verify_message}; give the CA that "
+                "signed it with the ca= option of the store URL"
+            ) from None
         except (OSError, http.client.HTTPException) as e:
             self._drop(index)
             reason = _describe(e)
@@ -223,9 +230,19 @@ class Gateway:
                 f"etcd refused a request of more than {MAX_REQUEST_BYTES // 1024} KiB "
                 "(its --max-request-bytes): store smaller values"
             )
-        if any(word in text for word in _AUTH_RETRY) and self.config.user:
+        if any(word in text for word in _AUTH_RETRY):
+            if not self.config.user:
+                raise StoreError(
+                    f"etcd at {self.where} requires authentication ({message}): put "
+                    "USER:PASSWORD@ in the store URL, or user= and password= options"
+                )
             self._authenticate(index, timeout)
             return self._post(index, path, payload, timeout)
+        if "authentication failed" in text:
+            raise StoreError(
+                f"etcd at {self.where} refused user {self.config.user!r}: {message}; "
+                "check the user and password in the store URL"
+            )
         if any(word in text for word in _AMBIGUOUS):
             raise _Lost(message)
         if code == _UNAVAILABLE or any(word in text for word in _RETRY_SAFE):
