@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -97,6 +98,8 @@ def new_etcd(tmp_path: Path) -> Iterator[Callable[..., EtcdCluster]]:
     clusters: list[EtcdCluster] = []
 
     def start(size: int, *, tls: bool = False) -> EtcdCluster:
+        if tls and shutil.which("openssl") is None:
+            pytest.skip("openssl is not installed: it makes the TLS tests' certificates")
         cluster = EtcdCluster(tmp_path / f"etcd{len(clusters)}", size, tls=tls)
         clusters.append(cluster)
         return cluster.start()
