@@ -50,7 +50,7 @@ from libnet.errors import (
     StoreOutcomeUnknownError,
     StoreUnavailableError,
 )
-from libnet.store._api import KVPair, Store, Transaction, check_previous, check_write
+from libnet.store._api import BufferedTransaction, KVPair, Store, check_previous, check_write
 from libnet.store._etcdgw import MAX_REQUEST_BYTES, MAX_TXN_OPS, Gateway, b64, flag, num, unb64
 from libnet.store.etcdurl import EtcdConfig, parse_etcd_url
 from libnet.store.lock import StoreLock
@@ -349,7 +349,7 @@ class EtcdStore(Store):
 _NEW, _ACTIVE, _DONE = 0, 1, 2
 
 
-class EtcdTransaction(Transaction):
+class EtcdTransaction(BufferedTransaction):
     """An optimistic EtcdStore transaction (see the module's docstring)."""
 
     __slots__ = (
@@ -417,76 +417,39 @@ class EtcdTransaction(Transaction):
         store = self._check()
         if key in self._writes:
             return self._writes[key]
-        raw = store.raw_key(key)
-        kv, revision = store._range(raw, self._revision)
+        kv = self._read(store.raw_key(key))
+        return None if kv is None else store._pair(kv)
+
+    def _read(self, raw: bytes) -> Json | None:
+        """The kv at ``raw`` in the snapshot, remembered for the commit's compares."""
+        kv, revision = self._store._range(raw, self._revision)
         self._revision = self._revision or revision
         self._reads[raw] = 0 if kv is None else num(kv, "mod_revision")
-        return None if kv is None else store._pair(kv)
+        return kv
 
     def _write(self, key: str, value: bytes) -> KVPair:
         self._next += 1
         pair = self._writes[key] = KVPair(key, value, self._next)
         return pair
 
-    def get(self, key: str) -> KVPair:
-        pair = self._current(key)
-        if pair is None:
-            raise KeyNotFoundError(key)
-        return pair
-
-    def exists(self, key: str) -> bool:
-        return self._current(key) is not None
-
     def list(self, prefix: str) -> builtins.list[KVPair]:
         store = self._check()
         kvs, revision = store._list(prefix, self._revision)
         self._revision = revision
         self._prefixes.add(prefix)
-        merged: dict[str, KVPair] = {}
+        stored: dict[str, KVPair] = {}
         for kv in kvs:
             pair = store._pair(kv)
-            merged[pair.key] = pair
+            stored[pair.key] = pair
             self._reads.setdefault(store.raw_key(pair.key), pair.index)
-        for key, written in self._writes.items():
-            if key.startswith(prefix):
-                if written is None:
-                    merged.pop(key, None)
-                else:
-                    merged[key] = written
-        return [merged[key] for key in sorted(merged)]
+        return self._overlay(stored, prefix)
 
-    # Writes, buffered until the commit.
-
-    def put(self, key: str, value: bytes) -> KVPair:
-        check_write(key, value)
-        self._check()
-        return self._write(key, value)
-
-    def delete(self, key: str) -> None:
-        if self._current(key) is None:
-            raise KeyNotFoundError(key)
-        self._known(key)
-        self._writes[key] = None
-
-    def _known(self, key: str) -> None:
-        """Read ``key`` from the snapshot if only a blind write of this transaction saw it."""
-        store = self._store
-        raw = store.raw_key(key)
+    def _remove(self, key: str) -> None:
+        # Read the key first if only a blind write of this transaction saw it: the commit
+        # deletes what is stored only if it knows something is.
+        raw = self._store.raw_key(key)
         if raw not in self._reads:
-            kv, revision = store._range(raw, self._revision)
-            self._revision = self._revision or revision
-            self._reads[raw] = 0 if kv is None else num(kv, "mod_revision")
-
-    def atomic_put(self, key: str, value: bytes, previous: KVPair | None) -> KVPair:
-        check_write(key, value)
-        current = self._current(key)
-        check_previous(key, None if current is None else current.index, previous)
-        return self._write(key, value)
-
-    def atomic_delete(self, key: str, previous: KVPair) -> None:
-        current = self._current(key)
-        check_previous(key, None if current is None else current.index, previous)
-        self._known(key)
+            self._read(raw)
         self._writes[key] = None
 
     # The commit.
