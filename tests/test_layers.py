@@ -234,7 +234,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("libnet.store.etcdlock",),
     ("libnet.store.etcd",),
     ("libnet.store._etcdgw",),
-    ("libnet.store._api", "libnet.store.etcdurl", "libnet.store.lock"),
+    ("libnet.store._api", "libnet.store.etcdurl", "libnet.store.hostid", "libnet.store.lock"),
     ("libnet._resolver", "libnet.registry"),
     ("libnet._calls",),
     ("libnet.driverapi", "libnet._contract", "libnet._output", "libnet.errors", "libnet.labels"),
