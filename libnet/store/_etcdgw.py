@@ -43,12 +43,12 @@ MAX_TXN_OPS = 128
 """etcd's default ``--max-txn-ops``: compares, and operations of each branch, per transaction."""
 
 _BACKOFF = (0.02, 0.05, 0.1, 0.2, 0.3)
-# gRPC codes the gateway reports: a member without a leader (or shutting down) refuses the
-# call before proposing anything, so trying another member is safe.
+# A member without a leader refuses a call before proposing anything: trying another member
+# is safe. Any other unavailability may come after a proposal was made: the call is treated
+# as lost (repeated if idempotent; else its caller checks whether it applied).
 _UNAVAILABLE = 14
-_RETRY_SAFE = ("no leader", "not capable", "server stopped", "leader changed")
-# Answers that mean a proposal may have been applied although the call failed.
-_AMBIGUOUS = ("request timed out", "timed out, possibly due to previous leader failure")
+_RETRY_SAFE = ("no leader", "not capable")
+_AMBIGUOUS = ("request timed out", "leader changed", "server stopped", "shutting down")
 _AUTH_RETRY = ("invalid auth token", "user name is empty")
 
 
@@ -243,10 +243,10 @@ class Gateway:
                 f"etcd at {self.where} refused user {self.config.user!r}: {message}; "
                 "check the user and password in the store URL"
             )
-        if any(word in text for word in _AMBIGUOUS):
-            raise _Lost(message)
-        if code == _UNAVAILABLE or any(word in text for word in _RETRY_SAFE):
+        if any(word in text for word in _RETRY_SAFE):
             raise _Unsent(message)
+        if code == _UNAVAILABLE or any(word in text for word in _AMBIGUOUS):
+            raise _Lost(message)
         raise StoreError(f"etcd at {_name(self.config.endpoints[index])} refused: {message}")
 
     # Connections and authentication.

@@ -293,11 +293,16 @@ class EtcdStore(Store):
         raw = self.raw_key(key)
         self._acquire()
         try:
-            # Repeating a delete whose answer was lost is harmless: the key is gone either way.
-            answer = self._gw.call("kv/deleterange", {"key": b64(raw)})
+            # A transaction (not a plain delete) so that a lost answer can be checked: a
+            # repeated plain delete would find nothing and wrongly say the key was missing.
+            answer = self._txn(
+                [_compare(raw, "CREATE", 0, "GREATER")],
+                [{"request_delete_range": {"key": b64(raw)}}],
+                [],
+            )
         finally:
             self._lock.release()
-        if num(answer, "deleted") == 0:
+        if not flag(answer, "succeeded"):
             raise KeyNotFoundError(key)
 
     def atomic_put(self, key: str, value: bytes, previous: KVPair | None) -> KVPair:
