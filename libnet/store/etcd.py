@@ -183,7 +183,7 @@ class EtcdStore(Store):
         """One etcd transaction, refused before sending when it breaks etcd's limits."""
         # One write of every transaction is the store's marker (below).
         for what, ops, limit in (
-            ("compares", compares, MAX_TXN_OPS),
+            ("keys read (compares)", compares, MAX_TXN_OPS),
             ("writes", success, MAX_TXN_OPS - 1),
         ):
             if len(ops) > limit:
