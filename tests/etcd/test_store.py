@@ -6,11 +6,13 @@ leader killed mid-loop, the cluster down or hung, the whole cluster restarted.
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -348,3 +350,83 @@ def test_the_whole_cluster_restarted_keeps_its_data(new_etcd: NewEtcd) -> None:
     with EtcdStore(url) as store:
         assert store.list("") == written
         assert store.put("after", b"").index > max(p.index for p in written)
+
+
+# A lost answer, made on purpose: a proxy that passes a request on and drops its answer.
+
+
+class _AnswerDropper:
+    """A TCP proxy to one etcd member that can drop the next answer and cut the connection."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.drop_next = threading.Event()
+        self.dropped = 0
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = self._server.getsockname()[1]
+        self._closing = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._closing:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, True), daemon=True).start()
+
+    def _pump(self, source: socket.socket, target: socket.socket, answers: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                if answers and self.drop_next.is_set():
+                    self.drop_next.clear()
+                    self.dropped += 1
+                    break  # the write went through; its answer never arrives
+                target.sendall(data)
+        except OSError:
+            pass
+        for sock in (source, target):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def close(self) -> None:
+        self._closing = True
+        self._server.close()
+
+
+@pytest.fixture
+def dropper(etcd1: EtcdCluster) -> Iterator[_AnswerDropper]:
+    proxy = _AnswerDropper(etcd1.members[0].client_port)
+    yield proxy
+    proxy.close()
+
+
+def test_a_conditional_write_whose_answer_was_lost_applies_once(
+    dropper: _AnswerDropper, prefix: str
+) -> None:
+    with EtcdStore(f"etcd://127.0.0.1:{dropper.port}/{prefix}") as store:
+        store.atomic_put("warm", b"", None)  # the store's marker lease exists
+        dropper.drop_next.set()
+        created = store.atomic_put("k", b"v", None)  # applied; answer lost; checked
+        assert dropper.dropped == 1
+        assert store.get("k") == created
+        store.put("counter", b"0")
+        dropper.drop_next.set()
+        with store.transaction() as txn:
+            txn.put("counter", str(int(txn.get("counter").value) + 1).encode())
+        assert dropper.dropped == 2
+        assert store.get("counter").value == b"1"  # once, not twice, and no error
+
+
+def test_a_delete_whose_answer_was_lost_does_not_report_a_missing_key(
+    dropper: _AnswerDropper, prefix: str
+) -> None:
+    with EtcdStore(f"etcd://127.0.0.1:{dropper.port}/{prefix}") as store:
+        store.atomic_put("k", b"v", None)
+        dropper.drop_next.set()
+        store.delete("k")
+        assert dropper.dropped == 1
+        assert not store.exists("k")
