@@ -37,6 +37,7 @@ import contextlib
 import itertools
 import threading
 import uuid
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
@@ -427,10 +428,24 @@ class EtcdTransaction(BufferedTransaction):
 
     def _read(self, raw: bytes) -> Json | None:
         """The kv at ``raw`` in the snapshot, remembered for the commit's compares."""
-        kv, revision = self._store._range(raw, self._revision)
+        with self._compacted(raw):
+            kv, revision = self._store._range(raw, self._revision)
         self._revision = self._revision or revision
         self._reads[raw] = 0 if kv is None else num(kv, "mod_revision")
         return kv
+
+    @contextlib.contextmanager
+    def _compacted(self, raw: bytes) -> Iterator[None]:
+        """Turn etcd's refusal to read a compacted snapshot into a retryable conflict."""
+        try:
+            yield
+        except StoreError as e:
+            if "compacted" not in str(e):
+                raise
+            key = raw[len(self._store._prefix) :].decode()
+            raise StaleVersionError(
+                key, f"etcd compacted revision {self._revision}, this transaction's snapshot"
+            ) from None
 
     def _write(self, key: str, value: bytes) -> KVPair:
         self._next += 1
@@ -439,7 +454,8 @@ class EtcdTransaction(BufferedTransaction):
 
     def list(self, prefix: str) -> builtins.list[KVPair]:
         store = self._check()
-        kvs, revision = store._list(prefix, self._revision)
+        with self._compacted(store.raw_key(prefix)):
+            kvs, revision = store._list(prefix, self._revision)
         self._revision = revision
         self._prefixes.add(prefix)
         stored: dict[str, KVPair] = {}

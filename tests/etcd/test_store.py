@@ -430,3 +430,18 @@ def test_a_delete_whose_answer_was_lost_does_not_report_a_missing_key(
         store.delete("k")
         assert dropper.dropped == 1
         assert not store.exists("k")
+
+
+def test_a_transaction_whose_snapshot_was_compacted_is_a_retryable_conflict(
+    etcd1: EtcdCluster, prefix: str
+) -> None:
+    port = etcd1.members[0].client_port
+    with EtcdStore(etcd1.url(prefix)) as store:
+        store.put("a", b"1")
+        compacted = pytest.raises(StaleVersionError, match="compacted")
+        with compacted as info, store.transaction() as txn:
+            txn.get("a")  # the snapshot's revision
+            written = gateway_call(port, "kv/put", {"key": b64(f"{prefix}/b"), "value": ""})
+            gateway_call(port, "kv/compaction", {"revision": written["header"]["revision"]})
+            txn.get("b")
+        assert info.value.retryable
