@@ -14,6 +14,7 @@ service (``/v3/lock/lock``) blocks on the server with no bound the gateway can c
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -162,7 +163,8 @@ class EtcdLocks(LockService):
                     )
                 self._wait_for_delete(raw, revision, remaining)
         except BaseException:
-            lock.release()
+            with contextlib.suppress(StoreError):  # the lease expires anyway
+                lock.release()
             raise
 
     def _try(self, lock: EtcdLock, raw: bytes, value: bytes) -> tuple[str, int, int] | None:
