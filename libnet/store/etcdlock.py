@@ -5,8 +5,9 @@ lease and holding who took it. Acquiring is one transaction: create the key if i
 ``create_revision``, else read it. The key's ``create_revision`` is the fencing token, and
 ``EtcdStore.transaction(fence=lock)`` compares it at commit. A waiter watches the key for
 its deletion (a release, or the holder's lease expiring) and tries again, until its wait
-ends with ``StoreLockTimeoutError`` naming the holder. A thread keeps each held lease alive;
-when a refresh finds the lease gone, or none succeeds for a whole TTL, the lock is ``lost``.
+ends with ``StoreLockTimeoutError`` naming the holder. A thread keeps each held lease alive,
+every quarter of its TTL; when a refresh finds the lease gone, or none succeeds for a whole
+TTL, the lock is ``lost``.
 
 etcd3gw's ``Lock`` is not used: its ``__enter__`` ignores a failed acquire. etcd's own lock
 service (``/v3/lock/lock``) blocks on the server with no bound the gateway can cancel.
@@ -89,7 +90,7 @@ class EtcdLock(StoreLock):
 
     def _refresh(self) -> None:
         gateway = self._store.gateway
-        period = self.ttl / 3
+        period = self.ttl / 4  # a refresh that times out leaves time for another
         refreshed = time.monotonic()
         while not self._stop.wait(period):
             try:

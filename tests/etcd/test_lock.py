@@ -132,7 +132,7 @@ def test_a_holder_whose_lease_expired_cannot_commit(url: str, etcd1: EtcdCluster
 
 
 def test_a_lease_that_is_kept_alive_outlives_its_ttl(url: str) -> None:
-    with EtcdStore(url) as store, EtcdLocks(store, ttl=2).acquire("n1") as lock:
+    with EtcdStore(url) as store, EtcdLocks(store, ttl=3).acquire("n1") as lock:
         time.sleep(lock.ttl * 2)
         assert not lock.lost
         with store.transaction(fence=lock) as txn:
@@ -206,7 +206,7 @@ import os, sys, time
 from libnet.store import EtcdLocks, EtcdStore
 
 store = EtcdStore(sys.argv[1])
-lock = EtcdLocks(store, ttl=2, holder=f"victim pid {os.getpid()}").acquire("n1")
+lock = EtcdLocks(store, ttl=5, holder=f"victim pid {os.getpid()}").acquire("n1")
 print("held", lock.token, lock.ttl, flush=True)
 time.sleep(600)
 """
