@@ -185,6 +185,47 @@ class StaleVersionError(ForbiddenError):
         return (type(self), (self.key, self.reason))
 
 
+# The distributed store (libnet.store.etcd) and its locks.
+
+__all__ += [
+    "StoreLimitError",
+    "StoreLockLostError",
+    "StoreLockTimeoutError",
+    "StoreOutcomeUnknownError",
+    "StoreUnavailableError",
+]
+
+
+class StoreUnavailableError(StoreError, OperationTimeoutError):
+    """No member of the distributed store answered within the timeout: nothing was written.
+
+    Retry once the cluster is reachable again; the message names the endpoints tried.
+    """
+
+    retryable = True
+
+
+class StoreOutcomeUnknownError(StoreUnavailableError):
+    """A conditional write was sent but its answer was lost: it may or may not have applied.
+
+    Read the keys it concerned, then decide whether to retry.
+    """
+
+
+class StoreLimitError(BadRequestError):
+    """A request exceeds a limit of the store (operations per transaction, request size)."""
+
+
+class StoreLockTimeoutError(OperationTimeoutError):
+    """A lock stayed held by someone else for longer than the wait; the message names them."""
+
+    retryable = True
+
+
+class StoreLockLostError(StoreError):
+    """A lock's lease expired (or it was released) before its holder committed: nothing written."""
+
+
 class AmbiguousIDError(BadRequestError):
     """An ID prefix matches more than one object: give more characters."""
 

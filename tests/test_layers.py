@@ -237,6 +237,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("libnet.dockerplugin",),
     ("libnet.hookspecs",),
     ("libnet.ipam", "libnet.osl", "libnet.store"),
+    ("libnet.store.etcdlock",),
+    ("libnet.store.etcd",),
+    ("libnet.store._etcdgw",),
+    ("libnet.store._api", "libnet.store.etcdurl", "libnet.store.hostid", "libnet.store.lock"),
     ("libnet._resolver", "libnet.registry"),
     ("libnet._calls",),
     (

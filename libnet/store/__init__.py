@@ -1,7 +1,54 @@
-"""libnet's state store, after docker/libkv: a key-value contract and two backends."""
+"""libnet's state store, after docker/libkv: a key-value contract and its backends.
+
+``MemoryStore`` and ``SqliteStore`` are local; ``EtcdStore`` (with ``EtcdLocks``, fenced
+locks) is shared by several hosts. The etcd names are imported on first use, so the local
+store does not pay for the HTTP and TLS modules.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from libnet.store._api import KVOps, KVPair, Store, Transaction
+from libnet.store.lock import LockService, StoreLock
 from libnet.store.memory import MemoryStore
 from libnet.store.sqlite import SqliteStore
 
-__all__ = ["KVOps", "KVPair", "MemoryStore", "SqliteStore", "Store", "Transaction"]
+if TYPE_CHECKING:
+    from libnet.store.etcd import EtcdStore
+    from libnet.store.etcdlock import EtcdLock, EtcdLocks
+    from libnet.store.etcdurl import EtcdConfig, parse_etcd_url
+
+__all__ = [
+    "EtcdConfig",
+    "EtcdLock",
+    "EtcdLocks",
+    "EtcdStore",
+    "KVOps",
+    "KVPair",
+    "LockService",
+    "MemoryStore",
+    "SqliteStore",
+    "Store",
+    "StoreLock",
+    "Transaction",
+    "parse_etcd_url",
+]
+
+_LAZY = {
+    "EtcdConfig": "libnet.store.etcdurl",
+    "parse_etcd_url": "libnet.store.etcdurl",
+    "EtcdStore": "libnet.store.etcd",
+    "EtcdLock": "libnet.store.etcdlock",
+    "EtcdLocks": "libnet.store.etcdlock",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

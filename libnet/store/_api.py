@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TypeVar
 
-from libnet.errors import BadRequestError, StaleVersionError
+from libnet.errors import BadRequestError, KeyNotFoundError, StaleVersionError
 
-__all__ = ["KVOps", "KVPair", "Store", "Transaction"]
+__all__ = ["BufferedTransaction", "KVOps", "KVPair", "Store", "Transaction"]
 
 _S = TypeVar("_S", bound="Store")
 
@@ -115,6 +115,75 @@ class Store(KVOps):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class BufferedTransaction(Transaction):
+    """A transaction that keeps its writes in ``_writes`` until it commits.
+
+    Subclasses say how a key is read (``_current``: the buffered write, else the stored
+    pair), how a write is buffered (``_write``) and a deletion (``_remove``); the reads and
+    writes of the contract follow from those.
+    """
+
+    __slots__ = ()
+
+    _writes: dict[str, KVPair | None]  # None: deleted
+
+    @abstractmethod
+    def _check(self) -> object:
+        """Raise StoreError unless the transaction is active."""
+
+    @abstractmethod
+    def _current(self, key: str) -> KVPair | None:
+        """The pair at ``key`` as this transaction sees it (None: absent)."""
+
+    @abstractmethod
+    def _write(self, key: str, value: bytes) -> KVPair:
+        """Buffer a write and return the pair it makes."""
+
+    def _remove(self, key: str) -> None:
+        """Buffer the deletion of ``key``, which exists."""
+        self._writes[key] = None
+
+    def get(self, key: str) -> KVPair:
+        pair = self._current(key)
+        if pair is None:
+            raise KeyNotFoundError(key)
+        return pair
+
+    def exists(self, key: str) -> bool:
+        return self._current(key) is not None
+
+    def put(self, key: str, value: bytes) -> KVPair:
+        check_write(key, value)
+        self._check()
+        return self._write(key, value)
+
+    def delete(self, key: str) -> None:
+        if self._current(key) is None:
+            raise KeyNotFoundError(key)
+        self._remove(key)
+
+    def atomic_put(self, key: str, value: bytes, previous: KVPair | None) -> KVPair:
+        check_write(key, value)
+        current = self._current(key)
+        check_previous(key, None if current is None else current.index, previous)
+        return self._write(key, value)
+
+    def atomic_delete(self, key: str, previous: KVPair) -> None:
+        current = self._current(key)
+        check_previous(key, None if current is None else current.index, previous)
+        self._remove(key)
+
+    def _overlay(self, stored: dict[str, KVPair], prefix: str) -> builtins.list[KVPair]:
+        """``stored`` (the pairs under ``prefix``) with this transaction's writes, by key."""
+        for key, pair in self._writes.items():
+            if key.startswith(prefix):
+                if pair is None:
+                    stored.pop(key, None)
+                else:
+                    stored[key] = pair
+        return [stored[key] for key in sorted(stored)]
 
 
 # Helpers shared by the backends.

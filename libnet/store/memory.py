@@ -7,7 +7,14 @@ import threading
 from types import TracebackType
 
 from libnet.errors import KeyNotFoundError, StoreError
-from libnet.store._api import KVPair, Store, Transaction, check_previous, check_write
+from libnet.store._api import (
+    BufferedTransaction,
+    KVPair,
+    Store,
+    Transaction,
+    check_previous,
+    check_write,
+)
 
 __all__ = ["MemoryStore"]
 
@@ -123,7 +130,7 @@ def _by_key(pair: KVPair) -> str:
     return pair.key
 
 
-class _MemoryTransaction(Transaction):
+class _MemoryTransaction(BufferedTransaction):
     """A MemoryStore transaction: holds the store's lock and buffers writes until commit."""
 
     __slots__ = ("_active", "_start_index", "_started", "_store", "_writes")
@@ -187,43 +194,7 @@ class _MemoryTransaction(Transaction):
         pair = self._writes[key] = KVPair(key, value, store._index)
         return pair
 
-    def get(self, key: str) -> KVPair:
-        pair = self._current(key)
-        if pair is None:
-            raise KeyNotFoundError(key)
-        return pair
-
-    def put(self, key: str, value: bytes) -> KVPair:
-        check_write(key, value)
-        self._current(key)
-        return self._write(key, value)
-
-    def delete(self, key: str) -> None:
-        if self._current(key) is None:
-            raise KeyNotFoundError(key)
-        self._writes[key] = None
-
-    def exists(self, key: str) -> bool:
-        return self._current(key) is not None
-
     def list(self, prefix: str) -> builtins.list[KVPair]:
         self._check()
-        merged = {key: pair for key, pair in self._store._data.items() if key.startswith(prefix)}
-        for key, pair in self._writes.items():
-            if key.startswith(prefix):
-                if pair is None:
-                    merged.pop(key, None)
-                else:
-                    merged[key] = pair
-        return [merged[key] for key in sorted(merged)]
-
-    def atomic_put(self, key: str, value: bytes, previous: KVPair | None) -> KVPair:
-        check_write(key, value)
-        current = self._current(key)
-        check_previous(key, None if current is None else current.index, previous)
-        return self._write(key, value)
-
-    def atomic_delete(self, key: str, previous: KVPair) -> None:
-        current = self._current(key)
-        check_previous(key, None if current is None else current.index, previous)
-        self._writes[key] = None
+        stored = {key: pair for key, pair in self._store._data.items() if key.startswith(prefix)}
+        return self._overlay(stored, prefix)
