@@ -7,21 +7,36 @@ from the store's watch), so no etcd is involved here.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import pytest
 
+import libnet
 from libnet.driverapi import JoinInfo, StoredNetwork
-from libnet.drivers.overlay import VXLANID_LIST, OverlayDriver, PeerDB, PeerRecord
+from libnet.drivers.overlay import CAPABILITY, VXLANID_LIST, OverlayDriver, PeerDB, PeerRecord
 from libnet.drivers.overlay.netlink import Peer
 from libnet.errors import InvalidOptionError, StoreError
 from libnet.osl import rtnl
 from libnet.store import KVPair, MemoryStore
 
-from ._overlay import Cluster, Host, cluster, endpoint, fdb_macs, ipam, kernel_state, pings, plumb
+from ._kernel import joined
+from ._overlay import (
+    SUBNET,
+    Cluster,
+    Host,
+    cluster,
+    endpoint,
+    fdb_macs,
+    ipam,
+    kernel_state,
+    pings,
+    plumb,
+)
 from .test_faults import Injector, _Proxy
 
 NID = "a" * 64
@@ -332,3 +347,45 @@ def test_join_changes_nothing_and_a_failed_peer_leaves_no_half_entry() -> None:
         driver.peer_sync(NID)
     assert f.fired is not None
     assert peer.mac not in fdb_macs(c.hosts[0])  # the FDB entry went with its neighbour's failure
+
+
+def rtnl_here() -> str:
+    return f"/proc/{os.getpid()}/ns/net"
+
+
+# -- through the controller (the driver registered by the application) ---------------------
+
+
+def _underlay_here(address: str) -> None:
+    """A link with the VTEP address in the test's own namespace (the "host")."""
+    with rtnl.rtnl() as ipr:
+        ipr.link("add", ifname="under0", kind="veth", mtu=1500, peer={"ifname": "under1"})
+        index = ipr.link_lookup(ifname="under0")[0]
+        ipr.addr("add", index=index, address=address, prefixlen=24)
+        ipr.link("set", index=index, state="up")
+
+
+def test_through_the_controller_a_sandbox_joins_and_doctor_finds_everything_in_order(
+    tmp_path: Path,
+) -> None:
+    _underlay_here("192.168.88.1")
+    global_store = MemoryStore()
+    before = kernel_state(rtnl_here())
+    with libnet.Controller(state_dir=tmp_path / "state") as c:
+        driver = OverlayDriver(c.owner, store=global_store, vtep="192.168.88.1")
+        c.register_driver("overlay", driver, CAPABILITY)
+        network = c.new_network("overlay", "ov1", ipam={"config": [{"subnet": SUBNET}]})
+        key, ep = joined(c, network, "a")
+        with rtnl.rtnl(key) as ipr:
+            (eth,) = [x for x in ipr.get_links() if x.get("ifname") == "eth0"]
+            assert eth.get("mtu") == 1450
+        info = ep.driver_info()
+        assert info["kernel"] == "ok" and info["vxlan"] == f"ovvx{driver._net(network.id).vni}"
+        assert c.reconcile(repair=False).ok
+        assert PeerDB(global_store).peers(network.id)[ep.id].host == driver.host
+        ep.leave(c.sandboxes()[0])
+        ep.delete()
+        network.delete()
+        c.sandboxes()[0].delete()
+    assert kernel_state(rtnl_here()) == before
+    assert global_store.list("") == []
