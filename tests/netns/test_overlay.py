@@ -17,10 +17,10 @@ from unittest import mock
 import pytest
 
 import libnet
-from libnet.driverapi import JoinInfo, StoredNetwork
+from libnet.driverapi import InterfaceInfo, JoinInfo, StoredNetwork
 from libnet.drivers.overlay import CAPABILITY, VXLANID_LIST, OverlayDriver, PeerDB, PeerRecord
 from libnet.drivers.overlay.netlink import Peer
-from libnet.errors import InvalidOptionError, StoreError
+from libnet.errors import EndpointNotFoundError, InvalidOptionError, StoreError
 from libnet.osl import rtnl
 from libnet.store import KVPair, MemoryStore
 
@@ -389,3 +389,26 @@ def test_through_the_controller_a_sandbox_joins_and_doctor_finds_everything_in_o
         c.sandboxes()[0].delete()
     assert kernel_state(rtnl_here()) == before
     assert global_store.list("") == []
+
+
+def test_a_restarted_driver_adopts_a_joined_endpoint_and_leaves_other_hosts_endpoints_alone() -> (
+    None
+):
+    c = cluster()
+    keys = three_sandboxes(c)
+    h1 = c.hosts[0]
+    fresh = OverlayDriver(h1.driver.owner, store=c.store, vtep=h1.vtep, host=h1.name, netns=h1.key)
+    stored = StoredNetwork(NID, {}, ipam(), [], tuple(f"aaaa{n:060x}" for n in (2, 3, 4)))
+    assert fresh.kernel_check(stored)[""] == []  # checked before any restore
+    before = kernel_state(h1.key)
+    fresh.restore_network(NID, {}, ipam(), [])
+    for n in (2, 3, 4):
+        mac = PeerDB(c.store).peer(NID, f"aaaa{n:060x}")
+        assert mac is not None
+        iface = InterfaceInfo(mac_address=mac.mac, address=f"10.200.0.{n}/24")
+        fresh.restore_endpoint(NID, f"aaaa{n:060x}", iface, {})
+    assert kernel_state(h1.key) == before  # nothing re-created, nothing made for hosts 2 and 3
+    assert list(fresh._net(NID).endpoints) == [f"aaaa{2:060x}"]
+    assert pings(keys[0], "10.200.0.4")
+    with pytest.raises(EndpointNotFoundError, match="on host host2"):
+        fresh.delete_endpoint(NID, f"aaaa{3:060x}")

@@ -314,33 +314,30 @@ class OverlayDriver(Driver):
             self._plumb(nid, eid, net, record, restore=False)
 
     def _plumb(self, nid: str, eid: str, net: _Network, record: PeerRecord, restore: bool) -> None:
-        """Links, veth pair and peer record of a local endpoint; all or nothing."""
+        """Links, veth pair and peer record of a local endpoint; all or nothing. ``restore``
+        adopts a veth pair that exists (it may be joined to a sandbox)."""
         db, _ = self._store(nid)
         host_name, peer_name = _names(eid)
         mark = self._mark(nid, eid)
         with self._kernel() as ipr:
             links, bridge, made = self._ensure_links(ipr, nid, net)
             try:
-                exists = netlink.lookup(ipr, host_name) is not None
-                if exists and not restore:
-                    raise KernelError(f"interface {host_name!r} exists already")
-                if exists:
-                    netlink.delete_marked(ipr, host_name, mark)
-                if netlink.lookup(ipr, host_name) is None:
-                    netlink.create_veth(
-                        ipr,
-                        host_name,
-                        peer_name,
-                        bridge=bridge,
-                        mark=mark,
-                        mac_address=record.mac,
-                        mtu=links.mtu,
-                        isolated=False,
-                    )
+                make = netlink.ensure_veth if restore else netlink.create_veth
+                created = make(
+                    ipr,
+                    host_name,
+                    peer_name,
+                    bridge=bridge,
+                    mark=mark,
+                    mac_address=record.mac,
+                    mtu=links.mtu,
+                    isolated=False,
+                )
                 try:
                     db.publish(nid, eid, record)
                 except BaseException:
-                    netlink.delete_marked(ipr, host_name, mark)
+                    if created is not False:
+                        netlink.delete_marked(ipr, host_name, mark)
                     raise
             except BaseException:
                 if made and not net.endpoints:
@@ -352,26 +349,16 @@ class OverlayDriver(Driver):
     def restore_endpoint(
         self, nid: str, eid: str, iface: InterfaceInfo, options: Mapping[str, Any]
     ) -> None:
-        """Adopt the endpoint: its links made again where missing, its record published."""
+        """Adopt a local endpoint (its links and veth pair made again where missing, its
+        record published); another host's endpoint is a peer here, nothing to restore."""
         with self._lock:
             net = self._net(nid)
             if eid in net.endpoints or not iface.address or not iface.mac_address:
                 return
-            record = PeerRecord(
-                iface.address.split("/")[0], iface.mac_address, self.vtep, self.host
-            )
-            host_name, _ = _names(eid)
-            with self._kernel() as ipr:
-                adopt = netlink.lookup(ipr, host_name) is not None and netlink.get_link(
-                    ipr, netlink.lookup(ipr, host_name) or 0
-                ).get("ifalias") == self._mark(nid, eid)
-            if adopt:
-                with self._kernel() as ipr:
-                    self._ensure_links(ipr, nid, net)
-                self._store(nid)[0].publish(nid, eid, record)
-                net.endpoints[eid] = record
-            else:
-                self._plumb(nid, eid, net, record, restore=True)
+            published = self._store(nid)[0].peer(nid, eid)
+            if published is not None and published.host != self.host:
+                return
+            self._plumb(nid, eid, net, self._record(iface.address, iface.mac_address), True)
 
     def delete_endpoint(self, nid: str, eid: str) -> None:
         db, _ = self._store(nid)
@@ -379,7 +366,11 @@ class OverlayDriver(Driver):
             net = self._net(nid)
             record = net.endpoints.get(eid)
             if record is None:
-                raise EndpointNotFoundError(f"overlay driver has no endpoint {eid[:12]}")
+                published = db.peer(nid, eid)
+                where = f" (it is on host {published.host})" if published else ""
+                raise EndpointNotFoundError(
+                    f"overlay driver has no endpoint {eid[:12]} on this host{where}"
+                )
             host_name, _ = _names(eid)
             with self._kernel() as ipr:
                 netlink.delete_marked(ipr, host_name, self._mark(nid, eid))
@@ -526,11 +517,28 @@ class OverlayDriver(Driver):
             return [f"veth {host_name} is not attached to bridge {links.bridge}"]
         return []
 
+    def _stored(self, network: StoredNetwork) -> _Network | None:
+        """The network as the store describes it, with this host's endpoints (for checks
+        made before the network is restored), or None when the store has no VNI for it."""
+        if self.db is None:
+            return None
+        vni = self.db.network_vni(network.id)
+        if vni is None:
+            return None
+        generic = dict(network.options.get(labels.GENERIC) or {})
+        net = _Network(vni, _mtu_option(generic))
+        for eid, record in self.db.peers(network.id).items():
+            if record.host == self.host and eid in network.endpoints:
+                net.endpoints[eid] = record
+        return net
+
     def kernel_check(self, network: StoredNetwork) -> dict[str, list[str]]:
         with self._lock:
             net = self._networks.get(network.id)
             if net is None:
-                return {"": ["the overlay driver does not know the network (not restored)"]}
+                net = self._stored(network)
+                if net is None:
+                    return {"": ["the overlay network has no VNI in the global store"]}
             local = [e for e in network.endpoints if e in net.endpoints]
             out: dict[str, list[str]] = {"": []}
             if not local:
