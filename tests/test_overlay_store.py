@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from libnet.drivers.overlay import OverlayDriver, PeerDB, PeerRecord, VniAllocator, parse_peer_key
+import libnet
+from libnet.drivers.overlay import (
+    CAPABILITY,
+    OverlayDriver,
+    PeerDB,
+    PeerRecord,
+    VniAllocator,
+    parse_peer_key,
+)
 from libnet.drivers.overlay.driver import _vni_option
 from libnet.drivers.overlay.vni import BLOCK_BITS, FIRST
 from libnet.errors import InvalidOptionError, PoolExhaustedError
@@ -148,3 +156,12 @@ def test_discovery_of_this_host_sets_the_vtep() -> None:
     assert d.nodes == {"192.0.2.7": True, "192.0.2.8": False}
     d.discover_delete(1, {"Address": "192.0.2.8", "Self": False})
     assert d.nodes == {"192.0.2.7": True}
+
+
+def test_the_controller_serves_overlay_and_without_a_global_store_names_the_setting() -> None:
+    with libnet.Controller() as c:
+        assert [d.name for d in c.drivers()].count("overlay") == 1
+        assert c.resolve_driver("overlay").capability == CAPABILITY
+        with pytest.raises(libnet.LibnetError, match="LIBNET_GLOBAL_STORE"):
+            c.new_network("overlay", "ov1")
+        assert c.networks() == []
