@@ -372,9 +372,10 @@ def test_through_the_controller_a_sandbox_joins_and_doctor_finds_everything_in_o
     global_store = MemoryStore()
     before = kernel_state(rtnl_here())
     with libnet.Controller(state_dir=tmp_path / "state") as c:
-        driver = OverlayDriver(c.owner, store=global_store, vtep="192.168.88.1")
-        c.register_driver("overlay", driver, CAPABILITY)
-        network = c.new_network("overlay", "ov1", ipam={"config": [{"subnet": SUBNET}]})
+        # its own owner: the built-in "overlay" driver (no store) reconciles c.owner's marks
+        driver = OverlayDriver("0123456789ab", store=global_store, vtep="192.168.88.1")
+        c.register_driver("ovl", driver, CAPABILITY)  # "overlay" is the built-in one
+        network = c.new_network("ovl", "ov1", ipam={"config": [{"subnet": SUBNET}]})
         key, ep = joined(c, network, "a")
         with rtnl.rtnl(key) as ipr:
             (eth,) = [x for x in ipr.get_links() if x.get("ifname") == "eth0"]
@@ -412,3 +413,43 @@ def test_a_restarted_driver_adopts_a_joined_endpoint_and_leaves_other_hosts_endp
     assert pings(keys[0], "10.200.0.4")
     with pytest.raises(EndpointNotFoundError, match="on host host2"):
         fresh.delete_endpoint(NID, f"aaaa{3:060x}")
+
+
+def test_a_host_that_went_away_loses_its_peers_on_the_others_at_once() -> None:
+    c = cluster()
+    keys = three_sandboxes(c)
+    h1, h2, h3 = c.hosts
+    h1.driver.discover_delete(1, {"Address": h3.vtep, "Self": False})
+    state = kernel_state(h1.key)
+    assert {dst for _, _, dst in state["fdb"]} == {h2.vtep}
+    assert {ip for _, ip, _ in state["neigh"]} == {"10.200.0.3"}
+    assert pings(keys[0], "10.200.0.3")
+    assert not pings(keys[0], "10.200.0.4")
+
+
+def test_doctor_repairs_a_removed_vxlan_device_and_veth_through_the_restore_path(
+    tmp_path: Path,
+) -> None:
+    _underlay_here("192.168.88.1")
+    global_store = MemoryStore()
+    with libnet.Controller(state_dir=tmp_path / "state") as c:
+        # its own owner: the built-in "overlay" driver (no store) reconciles c.owner's marks
+        driver = OverlayDriver("0123456789ab", store=global_store, vtep="192.168.88.1")
+        c.register_driver("ovl", driver, CAPABILITY)  # "overlay" is the built-in one
+        network = c.new_network("ovl", "ov1", ipam={"config": [{"subnet": SUBNET}]})
+        key, ep = joined(c, network, "a")
+        remote = PeerRecord("10.200.0.9", "02:42:0a:c8:00:09", "192.168.88.2", "elsewhere")
+        PeerDB(global_store).publish(network.id, "r" * 64, remote)
+        driver.peer_sync(network.id)
+        vni = driver._net(network.id).vni
+        with rtnl.rtnl() as ipr:
+            ipr.link("del", index=ipr.link_lookup(ifname=f"ovvx{vni}")[0])
+            ipr.link("del", index=ipr.link_lookup(ifname=f"ovh{ep.id[:12]}")[0])
+        assert not c.reconcile(repair=False).ok
+        assert ep.driver_info()["kernel"] != "ok"
+        c.reconcile(repair=True)
+        assert c.reconcile(repair=False).ok
+        assert ep.driver_info()["kernel"] == "ok"
+        assert (f"ovvx{vni}", remote.mac, remote.vtep) in kernel_state(rtnl_here())["fdb"]
+        with rtnl.rtnl(key) as ipr:
+            assert ipr.link_lookup(ifname="eth0")

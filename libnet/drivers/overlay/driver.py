@@ -263,7 +263,15 @@ class OverlayDriver(Driver):
         mtu = _mtu_option(generic)
         db, vnis = self._store(nid)
         with self._lock:
-            if nid in self._networks:
+            known = self._networks.get(nid)
+            if known is not None:  # a repair: links and peers as the store says
+                if known.endpoints:
+                    with self._kernel() as ipr:
+                        _, _, made = self._ensure_links(ipr, nid, known)
+                        if not made:
+                            netlink.sync_peers(
+                                ipr, known.vxlan_index, db.remote_peers(nid, self.vtep)
+                            )
                 return
             vni = db.network_vni(nid)
             if vni is None:  # the record is gone: take the VNI again
@@ -353,7 +361,7 @@ class OverlayDriver(Driver):
         record published); another host's endpoint is a peer here, nothing to restore."""
         with self._lock:
             net = self._net(nid)
-            if eid in net.endpoints or not iface.address or not iface.mac_address:
+            if not iface.address or not iface.mac_address:
                 return
             published = self._store(nid)[0].peer(nid, eid)
             if published is not None and published.host != self.host:
@@ -496,12 +504,12 @@ class OverlayDriver(Driver):
                     if net.links is None:
                         continue
                     fdb, neigh = netlink.kernel_peers(ipr, net.vxlan_index)
-                    for ip, mac in neigh.items():
-                        if fdb.get(mac) == address:
-                            netlink.remove_peer(ipr, net.vxlan_index, Peer(ip, mac, address))
-                    for mac, vtep in fdb.items():
-                        if vtep == address:
-                            netlink.remove_peer(ipr, net.vxlan_index, Peer("", mac, vtep))
+                    keep = [
+                        Peer(ip, mac, fdb[mac])
+                        for ip, mac in neigh.items()
+                        if mac in fdb and fdb[mac] != address
+                    ]
+                    netlink.sync_peers(ipr, net.vxlan_index, keep)
 
     # -- kernel objects (libnet.driverapi.KernelObjects) ---------------------------------
 
