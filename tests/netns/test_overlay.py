@@ -453,3 +453,11 @@ def test_doctor_repairs_a_removed_vxlan_device_and_veth_through_the_restore_path
         assert (f"ovvx{vni}", remote.mac, remote.vtep) in kernel_state(rtnl_here())["fdb"]
         with rtnl.rtnl(key) as ipr:
             assert ipr.link_lookup(ifname="eth0")
+
+
+def test_the_default_vtep_is_the_address_of_the_default_routes_interface() -> None:
+    assert OverlayDriver("0" * 12, store=MemoryStore()).vtep_or_none() is None
+    _underlay_here("192.168.88.1")
+    with rtnl.rtnl() as ipr:
+        ipr.route("add", dst="0.0.0.0/0", gateway="192.168.88.254")
+    assert OverlayDriver("0" * 12, store=MemoryStore()).vtep == "192.168.88.1"

@@ -177,17 +177,22 @@ class OverlayDriver(Driver):
             )
         return self.db, self.vnis
 
+    def vtep_or_none(self) -> str | None:
+        """This host's VTEP address, None when it is neither configured nor discoverable."""
+        if self._vtep is None:
+            self._vtep = default_vtep(self.netns)
+        return self._vtep
+
     @property
     def vtep(self) -> str:
         """This host's VTEP address; KernelError naming the setting when none is known."""
-        if self._vtep is None:
-            self._vtep = default_vtep(self.netns)
-        if self._vtep is None:
+        vtep = self.vtep_or_none()
+        if vtep is None:
             raise KernelError(
                 "the overlay driver does not know this host's VTEP address (no default "
                 "route): set the advertise address (driver config vtep)"
             )
-        return self._vtep
+        return vtep
 
     def _net(self, nid: str) -> _Network:
         net = self._networks.get(nid)
