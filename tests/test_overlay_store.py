@@ -165,3 +165,15 @@ def test_the_controller_serves_overlay_and_without_a_global_store_names_the_sett
         with pytest.raises(libnet.LibnetError, match="LIBNET_GLOBAL_STORE"):
             c.new_network("overlay", "ov1")
         assert c.networks() == []
+
+
+def test_a_network_deleted_on_another_host_does_not_free_a_vni_twice(store: Store) -> None:
+    a = OverlayDriver("a" * 12, store=store, vtep="192.0.2.1")
+    b = OverlayDriver("b" * 12, store=store, vtep="192.0.2.2")
+    a.create_network("n1", {}, [], [])
+    b.restore_network("n1", {}, [], [])
+    a.delete_network("n1")
+    a.create_network("n2", {}, [], [])  # takes the VNI n1 had
+    b.delete_network("n1")  # B catches up: forgets n1 without touching n2's VNI
+    assert VniAllocator(store).allocated(a._net("n2").vni)
+    assert PeerDB(store).networks() == {"n2": a._net("n2").vni}

@@ -210,10 +210,6 @@ class OverlayDriver(Driver):
     def _record(self, address: str, mac: str) -> PeerRecord:
         return PeerRecord(address.split("/")[0], mac, self.vtep, self.host)
 
-    def _names_of(self, nid: str, net: _Network) -> Links:
-        """The network's links as far as removing them needs (names and mark)."""
-        return net.links or Links(net.vni, self._mark(nid), "", self.port, 0)
-
     def _ensure_links(self, ipr: Any, nid: str, net: _Network) -> tuple[Links, int, bool]:
         """The network's bridge and vxlan device on this host, made and synced to the peer
         database if missing: (links, bridge index, whether they were made)."""
@@ -292,17 +288,23 @@ class OverlayDriver(Driver):
         db, vnis = self._store(nid)
         with self._lock:
             net = self._net(nid)
-            db.forget_network(nid)
+            # Another host may have deleted it already: then its VNI is no longer this
+            # network's to release (it may be another network's by now), only links are left.
+            owned = db.forget_network(nid)
             try:
-                vnis.release(net.vni)
+                if owned:
+                    vnis.release(net.vni)
                 try:
-                    with self._kernel() as ipr:
-                        netlink.remove_network(ipr, self._names_of(nid, net))
+                    if net.links is not None:  # else no links here (a crash's: reconcile's)
+                        with self._kernel() as ipr:
+                            netlink.remove_network(ipr, net.links)
                 except BaseException:
-                    vnis.reserve(net.vni)
+                    if owned:
+                        vnis.reserve(net.vni)
                     raise
             except BaseException:  # all or nothing: the network keeps its VNI
-                db.claim_network(nid, net.vni)
+                if owned:
+                    db.claim_network(nid, net.vni)
                 raise
             del self._networks[nid]
 
@@ -321,10 +323,7 @@ class OverlayDriver(Driver):
             if iface.mac_address is None:
                 iface.set_mac_address(mac_from_ip(iface.address))
             assert iface.mac_address is not None
-            record = PeerRecord(
-                iface.address.split("/")[0], iface.mac_address, self.vtep, self.host
-            )
-            self._plumb(nid, eid, net, record, restore=False)
+            self._plumb(nid, eid, net, self._record(iface.address, iface.mac_address), False)
 
     def _plumb(self, nid: str, eid: str, net: _Network, record: PeerRecord, restore: bool) -> None:
         """Links, veth pair and peer record of a local endpoint; all or nothing. ``restore``
@@ -389,8 +388,8 @@ class OverlayDriver(Driver):
                 netlink.delete_marked(ipr, host_name, self._mark(nid, eid))
                 try:
                     db.withdraw(nid, eid)
-                    if len(net.endpoints) == 1:
-                        netlink.remove_network(ipr, self._names_of(nid, net))
+                    if len(net.endpoints) == 1 and net.links is not None:
+                        netlink.remove_network(ipr, net.links)
                         net.links = None
                 except BaseException:  # all or nothing: links, veth and record come back
                     self._plumb(nid, eid, net, record, restore=True)

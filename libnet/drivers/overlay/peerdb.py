@@ -109,9 +109,13 @@ class PeerDB:
             return found
         return vni
 
-    def forget_network(self, nid: str) -> None:
-        """Remove the network's record; gone already is fine."""
-        _delete(self.store, self.network_key(nid))
+    def forget_network(self, nid: str) -> bool:
+        """Remove the network's record; False if it was gone already."""
+        try:
+            self.store.delete(self.network_key(nid))
+        except KeyNotFoundError:
+            return False
+        return True
 
     def networks(self) -> dict[str, int]:
         """Every recorded network ID and its VNI."""
