@@ -8,16 +8,20 @@ moved into one by :func:`plumb`. All the drivers share one store: the "global st
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import struct
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+
 from libnet.driverapi import InterfaceInfo, IPAMData, JoinInfo
 from libnet.drivers.overlay import OverlayDriver
 from libnet.drivers.overlay.netlink import NTF_SELF, NUD_PERMANENT
 from libnet.osl import create_namespace, rtnl
+from libnet.osl.rtnl import netlink_error_code
 from libnet.store import MemoryStore, Store
 
 from ._kernel import _checksum, in_namespace
@@ -50,6 +54,7 @@ def cluster(count: int = 3, mtu: int = 1500, store: Store | None = None) -> Clus
     store = store if store is not None else MemoryStore()
     underlay = create_namespace("underlay")
     with rtnl.rtnl(underlay) as ipr:
+        _needs_vxlan(ipr)
         ipr.link("add", ifname="ubr", kind="bridge")
         ubr = ipr.link_lookup(ifname="ubr")[0]
         ipr.link("set", index=ubr, state="up")
@@ -81,6 +86,17 @@ def cluster(count: int = 3, mtu: int = 1500, store: Store | None = None) -> Clus
         driver = OverlayDriver(f"{n:012x}", store=store, vtep=vtep, host=f"host{n}", netns=key)
         out.hosts.append(Host(f"host{n}", key, vtep, driver))
     return out
+
+
+def _needs_vxlan(ipr: Any) -> None:
+    """Skip the test where the kernel has no VXLAN (a missing module)."""
+    try:
+        ipr.link("add", ifname="vxprobe", kind="vxlan", vxlan_id=1, vxlan_port=4789)
+    except Exception as exc:
+        if netlink_error_code(exc) == errno.EOPNOTSUPP:
+            pytest.skip("this kernel has no VXLAN support (module vxlan)")
+        raise
+    ipr.link("del", index=ipr.link_lookup(ifname="vxprobe")[0])
 
 
 def endpoint(host: Host, nid: str, eid: str, address: str) -> InterfaceInfo:
