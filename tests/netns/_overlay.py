@@ -54,7 +54,7 @@ def cluster(count: int = 3, mtu: int = 1500, store: Store | None = None) -> Clus
     store = store if store is not None else MemoryStore()
     underlay = create_namespace("underlay")
     with rtnl.rtnl(underlay) as ipr:
-        _needs_vxlan(ipr)
+        needs_vxlan(ipr)
         ipr.link("add", ifname="ubr", kind="bridge")
         ubr = ipr.link_lookup(ifname="ubr")[0]
         ipr.link("set", index=ubr, state="up")
@@ -88,7 +88,7 @@ def cluster(count: int = 3, mtu: int = 1500, store: Store | None = None) -> Clus
     return out
 
 
-def _needs_vxlan(ipr: Any) -> None:
+def needs_vxlan(ipr: Any) -> None:
     """Skip the test where the kernel has no VXLAN (a missing module)."""
     try:
         ipr.link("add", ifname="vxprobe", kind="vxlan", vxlan_id=1, vxlan_port=4789)

@@ -34,6 +34,7 @@ from ._overlay import (
     fdb_macs,
     ipam,
     kernel_state,
+    needs_vxlan,
     pings,
     plumb,
 )
@@ -359,7 +360,7 @@ def rtnl_here() -> str:
 def _underlay_here(address: str) -> None:
     """A link with the VTEP address in the test's own namespace (the "host")."""
     with rtnl.rtnl() as ipr:
-        _needs_vxlan(ipr)
+        needs_vxlan(ipr)
         ipr.link("add", ifname="under0", kind="veth", mtu=1500, peer={"ifname": "under1"})
         index = ipr.link_lookup(ifname="under0")[0]
         ipr.addr("add", index=index, address=address, prefixlen=24)
