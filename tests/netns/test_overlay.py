@@ -463,3 +463,19 @@ def test_the_default_vtep_is_the_address_of_the_default_routes_interface() -> No
     with rtnl.rtnl() as ipr:
         ipr.route("add", dst="0.0.0.0/0", gateway="192.168.88.254")
     assert OverlayDriver("0" * 12, store=MemoryStore()).vtep == "192.168.88.1"
+
+
+def test_with_node_discovery_only_peers_on_announced_hosts_are_programmed() -> None:
+    c = cluster()
+    keys = three_sandboxes(c)
+    h1, h2, h3 = c.hosts
+    for host in (h1, h2, h3):
+        h1.driver.discover_new(1, {"Address": host.vtep, "Self": host is h1})
+    h1.driver.discover_delete(1, {"Address": h3.vtep, "Self": False})
+    assert h1.driver.peer_sync(NID) == (0, 0)  # the store still has host 3's peer
+    assert {dst for _, _, dst in kernel_state(h1.key)["fdb"]} == {h2.vtep}
+    record = PeerDB(c.store).peer(NID, "aaaa" + f"{4:060x}")
+    assert record is not None and not h1.driver.peer_add(NID, "x", record)
+    h1.driver.discover_new(1, {"Address": h3.vtep, "Self": False})  # host 3 is back
+    assert h1.driver.peer_sync(NID) == (1, 0)
+    assert pings(keys[0], "10.200.0.4")

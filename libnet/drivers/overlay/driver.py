@@ -23,7 +23,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -158,7 +158,8 @@ class OverlayDriver(Driver):
         self.db = PeerDB(store, prefix) if store is not None else None
         self.vnis = VniAllocator(store, prefix, *vni_range) if store is not None else None
         self.nodes: dict[str, bool] = {}
-        """Addresses of the hosts node discovery announced, and whether each is this one."""
+        """Addresses of the hosts node discovery announced, and whether each is this one.
+        Once discovery has announced any, only peers on announced hosts are programmed."""
         self._lock = threading.RLock()
         self._networks: dict[str, _Network] = {}
 
@@ -218,7 +219,7 @@ class OverlayDriver(Driver):
         bridge, vxlan = netlink.ensure_network(ipr, links)
         if made and self.db is not None:
             try:
-                netlink.sync_peers(ipr, vxlan, self.db.remote_peers(nid, self.vtep))
+                netlink.sync_peers(ipr, vxlan, self._wanted(self.db.peers(nid).values()))
             except BaseException:
                 netlink.remove_network(ipr, links)
                 raise
@@ -271,7 +272,7 @@ class OverlayDriver(Driver):
                         _, _, made = self._ensure_links(ipr, nid, known)
                         if not made:
                             netlink.sync_peers(
-                                ipr, known.vxlan_index, db.remote_peers(nid, self.vtep)
+                                ipr, known.vxlan_index, self._wanted(db.peers(nid).values())
                             )
                 return
             vni = db.network_vni(nid)
@@ -441,6 +442,15 @@ class OverlayDriver(Driver):
         net = self._networks.get(nid)
         return None if net is None or net.links is None else net.vxlan_index
 
+    def _wanted(self, records: Iterable[PeerRecord]) -> list[Peer]:
+        """The kernel peers of ``records``: other hosts' endpoints, on hosts node discovery
+        announced (when it announced any)."""
+        return sorted(
+            r.peer()
+            for r in records
+            if r.vtep != self.vtep and (not self.nodes or r.vtep in self.nodes)
+        )
+
     def peer_add(self, nid: str, eid: str, record: PeerRecord) -> bool:
         """Program a peer published for ``nid`` (another host's endpoint); True if the
         kernel was changed. Ignored for this host's endpoints and networks without local
@@ -456,7 +466,10 @@ class OverlayDriver(Driver):
     ) -> bool:
         with self._lock:
             vxlan = self._vxlan(nid)
-            if vxlan is None or record.vtep == self.vtep:
+            skip = record.vtep == self.vtep or (
+                change is netlink.add_peer and not self._wanted([record])
+            )
+            if vxlan is None or skip:
                 return False
             with self._kernel() as ipr:
                 change(ipr, vxlan, record.peer())
@@ -470,9 +483,8 @@ class OverlayDriver(Driver):
             if vxlan is None:
                 return 0, 0
             if records is None:
-                peers = self._store(nid)[0].remote_peers(nid, self.vtep)
-            else:
-                peers = sorted(r.peer() for r in records if r.vtep != self.vtep)
+                records = list(self._store(nid)[0].peers(nid).values())
+            peers = self._wanted(records)
             with self._kernel() as ipr:
                 return netlink.sync_peers(ipr, vxlan, peers)
 
@@ -561,7 +573,7 @@ class OverlayDriver(Driver):
                 vxlan = netlink.lookup(ipr, links.vxlan)
                 if vxlan is not None and self.db is not None:
                     fdb, neigh = netlink.kernel_peers(ipr, vxlan)
-                    for peer in self.db.remote_peers(network.id, self.vtep):
+                    for peer in self._wanted(self.db.peers(network.id).values()):
                         if fdb.get(peer.mac) != peer.vtep or neigh.get(peer.ip) != peer.mac:
                             out[""].append(f"peer {peer.ip} ({peer.mac} at {peer.vtep}) is missing")
                 for eid in local:
