@@ -26,7 +26,7 @@ from libnet._resolver import _check_config
 from libnet._runtime import DriverCache, Runtime
 from libnet._sandboxes import namespace_name
 from libnet.driverapi import Capability, Driver
-from libnet.drivers import bridge, host, null
+from libnet.drivers import bridge, host, null, overlay
 from libnet.drivers.remote import RemoteManager
 from libnet.drivers.remote.entrypoints import PluginFilter
 from libnet.errors import (
@@ -50,7 +50,7 @@ __all__ = ["BUILTIN_DRIVERS", "Controller"]
 
 log = logging.getLogger("libnet")
 
-BUILTIN_DRIVERS = frozenset({"null", "host", "bridge", "remote"})
+BUILTIN_DRIVERS = frozenset({"null", "host", "bridge", "overlay", "remote"})
 """Network types reserved for libnet's own drivers; plugins cannot take them."""
 
 PluginMode = Literal["lazy", "eager", "off"]
@@ -140,6 +140,7 @@ class Controller:
         """Names this state in the marks of the kernel objects it owns (see reconcile)."""
         if sys.platform == "linux":
             bridge.init(self._registry, owner=self.owner)
+            overlay.init(self._registry, owner=self.owner)  # no global store yet: see its docs
         allow = plugins_allow if plugins_allow is not None else _env_list("LIBNET_PLUGINS")
         deny = plugins_deny if plugins_deny is not None else _env_list("LIBNET_DISABLE_PLUGINS")
         strict = _env_flag("LIBNET_STRICT_PLUGINS") if strict_plugins is None else strict_plugins

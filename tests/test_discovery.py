@@ -521,5 +521,7 @@ def test_an_unknown_loading_mode_is_refused() -> None:
 
 def test_an_unknown_type_names_the_available_ones(dists: FakeDists) -> None:
     install_plugin(dists, "libnet-good", "good")
-    with pytest.raises(UnknownDriverError, match=r"'nope' \(available: (.+, )?good, host, null\)"):
+    with pytest.raises(
+        UnknownDriverError, match=r"'nope' \(available: (.+, )?good, host, null, overlay\)"
+    ):
         libnet.Controller().new_network("nope", "n")

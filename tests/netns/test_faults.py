@@ -35,6 +35,8 @@ MUTATING = {
     "route": {"add", "del", "replace"},
     "rule": {"add", "del"},
     "brport": {"set"},
+    "fdb": {"add", "append", "replace", "del"},
+    "neigh": {"add", "replace", "del"},
 }
 
 
