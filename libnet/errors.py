@@ -156,6 +156,10 @@ class StoreVersionError(StoreError):
     """The state file was written by a newer libnet, with a schema this version does not know."""
 
 
+class StoreReadOnlyError(StoreError):
+    """A command that only reads the state was asked to write it (its store is read-only)."""
+
+
 class StoreBusyError(StoreError, OperationTimeoutError):
     """Another process held the state store's write lock for longer than the busy timeout."""
 
