@@ -73,7 +73,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(autouse=True)
 def discovery_index(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> str:
     """``cold``: every start scans (an empty cache directory per test). ``warm``: every
     start's scan is written to the index first, then read back from it, and the test fails
@@ -81,7 +83,8 @@ def discovery_index(
     from libnet.drivers.remote import index
 
     mode: str = getattr(request, "param", "cold")
-    monkeypatch.setenv("LIBNET_CACHE_DIR", str(tmp_path / "libnet-cache"))
+    # Beside the test's tmp_path, not in it: tests check what their directories hold.
+    monkeypatch.setenv("LIBNET_CACHE_DIR", str(tmp_path_factory.mktemp("libnet-cache")))
     if mode == "warm":
         load = index._load
 

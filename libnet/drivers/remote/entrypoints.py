@@ -1,15 +1,16 @@
 """Plugins from entry points: discovery without import, then loading with failure isolation.
 
-Discovery (:func:`discover`) reads the installed distributions' entry points for one group,
-de-duplicates them, sorts them and applies the allow- and deny-lists, all without importing
-anything. Two distributions advertising one name are a conflict: neither serves it until an
-allow- or deny-list entry picks one. Loading (:class:`PluginLoader`) first checks the
-distribution's ``Requires-Dist`` on libnet against the running version, then imports one
-plugin on demand, registers it with a pluggy ``PluginManager`` built on
-:mod:`libnet.hookspecs`, and runs its init hook with a callback scoped to that plugin. A
-plugin that fails at any step is unregistered, undone and recorded as a
-:class:`PluginFailure`; nothing else is affected. Whatever a plugin prints while libnet runs
-its code goes to stderr (:func:`libnet._output.plugin_code`).
+Discovery (:func:`discover`) takes one group's entry points from the one pass over the
+installed distributions (:mod:`~libnet.drivers.remote.installed`, usually read back from the
+discovery index, :mod:`~libnet.drivers.remote.index`), sorts them and applies the allow- and
+deny-lists, all without importing anything. Two distributions advertising one name are a
+conflict: neither serves it until an allow- or deny-list entry picks one. Loading
+(:class:`PluginLoader`) first checks the distribution's ``Requires-Dist`` on libnet against
+the running version, then imports one plugin on demand, registers it with a pluggy
+``PluginManager`` built on :mod:`libnet.hookspecs`, and runs its init hook with a callback
+scoped to that plugin. A plugin that fails at any step is unregistered, undone and recorded
+as a :class:`PluginFailure`; nothing else is affected. Whatever a plugin prints while libnet
+runs its code goes to stderr (:func:`libnet._output.plugin_code`).
 """
 
 from __future__ import annotations
