@@ -41,6 +41,7 @@ __all__ = [
     "StoreBusyError",
     "StoreCorruptError",
     "StoreError",
+    "StoreReadOnlyError",
     "StoreVersionError",
     "UnknownDriverError",
     "UnsupportedOperationError",
