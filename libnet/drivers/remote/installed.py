@@ -146,10 +146,10 @@ def scan(path: Sequence[str]) -> Scan:
             if eps is None or "[" + GROUP_PREFIX not in eps:
                 continue
             meta_file = os.path.join(folder, "METADATA")
-            meta = _read(meta_file)
+            meta = _read(meta_file, head=True)
             if meta is None:
                 meta_file = os.path.join(folder, "PKG-INFO")
-                meta = _read(meta_file) or ""
+                meta = _read(meta_file, head=True) or ""
             name, version, requires = _head(meta)
             for group, ep_name, value in _sections(eps):
                 found.append(InstalledEntryPoint(group, ep_name, value, name, version, requires))
@@ -161,20 +161,18 @@ def scan(path: Sequence[str]) -> Scan:
 def _metadata_folders(entry: str) -> Iterator[tuple[str, str]]:
     """(normalised name, folder) of each distribution's metadata in directory ``entry``."""
     try:
-        names = sorted(os.listdir(entry))
+        with os.scandir(entry) as it:  # the entry types come with the listing: no stat each
+            children = sorted((child.name, child.is_dir()) for child in it)
     except OSError:
         return
     base = os.path.basename(entry.rstrip(os.sep))
     if base.lower().endswith(".egg"):  # an egg on the path: its EGG-INFO
-        for name in names:
+        for name, _ in children:
             if name.lower() == "egg-info":
                 yield _key(base.rpartition(".")[0]), os.path.join(entry, name)
-    for name in names:
-        low = name.lower()
-        if low.endswith((".dist-info", ".egg-info")):
-            folder = os.path.join(entry, name)
-            if os.path.isdir(folder):
-                yield _key(os.path.splitext(name)[0]), folder
+    for name, is_dir in children:
+        if is_dir and name.lower().endswith((".dist-info", ".egg-info")):
+            yield _key(os.path.splitext(name)[0]), os.path.join(entry, name)
 
 
 def _key(stem: str) -> str:
@@ -182,10 +180,20 @@ def _key(stem: str) -> str:
     return normalize_dist_name(stem.partition("-")[0]).replace("-", "_")
 
 
-def _read(file: str) -> str | None:
+def _read(file: str, head: bool = False) -> str | None:
+    """The text of ``file`` (with ``head``, at least its header: up to its first blank
+    line, so a long description is not read), or None if it cannot be read."""
     try:
         with open(file, encoding="utf-8", errors="replace") as f:
-            return f.read()
+            if not head:
+                return f.read()
+            text = f.read(8192)
+            while "\n\n" not in text:
+                more = f.read(65536)
+                if not more:
+                    break
+                text += more
+            return text
     except OSError:
         return None
 
