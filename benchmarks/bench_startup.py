@@ -38,9 +38,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-TARGET_VS_PLUGGY = 0.5
-"""The stated goal: libnet's lazy start-up at most this fraction of pluggy's eager load."""
-
 METADATA = """\
 Metadata-Version: 2.1
 Name: {dist}
@@ -149,6 +146,28 @@ print(json.dumps({
     "total": t3 - t0,
     "#plugins imported": sum(m.startswith("libnet_synth_") for m in sys.modules),
 }))
+"""
+
+COLD = """\
+import os
+_cache = os.environ["LIBNET_CACHE_DIR"]
+for _name in os.listdir(_cache) if os.path.isdir(_cache) else ():
+    os.unlink(os.path.join(_cache, _name))
+"""
+"""Prepended to a child: empties its discovery-index directory before anything is timed."""
+
+CHILD_COMMAND = """\
+import sys, time
+t0 = time.perf_counter()
+from libnet.cli import main
+try:
+    status = main(@ARGV@)
+except SystemExit as exc:
+    status = exc.code
+t1 = time.perf_counter()
+import json
+print()
+print(json.dumps({"total": t1 - t0}))
 """
 
 CHILD_PLUGGY = """\
@@ -269,6 +288,14 @@ def write_distributions(root: Path, count: int) -> list[str]:
         )
         types.append(f"type{n}")
     return types
+
+
+def age(root: Path) -> None:
+    """Date ``root`` and everything in it a minute back, as installed packages are: the
+    discovery index trusts no stamp younger than two seconds before its scan."""
+    then = time.time_ns() - 60 * 10**9
+    for path in [root, *root.rglob("*")]:
+        os.utime(path, ns=(then, then))
 
 
 def child_env(distributions: str | None, pycache: str | None) -> dict[str, str]:
@@ -453,7 +480,9 @@ def importtime_report(env: dict[str, str], repeat: int, top: int) -> None:
 
 
 def print_ratios(results: dict[str, Result]) -> None:
-    lazy = results["libnet lazy (default)"]
+    cold = results["libnet lazy, cold index"]
+    warm = results["libnet lazy, warm index"]
+    bare = results["libnet lazy, no index"]
     eager = results['libnet Controller(plugins="eager")']
     pluggy_res = results["pluggy eager load"]
     stdlib = results["stdlib importlib.metadata scan"]
@@ -461,33 +490,97 @@ def print_ratios(results: dict[str, Result]) -> None:
     empty = results["python -c (empty interpreter)"]
     print("Ratios (in-process totals unless marked wall)" + " " * 17 + "medians minima")
     ratio(
-        "libnet lazy total / pluggy eager load total",
-        (lazy, "total"),
-        (pluggy_res, "total"),
-        TARGET_VS_PLUGGY,
-    )
-    ratio("libnet lazy wall / pluggy eager load wall", (lazy, "wall"), (pluggy_res, "wall"))
-    ratio("libnet lazy total / stdlib importlib.metadata scan", (lazy, "total"), (stdlib, "total"))
-    ratio(
-        "libnet lazy total / importlib_metadata backport scan", (lazy, "total"), (backport, "total")
+        "cold index total / stdlib importlib.metadata scan", (cold, "total"), (stdlib, "total"), 1.0
     )
     ratio(
-        "libnet lazy Controller() / backport entry_points(group=)",
-        (lazy, "Controller()"),
-        (backport, "entry_points(group=)"),
+        "warm index total / stdlib importlib.metadata scan", (warm, "total"), (stdlib, "total"), 0.5
     )
+    ratio(
+        "warm index total / pluggy eager load total", (warm, "total"), (pluggy_res, "total"), 0.25
+    )
+    ratio("cold index total / pluggy eager load total", (cold, "total"), (pluggy_res, "total"))
+    ratio("cold index wall / stdlib scan wall", (cold, "wall"), (stdlib, "wall"))
+    ratio("warm index wall / stdlib scan wall", (warm, "wall"), (stdlib, "wall"))
+    ratio("warm index wall / pluggy eager load wall", (warm, "wall"), (pluggy_res, "wall"))
+    ratio("no index total / stdlib importlib.metadata scan", (bare, "total"), (stdlib, "total"))
+    ratio("warm index total / backport scan", (warm, "total"), (backport, "total"))
     ratio("libnet eager total / pluggy eager load total", (eager, "total"), (pluggy_res, "total"))
     ratio(
         "libnet eager total / pluggy eager load + init hook",
         (eager, "total"),
         (pluggy_res, "total + init hook"),
     )
-    ratio("libnet lazy total / libnet eager total", (lazy, "total"), (eager, "total"))
+    before = results.get("libnet lazy, before (--before)")
+    if before is not None:
+        ratio("cold index total / before total", (cold, "total"), (before, "total"))
+        ratio("warm index total / before total", (warm, "total"), (before, "total"))
+        ratio("before total / stdlib importlib.metadata scan", (before, "total"), (stdlib, "total"))
+        ratio("before total / pluggy eager load total", (before, "total"), (pluggy_res, "total"))
     print(
-        "  whole process above an empty interpreter (median wall): libnet lazy "
-        f"{(lazy.median('wall') - empty.median('wall')) * 1e3:.1f} ms, pluggy eager "
+        "  whole process above an empty interpreter (median wall): cold "
+        f"{(cold.median('wall') - empty.median('wall')) * 1e3:.1f} ms, warm "
+        f"{(warm.median('wall') - empty.median('wall')) * 1e3:.1f} ms, pluggy eager "
         f"{(pluggy_res.median('wall') - empty.median('wall')) * 1e3:.1f} ms"
     )
+
+
+TARGET_COMMANDS = 4.0
+"""The goal: each command's whole process at most this many times ``python -c pass``."""
+
+EXAMPLE_PLUGINS = ("libnet-ledger", "libnet-macvlan", "libnet-static-ipam")
+
+
+def commands_report(tmp: Path, pycache: str, repeat: int, before: str | None) -> None:
+    """``libnet network ls``, ``network inspect``, ``drivers`` (example plugins installed,
+    five networks) against ``python -c pass``: whole processes, alternating, medians."""
+    repo = Path(__file__).resolve().parents[1]
+    site = tmp / "examples"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site)]
+        + [str(repo / "example_plugins" / name) for name in EXAMPLE_PLUGINS],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        print(f"libnet commands skipped: pip could not install the example plugins:\n{proc.stderr}")
+        return
+    age(site)
+    versions = {"after": child_env(str(site), pycache)}
+    if before:
+        versions["before"] = {
+            **versions["after"],
+            "PYTHONPATH": os.pathsep.join([str(site), before]),
+        }
+    scenarios: list[tuple[str, str, dict[str, str]]] = [
+        ("python -c pass", CHILD_EMPTY, versions["after"])
+    ]
+    for label, env in versions.items():
+        env = {
+            **env,
+            "LIBNET_STATE_DIR": str(tmp / f"state-{label}"),
+            "LIBNET_CACHE_DIR": str(tmp / f"cache-{label}"),
+            "LIBNET_PLUGIN_DIRS": "",
+        }
+        for n, driver in enumerate(("null", "host", "ledger", "ledger", "ledger")):
+            create = ["network", "create", "-d", driver, f"net{n}"]
+            run_child(_fill(CHILD_COMMAND, ARGV=repr(create)), env)
+        for argv in (["network", "ls"], ["network", "inspect", "net2"], ["drivers"]):
+            code = _fill(CHILD_COMMAND, ARGV=repr(argv))
+            scenarios.append((f"libnet {' '.join(argv)} ({label})", code, env))
+    results = measure(scenarios, repeat)
+    empty = results.pop("python -c pass").median("wall")
+    print(
+        f"libnet commands, example plugins installed ({', '.join(EXAMPLE_PLUGINS)}), five "
+        f"networks; whole process, median of {repeat}; python -c pass {ms(empty).strip()} ms"
+    )
+    for name, res in results.items():
+        factor = res.median("wall") / empty
+        verdict = "within" if factor <= TARGET_COMMANDS else "ABOVE"
+        print(
+            f"  {name:<44} {ms(res.median('wall'))} ms {factor:6.2f}x python -c pass  "
+            f"(target: at most {TARGET_COMMANDS:.0f}x; {verdict} target)"
+        )
 
 
 def _shorten(line: str, prefixes: Sequence[str]) -> str:
@@ -522,6 +615,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=7, help="processes per scenario")
     parser.add_argument("--quick", action="store_true", help="100 distributions, 3 runs")
     parser.add_argument("--no-profile", action="store_true", help="skip the cProfile runs")
+    parser.add_argument(
+        "--no-commands", action="store_true", help="skip the libnet commands (pip installs)"
+    )
+    parser.add_argument(
+        "--before",
+        metavar="DIR",
+        help="a checkout of the libnet to compare with (such as a git worktree of main)",
+    )
     opts = parser.parse_args(argv)
     if opts.quick:
         opts.dists, opts.repeat = 100, 3
@@ -548,19 +649,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         types = write_distributions(root, opts.dists)
         used = types[len(types) // 2]
         print(f"distributions in {root}; first use of network type {used!r}\n")
+        age(root)
+        # Children run in a quiet, old directory: ``python -c`` puts the working directory
+        # on sys.path, and the index trusts no recently changed path entry.
+        quiet = Path(tmp) / "cwd"
+        quiet.mkdir()
+        age(quiet)
+        os.chdir(quiet)
         env = child_env(str(root), pycache)
-        scenarios = [
+        cold_env = {**env, "LIBNET_CACHE_DIR": str(Path(tmp) / "cache-cold")}
+        warm_env = {**env, "LIBNET_CACHE_DIR": str(Path(tmp) / "cache-warm")}
+        lazy = _fill(CHILD_LIBNET, MODE=repr("lazy"), TYPE=repr(used))
+        plain = [
             ("python -c (empty interpreter)", CHILD_EMPTY),
             ("stdlib importlib.metadata scan", _fill(CHILD_SCAN, MODULE="importlib.metadata")),
             ("importlib_metadata (backport) scan", _fill(CHILD_SCAN, MODULE="importlib_metadata")),
             ("pluggy eager load", CHILD_PLUGGY),
-            ("libnet lazy (default)", _fill(CHILD_LIBNET, MODE=repr("lazy"), TYPE=repr(used))),
+        ]
+        scenarios = [(name, code, env) for name, code in plain]
+        scenarios += [
+            ("libnet lazy, cold index", COLD + lazy, cold_env),
+            ("libnet lazy, warm index", lazy, warm_env),
+            ("libnet lazy, no index", lazy, {**env, "LIBNET_NO_INDEX": "1"}),
             (
                 'libnet Controller(plugins="eager")',
                 _fill(CHILD_LIBNET, MODE=repr("eager"), TYPE=repr(used)),
+                warm_env,
             ),
         ]
-        results = measure([(name, code, env) for name, code in scenarios], opts.repeat)
+        if opts.before:
+            before_env = {**env, "PYTHONPATH": os.pathsep.join([str(root), opts.before])}
+            scenarios.append(("libnet lazy, before (--before)", lazy, before_env))
+        results = measure(scenarios, opts.repeat)
         print_table(list(results.values()))
         print_ratios(results)
 
@@ -568,7 +688,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             limit = 8 if opts.quick else 14
             for mode in ("lazy", "eager"):
                 print()
-                profile_report(env, mode, used, limit)
+                profile_report(warm_env, mode, used, limit)
+
+        if not opts.no_commands:
+            print()
+            commands_report(Path(tmp), pycache, opts.repeat, opts.before)
 
         print("\nimport libnet with no synthetic distributions:")
         alone = [

@@ -95,14 +95,14 @@ class _Drivers(Generic[D, C]):
 
     def known(self) -> list[str]:
         """Every name registered or offered by a source, sorted, without loading anything."""
-        names = {reg.name for reg in self.registry.all()}
+        names = set(self.registry.names())
         for source in self._sources:
             names.update(source.names())
         return sorted(names)
 
     def available(self, name: str) -> bool:
         """Whether ``name`` is registered or could be loaded, without loading it."""
-        if self.registry.get(name) is not None:
+        if name in self.registry:
             return True
         for source in self._sources:
             if source.claims(name):
@@ -126,14 +126,14 @@ class _Drivers(Generic[D, C]):
             shadowed.update(source.names())
         rows.extend(
             DriverInfo(
-                name=reg.name,
-                source=reg.origin.source,
+                name=name,
+                source=origin.source,
                 status="ok",
-                capability=reg.capability,
-                address=reg.origin.address,
+                capability=capability,
+                address=origin.address,
             )
-            for reg in self.registry.all()
-            if reg.origin.source != "entrypoint"
+            for name, capability, origin in self.registry.described()
+            if origin.source != "entrypoint"
         )
         return sorted(rows, key=lambda r: (r.name, r.source, r.distribution or ""))
 

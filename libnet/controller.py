@@ -25,10 +25,11 @@ from libnet._records import (
 from libnet._resolver import _check_config
 from libnet._runtime import DriverCache, Runtime
 from libnet._sandboxes import namespace_name
-from libnet.driverapi import Capability, Driver
-from libnet.drivers import bridge, host, null, overlay
+from libnet.driverapi import Capability, Driver, Scope
+from libnet.drivers import host, null
 from libnet.drivers.remote import RemoteManager
 from libnet.drivers.remote.entrypoints import PluginFilter
+from libnet.drivers.remote.index import installed
 from libnet.errors import (
     AmbiguousIDError,
     InvalidOptionError,
@@ -37,7 +38,7 @@ from libnet.errors import (
     SandboxExistsError,
     SandboxNotFoundError,
 )
-from libnet.ipam import BUILTIN_IPAM_DRIVERS, IpamRegistry, register_builtin_ipam_drivers
+from libnet.ipam import BUILTIN_IPAM_DRIVERS, IpamRegistry, defer_builtin_ipam_drivers
 from libnet.ipam.remote import IpamPlugins
 from libnet.network import Network
 from libnet.osl import check_key, create_namespace, delete_namespace
@@ -54,6 +55,20 @@ BUILTIN_DRIVERS = frozenset({"null", "host", "bridge", "overlay", "remote"})
 """Network types reserved for libnet's own drivers; plugins cannot take them."""
 
 PluginMode = Literal["lazy", "eager", "off"]
+
+
+def _bridge_driver(owner: str) -> Driver:
+    """The built-in ``bridge`` driver (its module, and pyroute2, imported only now)."""
+    from libnet.drivers.bridge import BridgeDriver
+
+    return BridgeDriver(owner)
+
+
+def _overlay_driver(owner: str) -> Driver:
+    """The built-in ``overlay`` driver (its module, and pyroute2, imported only now)."""
+    from libnet.drivers.overlay import OverlayDriver
+
+    return OverlayDriver(owner)
 
 
 def _env_list(name: str) -> list[str] | None:
@@ -139,11 +154,18 @@ class Controller:
         self.owner = _owner(state_dir, store)
         """Names this state in the marks of the kernel objects it owns (see reconcile)."""
         if sys.platform == "linux":
-            bridge.init(self._registry, owner=self.owner)
-            overlay.init(self._registry, owner=self.owner)  # no global store yet: see its docs
+            owner = self.owner
+            self._registry.add_builtin(
+                "bridge", lambda: _bridge_driver(owner), Capability(Scope.LOCAL)
+            )
+            # No global store yet: creating an overlay network says so (see its docs).
+            self._registry.add_builtin(
+                "overlay", lambda: _overlay_driver(owner), Capability(Scope.GLOBAL, Scope.GLOBAL)
+            )
         allow = plugins_allow if plugins_allow is not None else _env_list("LIBNET_PLUGINS")
         deny = plugins_deny if plugins_deny is not None else _env_list("LIBNET_DISABLE_PLUGINS")
         strict = _env_flag("LIBNET_STRICT_PLUGINS") if strict_plugins is None else strict_plugins
+        found = installed() if plugins != "off" else None  # one pass for every group
         self._remote = RemoteManager(
             self._registry,
             config=driver_configs,
@@ -158,6 +180,7 @@ class Controller:
             ),
             plugin_timeouts=plugin_timeouts,
             on_lost_state=self._plugin_lost_state,
+            installed=found,
         )
         self._remote.warn_unknown(driver_configs, "driver_config")
         if plugins == "eager":
@@ -167,7 +190,7 @@ class Controller:
         self._store = store
         self.state_dir = None if state_dir is None else Path(state_dir)
         self._ipam_registry = IpamRegistry(BUILTIN_IPAM_DRIVERS)
-        register_builtin_ipam_drivers(
+        defer_builtin_ipam_drivers(
             self._ipam_registry,
             store,
             local_pools=local_address_pools,
@@ -180,6 +203,7 @@ class Controller:
             strict=strict,
             enabled=plugins != "off",
             docker=self._remote.docker,
+            installed=found,
         )
         self._ipam_plugins.warn_unknown(ipam_configs, "ipam_config")
         if plugins == "eager":

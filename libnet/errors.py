@@ -41,6 +41,7 @@ __all__ = [
     "StoreBusyError",
     "StoreCorruptError",
     "StoreError",
+    "StoreReadOnlyError",
     "StoreVersionError",
     "UnknownDriverError",
     "UnsupportedOperationError",
@@ -154,6 +155,10 @@ class StoreCorruptError(StoreError):
 
 class StoreVersionError(StoreError):
     """The state file was written by a newer libnet, with a schema this version does not know."""
+
+
+class StoreReadOnlyError(StoreError):
+    """A command that only reads the state was asked to write it (its store is read-only)."""
 
 
 class StoreBusyError(StoreError, OperationTimeoutError):

@@ -206,8 +206,9 @@ class DriverRegistry(Generic[D, C]):
     def __init__(
         self, builtin_names: frozenset[str] = frozenset(), kind: DriverKind[Any, Any] | None = None
     ) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._drivers: dict[str, Registered[D, C]] = {}
+        self._deferred: dict[str, tuple[Callable[[], D], C]] = {}
         self._builtin_names = builtin_names
         self._kind: DriverKind[D, C] = kind or NETWORK_DRIVERS  # type: ignore[assignment]
 
@@ -272,16 +273,53 @@ class DriverRegistry(Generic[D, C]):
             self._drivers[name] = entry
         return entry
 
+    def add_builtin(self, name: str, make: Callable[[], D], capability: C) -> None:
+        """Register built-in driver ``name``, made by ``make()`` when first looked up, so that
+        a process that never uses it never imports its module (the ``bridge`` driver and
+        pyroute2, the ``default`` IPAM allocator)."""
+        check_driver_name(name)
+        with self._lock:
+            if name in self._drivers or name in self._deferred:
+                raise DriverRegistrationError(f"{self._kind.label} {name!r} is registered twice")
+            self._deferred[name] = (make, capability)
+
     def remove(self, name: str) -> None:
         """Forget the driver for ``name`` (used to undo a failed plugin's registrations)."""
         with self._lock:
             self._drivers.pop(name, None)
 
+    def __contains__(self, name: object) -> bool:
+        """Whether ``name`` is registered, without making a deferred built-in driver."""
+        return name in self._drivers or name in self._deferred
+
     def get(self, name: str) -> Registered[D, C] | None:
         """The registered driver for ``name``, or None."""
-        return self._drivers.get(name)
+        found = self._drivers.get(name)
+        if found is None and name in self._deferred:
+            with self._lock:
+                deferred = self._deferred.pop(name, None)
+                if deferred is not None:
+                    make, capability = deferred
+                    self.add(name, make(), capability)
+                found = self._drivers.get(name)
+        return found
 
     def all(self) -> list[Registered[D, C]]:
         """Every registered driver, sorted by name."""
+        for name in list(self._deferred):
+            self.get(name)
         with self._lock:
             return sorted(self._drivers.values(), key=lambda r: r.name)
+
+    def described(self) -> list[tuple[str, C, DriverOrigin]]:
+        """(name, capability, origin) of every driver, sorted by name, without making a
+        deferred built-in driver."""
+        with self._lock:
+            rows = [(r.name, r.capability, r.origin) for r in self._drivers.values()]
+            rows += [(n, c, DriverOrigin()) for n, (_, c) in self._deferred.items()]
+        return sorted(rows, key=lambda row: row[0])
+
+    def names(self) -> list[str]:
+        """Every registered name, sorted, without making a deferred built-in driver."""
+        with self._lock:
+            return sorted({*self._drivers, *self._deferred})

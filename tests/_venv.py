@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-__all__ = ["REPO", "Venv", "copy_tree", "make_venv"]
+__all__ = ["REPO", "Venv", "copy_tree", "make_venv", "write_project"]
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -103,3 +103,67 @@ def make_venv(root: Path) -> Venv:
     v = Venv(root / "venv", env)
     v.pip("install", "--quiet", str(copy_tree(REPO, root / "libnet-src")))
     return v
+
+
+_PLUGIN = """
+import libnet
+
+
+class {cls}(libnet.Driver):
+    def create_network(self, nid, options, ipv4_data, ipv6_data):
+        print("{dist} created", nid)
+
+    def delete_network(self, nid):
+        pass
+
+    def create_endpoint(self, nid, eid, iface, options):
+        pass
+
+    def delete_endpoint(self, nid, eid):
+        pass
+
+    def endpoint_oper_info(self, nid, eid):
+        return {{"served_by": "{dist}"}}
+
+    def join(self, nid, eid, sandbox_key, jinfo, options):
+        pass
+
+    def leave(self, nid, eid):
+        pass
+
+
+@libnet.hookimpl
+def libnet_driver_init(callback, config):
+    callback.register_driver("{network_type}", {cls}(), libnet.Capability(data_scope="local"))
+"""
+
+
+def write_project(
+    root: Path, dist: str, network_type: str, requires: str = "", version: str = "1.0"
+) -> Path:
+    """A source project for distribution ``dist`` (``version``) serving ``network_type``."""
+    module = dist.replace("-", "_")
+    project = root / f"{dist}-{version}"
+    (project / module).mkdir(parents=True)
+    (project / module / "__init__.py").write_text(
+        _PLUGIN.format(cls="PluginDriver", dist=dist, network_type=network_type)
+    )
+    deps = json.dumps([requires] if requires else [])
+    (project / "pyproject.toml").write_text(
+        textwrap.dedent(
+            f"""\
+            [build-system]
+            requires = ["setuptools>=61"]
+            build-backend = "setuptools.build_meta"
+
+            [project]
+            name = "{dist}"
+            version = "{version}"
+            dependencies = {deps}
+
+            [project.entry-points."libnet.drivers"]
+            {network_type} = "{module}"
+            """
+        )
+    )
+    return project

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +22,23 @@ LIBNET_ENV = (
     "LIBNET_PLUGIN_TIMEOUT",
 )
 
+INDEX_MODULES = frozenset(
+    {
+        "test_discovery",
+        "test_plugin_failures",
+        "test_ipam_controller",
+        "test_driver_config",
+        "test_builtin_drivers",
+        "test_proxy",
+        "test_rollback",
+        "test_controller",
+        "test_drivers",
+        "test_ipam",
+    }
+)
+"""Test modules of discovery and failure isolation: each test runs with the discovery index
+cold (scanned at start) and warm (read back from the index)."""
+
 SYSTEM_TIERS = frozenset({"netns", "docker", "etcd"})
 """Test folders that drive the host's kernel, a Docker Engine or etcd clusters: marked
 ``system``, so tox runs them once (under one Python) instead of under every interpreter."""
@@ -35,6 +53,53 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             continue
         if parts and parts[0] in SYSTEM_TIERS:
             item.add_marker(pytest.mark.system)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """No test reads or writes the user's discovery index: a cache directory per session
+    (subprocesses inherit it). Set here, before any test module imports libnet."""
+    import shutil
+    import tempfile
+
+    cache = tempfile.mkdtemp(prefix="libnet-test-cache-")
+    config.add_cleanup(lambda: shutil.rmtree(cache, ignore_errors=True))
+    os.environ["XDG_CACHE_HOME"] = cache  # subprocesses that drop LIBNET_* keep it
+    os.environ.pop("LIBNET_CACHE_DIR", None)
+    os.environ.pop("LIBNET_NO_INDEX", None)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.module.__name__.rpartition(".")[2] in INDEX_MODULES:
+        metafunc.parametrize("discovery_index", ["cold", "warm"], indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def discovery_index(
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> str:
+    """``cold``: every start scans (an empty cache directory per test). ``warm``: every
+    start's scan is written to the index first, then read back from it, and the test fails
+    if the index was not used."""
+    from libnet.drivers.remote import index
+
+    mode: str = getattr(request, "param", "cold")
+    # Beside the test's tmp_path, not in it: tests check what their directories hold.
+    monkeypatch.setenv("LIBNET_CACHE_DIR", str(tmp_path_factory.mktemp("libnet-cache")))
+    if mode == "warm":
+        load = index._load
+
+        def warm(file: Path, key: dict[str, object]) -> object:
+            index._save(file, key, index.time.time_ns(), index.scan(key["path"]))  # type: ignore[arg-type]
+            with monkeypatch.context() as m:
+                m.setattr(index, "RACY_NS", -(10**18))  # the scan just now is trusted
+                found = load(file, key)
+            assert found is not None, "the index just written was not used"
+            return found
+
+        monkeypatch.setattr(index, "_load", warm)
+    return mode
 
 
 @pytest.fixture(autouse=True)

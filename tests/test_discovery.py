@@ -266,18 +266,18 @@ def test_an_invalid_requirement_is_a_failure_naming_it(dists: FakeDists) -> None
 def test_requirements_are_read_once_per_distribution(
     dists: FakeDists, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from libnet.drivers.remote import entrypoints
+    from libnet.drivers.remote import installed
 
     install_plugin(dists, "libnet-many", "one", "two", "three", requires=("libnet>=0.1",))
     reads: list[str | None] = []
-    real = entrypoints._read_head
+    real = installed._head
 
-    def counting(dist: Any) -> Any:
-        head = real(dist)
-        reads.append(head.name)
+    def counting(text: str) -> Any:
+        head = real(text)
+        reads.append(head[0])
         return head
 
-    monkeypatch.setattr(entrypoints, "_read_head", counting)
+    monkeypatch.setattr(installed, "_head", counting)
     specs = [s for s in discover(DRIVER_GROUP).specs if s.distribution in dists.names]
     assert [s.requires for s in specs] == [("libnet>=0.1",)] * 3
     assert reads.count("libnet-many") == 1

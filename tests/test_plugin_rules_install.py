@@ -8,76 +8,14 @@ there as a user would run it.
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
-from _venv import Venv, make_venv
+from _venv import Venv, make_venv, write_project
 
 import libnet
 
 pytestmark = pytest.mark.slow
-
-PLUGIN = """
-import libnet
-
-
-class {cls}(libnet.Driver):
-    def create_network(self, nid, options, ipv4_data, ipv6_data):
-        print("{dist} created", nid)
-
-    def delete_network(self, nid):
-        pass
-
-    def create_endpoint(self, nid, eid, iface, options):
-        pass
-
-    def delete_endpoint(self, nid, eid):
-        pass
-
-    def endpoint_oper_info(self, nid, eid):
-        return {{"served_by": "{dist}"}}
-
-    def join(self, nid, eid, sandbox_key, jinfo, options):
-        pass
-
-    def leave(self, nid, eid):
-        pass
-
-
-@libnet.hookimpl
-def libnet_driver_init(callback, config):
-    callback.register_driver("{network_type}", {cls}(), libnet.Capability(data_scope="local"))
-"""
-
-
-def write_project(root: Path, dist: str, network_type: str, requires: str = "") -> Path:
-    """A source project for distribution ``dist`` serving ``network_type``."""
-    module = dist.replace("-", "_")
-    project = root / dist
-    (project / module).mkdir(parents=True)
-    (project / module / "__init__.py").write_text(
-        PLUGIN.format(cls="PluginDriver", dist=dist, network_type=network_type)
-    )
-    deps = json.dumps([requires] if requires else [])
-    (project / "pyproject.toml").write_text(
-        textwrap.dedent(
-            f"""\
-            [build-system]
-            requires = ["setuptools>=61"]
-            build-backend = "setuptools.build_meta"
-
-            [project]
-            name = "{dist}"
-            version = "1.0"
-            dependencies = {deps}
-
-            [project.entry-points."libnet.drivers"]
-            {network_type} = "{module}"
-            """
-        )
-    )
-    return project
 
 
 @pytest.fixture(scope="module")

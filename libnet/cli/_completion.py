@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from libnet.cli._context import PROG, CommandContext, resolve_state_dir
-from libnet.controller import Controller
 from libnet.errors import LibnetError
 
 _BASH = """\
@@ -135,6 +134,8 @@ def _names(metavar: str | None, positionals: Sequence[str], state_dir: Path) -> 
     if metavar not in ("NETWORK", "ENDPOINT", "SANDBOX") or not (state_dir / "state.db").exists():
         return []
     try:
+        from libnet.controller import Controller
+
         with Controller(state_dir=state_dir, plugins="off") as controller:
             if metavar == "SANDBOX":
                 return [box.container_id for box in controller.sandboxes()]

@@ -8,9 +8,12 @@ import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from libnet.controller import Controller, PluginMode
 from libnet.errors import LibnetError
+
+if TYPE_CHECKING:  # the controller's modules are imported by the commands that use one
+    from libnet.controller import Controller, PluginMode
 
 PROG = "libnet"
 
@@ -52,13 +55,28 @@ class CommandContext:
     """``--plugin-timeout``; None leaves it to the controller (``LIBNET_PLUGIN_TIMEOUT``)."""
     _controller: Controller | None = field(default=None, repr=False)
 
-    def controller(self, *, plugins: PluginMode = "lazy", stateless: bool = False) -> Controller:
+    def controller(
+        self, *, plugins: PluginMode = "lazy", stateless: bool = False, read_only: bool = False
+    ) -> Controller:
         """The run's controller on the state directory, opened on first use.
 
         ``stateless`` commands (``libnet drivers``) get one with memory state, so they work
-        without touching, or being able to open, the state directory.
+        without touching, or being able to open, the state directory. ``read_only``
+        commands (``ls``, ``inspect``) read a snapshot of the state file: they work for a
+        user who may read it but not write it, and never create or change a file.
         """
         if self._controller is None:
+            from libnet.controller import Controller
+
+            if read_only and not stateless:
+                from libnet.store.readonly import open_snapshot
+
+                self._controller = Controller(
+                    store=open_snapshot(self.state_dir),
+                    plugins=plugins,
+                    plugin_timeout=self.plugin_timeout,
+                )
+                return self._controller
             state_dir = None if stateless else self.state_dir
             self._controller = Controller(
                 state_dir=state_dir, plugins=plugins, plugin_timeout=self.plugin_timeout

@@ -20,10 +20,19 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument(
         "--traceback", action="store_true", help="include the traceback of failed plugins"
     )
+    p.add_argument(
+        "--refresh",
+        action="store_true",
+        help="scan the installed distributions again and rewrite the discovery index",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> int:
+    if args.refresh:
+        from libnet.drivers.remote.index import installed
+
+        installed(refresh=True)
     controller = ctx.controller(plugins="eager", stateless=True)
     rows = [row for row in controller.drivers() if matches(filterable(row), args.filters)]
     if args.format is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from libnet import labels
 from libnet.cli._args import add_json, add_options, short_id, to_dict
@@ -12,11 +12,13 @@ from libnet.cli._filters import add_filter, matches
 from libnet.cli._format import print_json
 from libnet.cli._listing import Listing, add_format
 from libnet.errors import LibnetError, NotFoundError
-from libnet.network import Endpoint
 
 _NETWORK_HELP = "network name, ID or unique ID prefix"
 _ENDPOINT_HELP = "endpoint name, ID or unique ID prefix"
 _SANDBOX_HELP = "container ID, sandbox ID or unique sandbox ID prefix"
+
+if TYPE_CHECKING:
+    from libnet.network import Endpoint
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

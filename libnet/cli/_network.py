@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from libnet.cli._args import add_json, add_options, key_value, short_id, to_dict
 from libnet.cli._context import PROG, CommandContext
@@ -24,7 +24,9 @@ from libnet.errors import (
     NetworkNotFoundError,
     NotFoundError,
 )
-from libnet.network import Network
+
+if TYPE_CHECKING:
+    from libnet.network import Network
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -139,7 +141,7 @@ def _dicts(networks: list[Network]) -> list[dict[str, Any]]:
 def _ls(args: argparse.Namespace, ctx: CommandContext) -> int:
     nets = [
         n
-        for n in _dicts(ctx.controller().networks())
+        for n in _dicts(ctx.controller(read_only=True).networks())
         if matches({**n, "label": n["labels"]}, args.filters)
     ]
     if args.json:
@@ -182,7 +184,7 @@ def _listing(nets: list[dict[str, Any]], no_trunc: bool) -> Listing:
 
 
 def _inspect(args: argparse.Namespace, ctx: CommandContext) -> int:
-    controller = ctx.controller()
+    controller = ctx.controller(read_only=True)
     found: list[dict[str, Any]] = []
     status = ctx.each(args.refs, lambda ref: found.append(controller.network(ref).to_dict()))
     print_json(found)

@@ -12,7 +12,6 @@ from libnet.cli._filters import add_filter, matches
 from libnet.cli._format import print_json
 from libnet.cli._listing import Listing, add_format
 from libnet.errors import InvalidOptionError, NotFoundError
-from libnet.osl import NETNS_DIR, run_in_namespace
 
 _SANDBOX_HELP = "container ID, sandbox ID or unique sandbox ID prefix"
 
@@ -93,6 +92,8 @@ def _netns_path(value: str) -> str:
         return value
     if value in ("", ".", ".."):
         raise InvalidOptionError(f"--netns {value!r} is not a namespace name or path")
+    from libnet.osl import NETNS_DIR
+
     return str(NETNS_DIR / value)
 
 
@@ -109,7 +110,7 @@ def _exec(args: argparse.Namespace, ctx: CommandContext) -> int:
         command = command[1:]
     if not command:
         raise InvalidOptionError("no command given: libnet sandbox exec SANDBOX -- COMMAND...")
-    sandbox = ctx.controller().sandbox(args.ref)
+    sandbox = ctx.controller(read_only=True).sandbox(args.ref)
     key = sandbox.key
     if key is None:
         raise InvalidOptionError(
@@ -118,12 +119,14 @@ def _exec(args: argparse.Namespace, ctx: CommandContext) -> int:
         )
     ctx.close()  # the command may run long: hold no state file open meanwhile
     sys.stdout.flush()
+    from libnet.osl import run_in_namespace
+
     return run_in_namespace(key, command)
 
 
 def _ls(args: argparse.Namespace, ctx: CommandContext) -> int:
     boxes: list[dict[str, Any]] = []
-    for sandbox in ctx.controller().sandboxes():
+    for sandbox in ctx.controller(read_only=True).sandboxes():
         try:
             boxes.append(sandbox.to_dict())
         except NotFoundError:
@@ -155,7 +158,7 @@ def _ls(args: argparse.Namespace, ctx: CommandContext) -> int:
 
 
 def _inspect(args: argparse.Namespace, ctx: CommandContext) -> int:
-    controller = ctx.controller()
+    controller = ctx.controller(read_only=True)
     found: list[dict[str, Any]] = []
     status = ctx.each(args.refs, lambda ref: found.append(controller.sandbox(ref).to_dict()))
     print_json(found)

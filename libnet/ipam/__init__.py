@@ -3,6 +3,8 @@
 Mirrors libnetwork's ``ipamapi`` with Python names; see :mod:`libnet.ipam._api`.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from libnet.ipam._api import (
     ALLOC_SERIAL,
     DEFAULT_IPAM,
@@ -22,7 +24,11 @@ from libnet.ipam._api import (
     bind_ipam,
     missing_methods,
 )
-from libnet.ipam._builtin import BUILTIN_IPAM_DRIVERS, register_builtin_ipam_drivers
+from libnet.ipam._builtin import (
+    BUILTIN_IPAM_DRIVERS,
+    defer_builtin_ipam_drivers,
+    register_builtin_ipam_drivers,
+)
 from libnet.ipam._config import (
     DEFAULT_GLOBAL_POOLS,
     DEFAULT_LOCAL_POOLS,
@@ -31,8 +37,10 @@ from libnet.ipam._config import (
     validate_pool_config,
 )
 from libnet.ipam._registry import IpamRegistry
-from libnet.ipam.default import DefaultIpam, PoolInfo
-from libnet.ipam.null import NULL_POOL_ID, NullIpam
+
+if TYPE_CHECKING:
+    from libnet.ipam.default import DefaultIpam, PoolInfo
+    from libnet.ipam.null import NULL_POOL_ID, NullIpam
 
 __all__ = [
     "ALLOC_SERIAL",
@@ -61,7 +69,27 @@ __all__ = [
     "PoolInfo",
     "PoolSpec",
     "bind_ipam",
+    "defer_builtin_ipam_drivers",
     "missing_methods",
     "register_builtin_ipam_drivers",
     "validate_pool_config",
 ]
+
+_LAZY = {
+    "DefaultIpam": "libnet.ipam.default",
+    "PoolInfo": "libnet.ipam.default",
+    "NULL_POOL_ID": "libnet.ipam.null",
+    "NullIpam": "libnet.ipam.null",
+}
+"""The allocators, imported on first use: a process that allocates nothing never loads them."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -10,6 +10,7 @@ from libnet._resolver import _Drivers
 from libnet.dockerplugin.plugins import DockerPlugins
 from libnet.drivers.remote.entrypoints import PluginFilter, PluginLoader
 from libnet.drivers.remote.group import PluginGroup
+from libnet.drivers.remote.index import Installed
 from libnet.drivers.remote.sources import DockerIpams
 from libnet.ipam._api import Ipam, IpamCapability
 from libnet.registry import DriverRegistry
@@ -34,6 +35,7 @@ class IpamPlugins(_Drivers[Ipam, IpamCapability]):
         strict: bool,
         enabled: bool = True,
         docker: DockerPlugins | None = None,
+        installed: Installed | None = None,
     ) -> None:
         self.entry_points = PluginGroup(
             registry,
@@ -43,6 +45,7 @@ class IpamPlugins(_Drivers[Ipam, IpamCapability]):
             plugin_filter=plugin_filter,
             strict=strict,
             enabled=enabled,
+            installed=installed,
         )
         super().__init__(
             registry,

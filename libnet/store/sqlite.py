@@ -40,7 +40,14 @@ from libnet.store._api import (
     prefix_end,
 )
 
-__all__ = ["DEFAULT_TIMEOUT", "SCHEMA_VERSION", "STATE_FILE", "SqliteStore"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "SCHEMA_VERSION",
+    "STATE_FILE",
+    "SqliteStore",
+    "check_schema",
+    "db_path",
+]
 
 SCHEMA_VERSION = 1
 """The schema this code writes; files with a higher version are refused."""
@@ -73,7 +80,7 @@ _SET_LAST_INDEX = "UPDATE meta SET value = ? WHERE name = 'last_index'"
 _get_ident = threading.get_ident
 
 
-def _db_path(path: Path) -> Path:
+def db_path(path: Path) -> Path:
     """``path`` itself if it names a ``.db`` file, else ``path/state.db``."""
     if path.suffix == ".db" and not path.is_dir():
         return path
@@ -85,6 +92,28 @@ def _is_busy(error: sqlite3.Error) -> bool:
     if isinstance(code, int):
         return code & 0xFF in (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
     return "locked" in str(error) or "busy" in str(error)
+
+
+def check_schema(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse a foreign, schema-less or newer file at ``path``."""
+    tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+    if not {"meta", "kv"} <= tables:
+        raise StoreCorruptError(
+            f"state file {path} is a SQLite database but not a libnet state file; "
+            "the file was not changed: move it away or choose another state directory"
+        )
+    rows = dict(conn.execute("SELECT name, value FROM meta"))
+    version = rows.get("schema_version")
+    if not isinstance(version, int) or not isinstance(rows.get("last_index"), int):
+        raise StoreCorruptError(
+            f"state file {path} has no valid schema version; the file was not changed: "
+            "restore it from a backup or move it away"
+        )
+    if version > SCHEMA_VERSION:
+        raise StoreVersionError(
+            f"state file {path} was written by a newer libnet (schema {version}); "
+            f"upgrade libnet (this version reads schema {SCHEMA_VERSION})"
+        )
 
 
 class SqliteStore(Store):
@@ -110,7 +139,7 @@ class SqliteStore(Store):
                 f"synchronous={synchronous!r} is not valid for the SQLite store: "
                 "use 'NORMAL' or 'FULL'"
             )
-        self._path = _db_path(Path(path))
+        self._path = db_path(Path(path))
         self._timeout = timeout
         self._lock = threading.Lock()
         self._owner: int | None = None  # thread running a transaction
@@ -135,6 +164,12 @@ class SqliteStore(Store):
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as e:
             raise StoreError(f"cannot create state directory {directory}: {e.strerror or e}") from e
+        if path.is_file() and not os.access(path, os.W_OK):
+            raise StoreError(
+                f"state file {path} is not writable by this user (uid {os.geteuid()}; the "
+                f"file belongs to uid {path.stat().st_uid}): run the command as a user who "
+                "may change the state, or fix its permissions"
+            )
         if not os.access(directory, os.W_OK | os.X_OK):
             raise StoreError(
                 f"state directory {directory} is not writable: fix its permissions "
@@ -222,26 +257,7 @@ class SqliteStore(Store):
         return str(mode).lower()
 
     def _check_schema(self, conn: sqlite3.Connection) -> None:
-        """Refuse a foreign, schema-less or newer file."""
-        path = self._path
-        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
-        if not {"meta", "kv"} <= tables:
-            raise StoreCorruptError(
-                f"state file {path} is a SQLite database but not a libnet state file; "
-                "the file was not changed: move it away or choose another state directory"
-            )
-        rows = dict(conn.execute("SELECT name, value FROM meta"))
-        version = rows.get("schema_version")
-        if not isinstance(version, int) or not isinstance(rows.get("last_index"), int):
-            raise StoreCorruptError(
-                f"state file {path} has no valid schema version; the file was not changed: "
-                "restore it from a backup or move it away"
-            )
-        if version > SCHEMA_VERSION:
-            raise StoreVersionError(
-                f"state file {path} was written by a newer libnet (schema {version}); "
-                f"upgrade libnet (this version reads schema {SCHEMA_VERSION})"
-            )
+        check_schema(conn, self._path)
 
     def _error(self, error: sqlite3.Error, action: str, *, opening: bool = False) -> StoreError:
         """The libnet error for a SQLite error met while doing ``action``."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -49,3 +51,26 @@ def test_drivers_in_strict_mode_fails_naming_the_plugin(broken_site: Path, tmp_p
     assert result.returncode == 1, result
     assert "libnet: error: entry point 'broken'" in result.stderr
     assert "libnet-broken" in result.stderr.splitlines()[-1]
+
+
+def test_drivers_refresh_rebuilds_the_discovery_index(
+    broken_site: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    cache = tmp_path_factory.mktemp("cache")  # not in the working directory, on sys.path
+    then = time.time_ns() - 60 * 10**9
+    for path in [tmp_path, *tmp_path.rglob("*")]:  # stamps old enough to trust
+        os.utime(path, ns=(then, then))
+    assert drivers(broken_site, tmp_path, LIBNET_CACHE_DIR=str(cache)).returncode == 0
+    (file,) = cache.glob("discovery-*.json")
+    data = json.loads(file.read_text())
+    data["entry_points"].append(["libnet.drivers", "ghost", "ghost_mod", "libnet-ghost", "1", []])
+    file.write_text(json.dumps(data))
+    names = [
+        line.split()[0]
+        for line in drivers(broken_site, tmp_path, LIBNET_CACHE_DIR=str(cache)).stdout.splitlines()
+    ]
+    assert "ghost" in names  # the index was used
+    result = drivers(broken_site, tmp_path, "--refresh", LIBNET_CACHE_DIR=str(cache))
+    assert result.returncode == 0, result
+    assert "ghost" not in [line.split()[0] for line in result.stdout.splitlines()]
+    assert "ghost" not in file.read_text()

@@ -1,34 +1,36 @@
 """Plugins from entry points: discovery without import, then loading with failure isolation.
 
-Discovery (:func:`discover`) reads the installed distributions' entry points for one group,
-de-duplicates them, sorts them and applies the allow- and deny-lists, all without importing
-anything. Two distributions advertising one name are a conflict: neither serves it until an
-allow- or deny-list entry picks one. Loading (:class:`PluginLoader`) first checks the
-distribution's ``Requires-Dist`` on libnet against the running version, then imports one
-plugin on demand, registers it with a pluggy ``PluginManager`` built on
-:mod:`libnet.hookspecs`, and runs its init hook with a callback scoped to that plugin. A
-plugin that fails at any step is unregistered, undone and recorded as a
-:class:`PluginFailure`; nothing else is affected. Whatever a plugin prints while libnet runs
-its code goes to stderr (:func:`libnet._output.plugin_code`).
+Discovery (:func:`discover`) takes one group's entry points from the one pass over the
+installed distributions (:mod:`~libnet.drivers.remote.installed`, usually read back from the
+discovery index, :mod:`~libnet.drivers.remote.index`), sorts them and applies the allow- and
+deny-lists, all without importing anything. Two distributions advertising one name are a
+conflict: neither serves it until an allow- or deny-list entry picks one. Loading
+(:class:`PluginLoader`) first checks the distribution's ``Requires-Dist`` on libnet against
+the running version, then imports one plugin on demand, registers it with a pluggy
+``PluginManager`` built on :mod:`libnet.hookspecs`, and runs its init hook with a callback
+scoped to that plugin. A plugin that fails at any step is unregistered, undone and recorded
+as a :class:`PluginFailure`; nothing else is affected. Whatever a plugin prints while libnet
+runs its code goes to stderr (:func:`libnet._output.plugin_code`).
 """
 
 from __future__ import annotations
 
 import logging
-import re
-import sys
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pluggy
+if TYPE_CHECKING:
+    import pluggy
 
-from libnet import hookspecs
 from libnet._output import plugin_code
 from libnet._version import __version__
+from libnet.drivers.remote.index import Installed
+from libnet.drivers.remote.index import installed as installed_now
+from libnet.drivers.remote.installed import load_target, normalize_dist_name
 from libnet.errors import PluginLoadError
 from libnet.registry import DriverInfo
 
@@ -46,11 +48,6 @@ __all__ = [
 log = logging.getLogger("libnet.plugins")
 
 
-def normalize_dist_name(name: str) -> str:
-    """Normalise a distribution name as PEP 503 does (``My_Pkg`` -> ``my-pkg``)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 @dataclass(frozen=True)
 class PluginSpec:
     """One entry point of a plugin group, found but not imported."""
@@ -60,7 +57,6 @@ class PluginSpec:
     group: str
     distribution: str | None
     version: str | None
-    entry_point: Any
     requires: tuple[str, ...] = ()
     """The distribution's ``Requires-Dist`` entries on libnet, unparsed."""
 
@@ -68,6 +64,10 @@ class PluginSpec:
     def dist_key(self) -> str:
         """The normalised distribution name (empty when unknown)."""
         return normalize_dist_name(self.distribution or "")
+
+    def load(self) -> object:
+        """Import what the entry point names."""
+        return load_target(self.value)
 
     def describe(self) -> str:
         dist = self.distribution or "an unknown distribution"
@@ -136,40 +136,25 @@ class Discovery:
 
 
 def discover(
-    group: str, plugin_filter: PluginFilter | None = None, kind: str = "network type"
+    group: str,
+    plugin_filter: PluginFilter | None = None,
+    kind: str = "network type",
+    installed: Installed | None = None,
 ) -> Discovery:
     """Enumerate the entry points of ``group`` without importing them.
 
+    ``installed`` is what one pass found for every group (else :func:`installed_now`).
     Entry points are de-duplicated by distribution (the first on ``sys.path`` wins, as
     for imports) and sorted by name, then distribution. A name that two distributions
     advertise (after the allow- and deny-lists) is a conflict: neither serves it.
     """
-    if sys.version_info >= (3, 12):  # pragma: no cover - depends on the interpreter
-        from importlib import metadata
-    else:  # pragma: no cover
-        import importlib_metadata as metadata
-
+    if installed is None:
+        installed = installed_now()
     plugin_filter = plugin_filter or PluginFilter()
-    heads: dict[int, tuple[Any, _Head]] = {}  # one METADATA read per distribution
-    found: list[PluginSpec] = []
-    for ep in metadata.entry_points(group=group):
-        dist = getattr(ep, "dist", None)
-        head = _Head(None, None, ())
-        if dist is not None:
-            if id(dist) not in heads:
-                heads[id(dist)] = (dist, _read_head(dist))
-            head = heads[id(dist)][1]
-        found.append(
-            PluginSpec(
-                name=ep.name,
-                value=ep.value,
-                group=group,
-                distribution=head.name,
-                version=head.version,
-                entry_point=ep,
-                requires=head.requires,
-            )
-        )
+    found = [
+        PluginSpec(ep.name, ep.value, group, ep.distribution, ep.version, ep.requires)
+        for ep in installed.group(group)
+    ]
     found.sort(key=lambda s: (s.name, s.dist_key, s.value))
     disabled: list[PluginSpec] = []
     by_name: dict[str, dict[str, PluginSpec]] = {}
@@ -199,60 +184,6 @@ def _conflict(kind: str, name: str, others: list[PluginSpec]) -> str:
         f"with an allow-list (LIBNET_PLUGINS / plugins_allow) or a deny-list entry "
         f"(LIBNET_DISABLE_PLUGINS / plugins_deny), such as LIBNET_DISABLE_PLUGINS={example}"
     )
-
-
-@dataclass(frozen=True)
-class _Head:
-    """What discovery reads of a distribution's METADATA: name, version, needs of libnet."""
-
-    name: str | None
-    version: str | None
-    requires: tuple[str, ...]
-
-
-_REQUIREMENT_NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
-
-
-def _on_libnet(requirements: Iterable[str]) -> tuple[str, ...]:
-    """The requirements that name libnet (parsed only when a plugin is loaded)."""
-    out = []
-    for req in requirements:
-        match = _REQUIREMENT_NAME.match(req)
-        if match and normalize_dist_name(match.group(1)) == "libnet":
-            out.append(req.strip())
-    return tuple(out)
-
-
-def _read_head(dist: Any) -> _Head:
-    """A distribution's name, version and ``Requires-Dist`` on libnet, from METADATA's head.
-
-    Reading the header lines is several times cheaper than ``dist.metadata``, which
-    parses the whole file with the email parser (twice, once for ``dist.version``).
-    """
-    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
-    fields: dict[str, str] = {}
-    requires: list[str] = []
-    for line in text.splitlines():
-        if not line:
-            break
-        key, sep, value = line.partition(":")
-        if sep and key == "Requires-Dist":
-            requires.append(value.strip())
-        elif sep and key in ("Name", "Version") and key not in fields:
-            fields[key] = value.strip()
-    if "Name" not in fields:  # unusual layout: let importlib try the full parse
-        try:
-            meta = dist.metadata
-        except (KeyError, OSError):  # no METADATA at all
-            meta = None
-        if meta is None:
-            return _Head(None, fields.get("Version"), _on_libnet(requires))
-        return _Head(
-            meta.get("Name"),
-            meta.get("Version"),
-            _on_libnet(meta.get_all("Requires-Dist") or ()),
-        )
-    return _Head(fields["Name"], fields.get("Version"), _on_libnet(requires))
 
 
 _OPERATOR_ORDER = ("===", "==", "~=", ">=", ">", "!=", "<=", "<")
@@ -356,8 +287,6 @@ class PluginLoader:
         registration_error: Callable[[str], Exception],
         strict: bool = False,
     ) -> None:
-        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
-        self.pm.add_hookspecs(hookspecs)
         self.reserved = reserved
         self.register = register
         self.registration_error = registration_error
@@ -379,6 +308,18 @@ class PluginLoader:
             if failure.spec.name not in reported:
                 reported.add(failure.spec.name)
                 self._report(failure)
+
+    @cached_property
+    def pm(self) -> pluggy.PluginManager:
+        """The pluggy manager of the plugins loaded, made at the first load (pluggy and the
+        hook specifications are imported only then)."""
+        import pluggy
+
+        from libnet import hookspecs
+
+        pm = pluggy.PluginManager(hookspecs.PROJECT)
+        pm.add_hookspecs(hookspecs)
+        return pm
 
     @property
     def specs(self) -> Mapping[str, PluginSpec]:
@@ -486,7 +427,7 @@ class PluginLoader:
             return False
         try:
             with plugin_code():
-                plugin = spec.entry_point.load()
+                plugin = spec.load()
         except (Exception, SystemExit) as exc:
             self._fail_all(group, "import", exc)
             return False
@@ -532,6 +473,8 @@ class PluginLoader:
         return True
 
     def _check_hooks(self, plugin: object) -> None:
+        import pluggy
+
         # A failed plugin's unknown hook stays an attribute of pm.hook, without a spec.
         known = sorted(
             n

@@ -19,6 +19,7 @@ from libnet.drivers.remote.entrypoints import (
     PluginSpec,
     discover,
 )
+from libnet.drivers.remote.index import Installed
 from libnet.errors import DriverRegistrationError
 from libnet.registry import (
     C,
@@ -38,6 +39,7 @@ class PluginGroup(Generic[D, C]):
     ``hook`` is the init hook a plugin implements; the callback it receives offers the
     registry kind's callback method. ``wrap(name, driver, origin)``, if given, is what gets
     registered in place of each driver, once the driver has all the required methods.
+    ``installed`` is what one pass found for every group (else the group looks itself).
     """
 
     def __init__(
@@ -51,11 +53,12 @@ class PluginGroup(Generic[D, C]):
         strict: bool,
         enabled: bool = True,
         wrap: Callable[[str, D, DriverOrigin], D] | None = None,
+        installed: Installed | None = None,
     ) -> None:
         self._registry = registry
         self._wrap = wrap
         kind = registry.kind
-        found = discover(group, plugin_filter, kind.label) if enabled else None
+        found = discover(group, plugin_filter, kind.label, installed) if enabled else None
         self.loader = PluginLoader(
             found or Discovery((), (), ()),
             hook=hook,

@@ -19,6 +19,7 @@ from libnet.dockerplugin.plugins import DockerPlugins
 from libnet.driverapi import Capability, Driver
 from libnet.drivers.remote.entrypoints import PluginFilter, PluginLoader
 from libnet.drivers.remote.group import PluginGroup
+from libnet.drivers.remote.index import Installed
 from libnet.drivers.remote.proxy import RemoteDriver
 from libnet.drivers.remote.sources import DockerDrivers
 from libnet.registry import DriverRegistry
@@ -47,6 +48,7 @@ class RemoteManager(_Drivers[Driver, Capability]):
         plugin_timeout: float | None = None,
         plugin_timeouts: Mapping[str, float] | None = None,
         on_lost_state: LostStateFn | None = None,
+        installed: Installed | None = None,
     ) -> None:
         self.docker = DockerPlugins(
             registry,
@@ -63,6 +65,7 @@ class RemoteManager(_Drivers[Driver, Capability]):
             plugin_filter=plugin_filter,
             strict=strict,
             enabled=enabled,
+            installed=installed,
             wrap=RemoteDriver,
         )
         super().__init__(
