@@ -1,0 +1,111 @@
+"""``libnet-cni``: the CNI plugin's entry point.
+
+Only the result goes to stdout: the real stdout is kept aside and file descriptor 1 points
+to stderr for everything else, drivers' child processes included. VERSION imports nothing
+of libnet but this package; the other commands import the controller when they need it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from typing import Any, BinaryIO
+
+from libnet.cni._config import SUPPORTED_VERSIONS, call_from, decode, parse, version_of
+from libnet.cni._errors import INVALID_ENVIRONMENT, LIBNET_ERROR, CniError
+
+COMMANDS = ("ADD", "DEL", "CHECK", "VERSION", "STATUS", "GC")
+HIGHEST = SUPPORTED_VERSIONS[-1]
+
+
+def _result_stream() -> BinaryIO:
+    """The real stdout, for the result alone; fd 1 becomes stderr from here on."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return os.fdopen(saved, "wb")
+
+
+def _logging(log_file: str | None) -> None:
+    handler: logging.Handler = (
+        logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s libnet-cni[%(process)d] %(message)s"))
+    root = logging.getLogger("libnet")
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if os.environ.get("LIBNET_CNI_DEBUG") else logging.INFO)
+
+
+def run(env: Mapping[str, str], stdin: bytes) -> tuple[dict[str, Any] | None, str]:
+    """One call: (result or None, the cniVersion to answer with). Raises CniError."""
+    command = env.get("CNI_COMMAND", "")
+    if command not in COMMANDS:
+        raise CniError(
+            INVALID_ENVIRONMENT,
+            f"CNI_COMMAND={command!r} is not a CNI command: use {', '.join(COMMANDS)}",
+            "libnet-cni is a CNI plugin that container runtimes run; see docs/cni.md",
+        )
+    if command == "VERSION":
+        return {"cniVersion": HIGHEST, "supportedVersions": list(SUPPORTED_VERSIONS)}, HIGHEST
+    raw = decode(stdin)
+    version = version_of(raw)
+    conf = parse(raw)
+    _logging(conf.log_file)
+    call = call_from(env)
+    from libnet.cni import _plugin
+
+    try:
+        if command == "ADD":
+            return _plugin.add(call, conf), version
+        if command == "DEL":
+            _plugin.delete(call, conf)
+        elif command == "CHECK":
+            _plugin.check(call, conf)
+        elif command == "STATUS":
+            _plugin.status(conf)
+        else:
+            _plugin.gc(conf)
+    except Exception as exc:
+        error = _plugin.translate(exc)
+        if error is not exc:
+            logging.getLogger("libnet.cni").debug("%s failed", command, exc_info=True)
+        raise error from exc
+    return None, version
+
+
+def _answer_version(stdin: bytes) -> str:
+    """The version an error is reported in: the configuration's if readable, else the highest."""
+    try:
+        value = json.loads(stdin)
+        version = value.get("cniVersion") if isinstance(value, dict) else None
+    except ValueError:
+        version = None
+    return version if isinstance(version, str) and version else HIGHEST
+
+
+def main() -> int:
+    """Run the call described by the environment and stdin; exit status 0 or 1."""
+    out = _result_stream()
+    stdin = b"" if os.environ.get("CNI_COMMAND") == "VERSION" else sys.stdin.buffer.read()
+    try:
+        result, _ = run(os.environ, stdin)
+        status = 0
+    except CniError as exc:
+        result, status = exc.to_json(_answer_version(stdin)), 1
+        print(f"libnet-cni: {exc.msg}", file=sys.stderr)
+    except Exception as exc:  # a bug: still the spec's error shape
+        logging.getLogger("libnet.cni").exception("libnet-cni failed")
+        error = CniError(LIBNET_ERROR, f"libnet-cni failed: {type(exc).__name__}: {exc}")
+        result, status = error.to_json(_answer_version(stdin)), 1
+    if result is not None:
+        out.write(json.dumps(result, indent=2).encode() + b"\n")
+    out.close()
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
