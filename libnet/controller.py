@@ -26,7 +26,7 @@ from libnet._resolver import _check_config
 from libnet._runtime import DriverCache, Runtime
 from libnet._sandboxes import namespace_name
 from libnet.driverapi import Capability, Driver
-from libnet.drivers import bridge, host, null
+from libnet.drivers import bridge, cni, host, null
 from libnet.drivers.remote import RemoteManager
 from libnet.drivers.remote.entrypoints import PluginFilter
 from libnet.errors import (
@@ -50,7 +50,7 @@ __all__ = ["BUILTIN_DRIVERS", "Controller"]
 
 log = logging.getLogger("libnet")
 
-BUILTIN_DRIVERS = frozenset({"null", "host", "bridge", "remote"})
+BUILTIN_DRIVERS = frozenset({"null", "host", "bridge", "cni", "remote"})
 """Network types reserved for libnet's own drivers; plugins cannot take them."""
 
 PluginMode = Literal["lazy", "eager", "off"]
@@ -136,10 +136,12 @@ class Controller:
         self._registry = DriverRegistry(BUILTIN_DRIVERS)
         null.init(self._registry)
         host.init(self._registry)
-        self.owner = _owner(state_dir, store)
+        state_path = _state_path(state_dir, store)
+        self.owner = _owner(state_path)
         """Names this state in the marks of the kernel objects it owns (see reconcile)."""
         if sys.platform == "linux":
             bridge.init(self._registry, owner=self.owner)
+            cni.init(self._registry, None if state_path is None else Path(state_path) / "cni")
         allow = plugins_allow if plugins_allow is not None else _env_list("LIBNET_PLUGINS")
         deny = plugins_deny if plugins_deny is not None else _env_list("LIBNET_DISABLE_PLUGINS")
         strict = _env_flag("LIBNET_STRICT_PLUGINS") if strict_plugins is None else strict_plugins
@@ -431,13 +433,19 @@ class Controller:
         return Sandbox(self._rt, _by_prefix("sandbox", ref, [r.id for r in recs]))
 
 
-def _owner(state_dir: str | os.PathLike[str] | None, store: Store | None) -> str:
+def _state_path(
+    state_dir: str | os.PathLike[str] | None, store: Store | None
+) -> str | os.PathLike[str] | None:
+    """The state directory, given or that of a store's file; None for a memory store."""
+    if state_dir is None and store is not None:
+        path = getattr(store, "path", None)
+        return None if path is None else Path(path).parent
+    return state_dir
+
+
+def _owner(path: str | os.PathLike[str] | None) -> str:
     """12 hex digits naming the state: from the state directory's real path (the same for
     every process using it), else random (the state lives and dies with this controller)."""
-    path: Any = state_dir
-    if path is None and store is not None:
-        path = getattr(store, "path", None)
-        path = None if path is None else Path(path).parent
     if path is None:
         return os.urandom(6).hex()
     return hashlib.sha256(os.fsencode(os.path.realpath(path))).hexdigest()[:12]
