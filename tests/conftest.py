@@ -19,7 +19,7 @@ LIBNET_ENV = (
     "LIBNET_PLUGIN_TIMEOUT",
 )
 
-SYSTEM_TIERS = frozenset({"netns", "docker"})
+SYSTEM_TIERS = frozenset({"netns", "docker", "cni"})
 """Test folders that drive the host's kernel or a Docker Engine: marked ``system``, so tox
 runs them once (under one Python) instead of under every interpreter."""
 
