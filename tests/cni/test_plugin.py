@@ -289,6 +289,6 @@ def test_add_after_a_chained_plugin_appends_to_its_result(
     assert names[: len(first.result["interfaces"])] == [
         e["name"] for e in first.result["interfaces"]
     ]
-    assert [ip["address"] for ip in second.result["ips"]][0] == first.result["ips"][0]["address"]
+    assert second.result["ips"][0]["address"] == first.result["ips"][0]["address"]
     eth1 = names.index("eth1")
     assert second.result["ips"][1]["interface"] == eth1
