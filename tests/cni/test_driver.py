@@ -168,8 +168,11 @@ def test_a_plugin_failing_in_the_chain_undoes_the_join(libnet: Libnet) -> None:
     failed = libnet("endpoint", "join", "bad", "e1", "s1", check=False)
     assert failed.returncode != 0
     assert "tuning" in failed.stderr
-    assert "eth0" not in links(libnet.key("s1"))
+    key = libnet.key("s1")
+    assert "eth0" not in links(key)
     assert libnet.inspect("endpoint", "bad", "e1")["sandbox"] is None
+    libnet("sandbox", "rm", "s1")
+    assert not Path(key).exists()
 
 
 def test_a_network_naming_a_missing_plugin_is_refused(libnet: Libnet) -> None:
