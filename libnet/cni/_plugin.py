@@ -50,7 +50,7 @@ from libnet.errors import (
     UnknownDriverError,
 )
 from libnet.network import Endpoint, Network
-from libnet.osl import Namespace
+from libnet.osl import Namespace, rtnl
 from libnet.sandbox import Sandbox
 from libnet.store.sqlite import STATE_FILE, SqliteStore
 
@@ -238,22 +238,36 @@ def add(call: Call, conf: NetConf) -> dict[str, Any]:
 
 def _attachment(ep: Endpoint, call: Call, conf: NetConf) -> Attachment:
     info = ep.info()
-    state = Namespace(call.netns).interface_state(call.ifname) or {}
+    mac = info.get("mac_address")  # the OS layer gave the interface the stored MAC
+    if mac is None:
+        mac = (Namespace(call.netns).interface_state(call.ifname) or {}).get("mac_address")
     driver = ep.driver_info()
     names = [str(driver[k]) for k in ("bridge", "host_interface") if isinstance(driver.get(k), str)]
-    here = Namespace(f"/proc/{os.getpid()}/ns/net")
-    hosts = [(n, (here.interface_state(n) or {}).get("mac_address")) for n in names]
+    disabled = info.get("disable_gateway_service")
     return Attachment(
         ifname=call.ifname,
         netns=call.netns,
-        mac=state.get("mac_address") or info.get("mac_address"),
+        mac=mac,
         addresses=[a for a in (info.get("address"), info.get("address_ipv6")) if a],
-        gateway=None if info.get("disable_gateway_service") else info.get("gateway"),
-        gateway_ipv6=None if info.get("disable_gateway_service") else info.get("gateway_ipv6"),
+        gateway=None if disabled else info.get("gateway"),
+        gateway_ipv6=None if disabled else info.get("gateway_ipv6"),
         routes=info.get("static_routes") or (),
-        host_interfaces=hosts,
+        host_interfaces=_host_macs(names),
         dns=conf.dns,
     )
+
+
+def _host_macs(names: list[str]) -> list[tuple[str, str | None]]:
+    """(name, MAC) of host interfaces the driver reported, read over one netlink socket."""
+    if not names:
+        return []
+    out: list[tuple[str, str | None]] = []
+    with rtnl.rtnl() as ipr:
+        for name in names:
+            found = ipr.link_lookup(ifname=name)
+            link = ipr.get_links(found[0])[0] if found else None
+            out.append((name, None if link is None else link.get("address")))
+    return out
 
 
 # -- DEL -----------------------------------------------------------------------------------
