@@ -11,9 +11,10 @@ and the ratio libnet / Debian. Also the floor of any Python plugin: ``libnet-cni
 and ``python -c pass``.
 
 Podman (when installed, with a static busybox): private storage and containers.conf as in
-tests/cni/_podman.py, inside the same host namespace; ``podman run --rm IMAGE true`` on a
-libnet-cni network and on Podman's default network (``podman``: bridge, portmap, firewall,
-tuning), alternating.
+tests/cni/_podman.py, inside the same host namespace; ``podman run --rm IMAGE true`` on
+Podman's default network (its ``87-podman-bridge.conflist``: bridge with host-local, then
+portmap, firewall, tuning; host-local's data kept here) and on the same chain with
+libnet-cni first, alternating.
 
 Root only. ``python benchmarks/bench_cni.py [--calls 50] [--podman-runs 5] [--no-podman]``.
 """
@@ -168,13 +169,32 @@ def bench_podman(runs: int, tmp: Path, host: str) -> None:
         return
     podman = mod.Podman(tmp / "podman", host)
     (podman.plugins / "libnet-cni").symlink_to(LIBNET_CNI)
-    podman.network(
-        "bench-libnet",
-        [{"type": "libnet-cni", "subnet": "10.203.0.0/16", "stateDir": str(tmp / "podman-libnet")}],
-    )
+    # Podman's default network (/etc/cni/net.d/87-podman-bridge.conflist), with host-local's
+    # data here; and the same chain behind libnet-cni instead of Debian's bridge plugin.
+    chain = [
+        {"type": "portmap", "capabilities": {"portMappings": True}},
+        {"type": "firewall"},
+        {"type": "tuning"},
+    ]
+    default = {
+        "type": "bridge",
+        "bridge": "cnibench1",
+        "isGateway": True,
+        "ipMasq": True,
+        "hairpinMode": True,
+        "ipam": {
+            "type": "host-local",
+            "routes": [{"dst": "0.0.0.0/0"}],
+            "ranges": [[{"subnet": "10.204.0.0/16", "gateway": "10.204.0.1"}]],
+            "dataDir": str(tmp / "podman-hl"),
+        },
+    }
+    podman.network("bench-default", [default, *chain])
+    libnet = {"type": "libnet-cni", "subnet": "10.203.0.0/16", "stateDir": str(tmp / "pl")}
+    podman.network("bench-libnet", [libnet, *chain])
     try:
         image = podman.import_busybox()
-        results: dict[str, list[float]] = {"podman": [], "bench-libnet": []}
+        results: dict[str, list[float]] = {"bench-default": [], "bench-libnet": []}
 
         def once(network: str) -> float:
             start = time.perf_counter()
@@ -187,8 +207,8 @@ def bench_podman(runs: int, tmp: Path, host: str) -> None:
             for network, values in results.items():
                 values.append(once(network))
         print(f"podman run --rm ({runs} each):")
-        print(row("default network (Debian bridge plugin)", results["podman"]))
-        print(row("libnet-cni network", results["bench-libnet"], results["podman"]))
+        print(row("Podman's default network (Debian bridge)", results["bench-default"]))
+        print(row("libnet-cni network", results["bench-libnet"], results["bench-default"]))
     finally:
         podman.close()
 
