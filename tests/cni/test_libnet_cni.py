@@ -292,3 +292,37 @@ def test_add_after_a_chained_plugin_appends_to_its_result(
     assert second.result["ips"][0]["address"] == first.result["ips"][0]["address"]
     eth1 = names.index("eth1")
     assert second.result["ips"][1]["interface"] == eth1
+
+
+def test_status_succeeds_for_an_installed_driver_and_fails_for_a_missing_one(
+    host: Host, state_dir: Path
+) -> None:
+    ok = host.plugin(LIBNET_CNI, "STATUS", conf(state_dir, cniVersion="1.1.0"))
+    assert ok.status == 0 and ok.stdout == "", ok.stdout + ok.stderr
+    assert not state_dir.exists()  # STATUS creates nothing either
+    with Controller(state_dir=state_dir, plugins="off"):
+        pass
+    missing = host.plugin(
+        LIBNET_CNI, "STATUS", conf(state_dir, cniVersion="1.1.0", driver="nosuch")
+    )
+    assert missing.status != 0 and missing.result["code"] == 50
+
+
+def test_gc_detaches_the_attachments_the_runtime_no_longer_lists(
+    host: Host, netns: Callable[[], str], state_dir: Path
+) -> None:
+    spaces = [netns(), netns()]
+    for i, ns in enumerate(spaces):
+        reply = host.plugin(
+            LIBNET_CNI, "ADD", conf(state_dir), container=f"c{i}", netns=ns, ifname="eth0"
+        )
+        assert reply.status == 0, reply.stderr
+    valid = [{"containerID": "c0", "ifname": "eth0"}]
+    gc = host.plugin(
+        LIBNET_CNI,
+        "GC",
+        conf(state_dir, cniVersion="1.1.0", **{"cni.dev/valid-attachments": valid}),
+    )
+    assert gc.status == 0, gc.stdout + gc.stderr
+    assert "eth0" in links(spaces[0]) and "eth0" not in links(spaces[1])
+    assert sandboxes(state_dir) == ["c0"]
