@@ -14,6 +14,9 @@ from typing import Any
 
 ENGINE_PY = Path(__file__).resolve().parents[1] / "docker" / "_engine.py"
 IMAGE = "localhost/libnet-busybox:latest"
+LIBCNI_CACHE = Path("/var/lib/cni")
+"""Where Podman 4.3's libcni caches results; no setting moves it, so the engine removes it
+again when it made it."""
 RUN_FLAGS = ("--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024")
 """What ``podman run`` needs on these machines."""
 
@@ -42,6 +45,7 @@ class Podman:
 
     def __init__(self, root: Path, netns: str) -> None:
         self.root, self.netns = root, netns
+        self._made_cache = not LIBCNI_CACHE.exists()
         self.net_d, self.plugins = root / "net.d", root / "plugins"
         for folder in (self.net_d, self.plugins, root / "tmp"):
             folder.mkdir(parents=True, exist_ok=True)
@@ -96,3 +100,5 @@ class Podman:
     def close(self) -> None:
         self("rm", "--all", "--force", "--time", "0", check=False)
         self("rmi", "--all", "--force", check=False)
+        if self._made_cache:
+            shutil.rmtree(LIBCNI_CACHE, ignore_errors=True)
