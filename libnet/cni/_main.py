@@ -41,6 +41,37 @@ def _logging(log_file: str | None) -> None:
     root.setLevel(logging.DEBUG if os.environ.get("LIBNET_CNI_DEBUG") else logging.INFO)
 
 
+def _lean_pyroute2() -> None:
+    """Make ``import pyroute2`` give a package that loads only ``IPRoute``, on first use.
+
+    libnet's OS layer uses ``pyroute2.IPRoute`` alone, but pyroute2's package imports some
+    sixty other modules (conntrack, NDB, IPDB, wireguard...): a third of its import time,
+    paid by every call. A process that already imported pyroute2 is left as it is.
+    """
+    if "pyroute2" in sys.modules:
+        return
+    import importlib
+    import importlib.util
+    import types
+
+    spec = importlib.util.find_spec("pyroute2")
+    if spec is None or not spec.submodule_search_locations:
+        return
+    package = types.ModuleType("pyroute2")
+    package.__path__ = list(spec.submodule_search_locations)
+    package.__file__ = spec.origin
+
+    def __getattr__(name: str) -> Any:
+        if name == "IPRoute":
+            value = importlib.import_module("pyroute2.iproute.linux").IPRoute
+            package.IPRoute = value  # type: ignore[attr-defined]
+            return value
+        raise AttributeError(f"module 'pyroute2' (as libnet-cni loads it) has no {name!r}")
+
+    package.__getattr__ = __getattr__  # type: ignore[method-assign]
+    sys.modules["pyroute2"] = package
+
+
 def run(env: Mapping[str, str], stdin: bytes) -> tuple[dict[str, Any] | None, str]:
     """One call: (result or None, the cniVersion to answer with). Raises CniError."""
     command = env.get("CNI_COMMAND", "")
@@ -57,6 +88,7 @@ def run(env: Mapping[str, str], stdin: bytes) -> tuple[dict[str, Any] | None, st
     conf = parse(raw)
     _logging(conf.log_file)
     call = call_from(env)
+    _lean_pyroute2()
     from libnet.cni import _plugin
 
     try:
