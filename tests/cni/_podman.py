@@ -14,9 +14,9 @@ from typing import Any
 
 ENGINE_PY = Path(__file__).resolve().parents[1] / "docker" / "_engine.py"
 IMAGE = "localhost/libnet-busybox:latest"
-LIBCNI_CACHE = Path("/var/lib/cni")
-"""Where Podman 4.3's libcni caches results; no setting moves it, so the engine removes it
-again when it made it."""
+HOST_CACHES = (Path("/var/lib/cni"), Path("/var/lib/containers"))
+"""Where Podman 4.3 writes whatever its root says: libcni's result cache and the image
+library's blob-info cache. No setting moves them, so the engine removes those it made."""
 RUN_FLAGS = ("--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024")
 """What ``podman run`` needs on these machines."""
 
@@ -45,7 +45,7 @@ class Podman:
 
     def __init__(self, root: Path, netns: str) -> None:
         self.root, self.netns = root, netns
-        self._made_cache = not LIBCNI_CACHE.exists()
+        self._made = [path for path in HOST_CACHES if not path.exists()]
         self.net_d, self.plugins = root / "net.d", root / "plugins"
         for folder in (self.net_d, self.plugins, root / "tmp"):
             folder.mkdir(parents=True, exist_ok=True)
@@ -100,5 +100,5 @@ class Podman:
     def close(self) -> None:
         self("rm", "--all", "--force", "--time", "0", check=False)
         self("rmi", "--all", "--force", check=False)
-        if self._made_cache:
-            shutil.rmtree(LIBCNI_CACHE, ignore_errors=True)
+        for path in self._made:
+            shutil.rmtree(path, ignore_errors=True)
