@@ -86,6 +86,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("endpoint", metavar="ENDPOINT", help=_ENDPOINT_HELP)
     p.add_argument("sandbox", metavar="SANDBOX", help=_SANDBOX_HELP)
     add_options(p, "join")
+    p.add_argument(
+        "--ifname",
+        metavar="NAME",
+        help="name of the interface in the sandbox (default: the driver's choice, such as eth0)",
+    )
     p.set_defaults(func=_join)
 
     p = cmds.add_parser("leave", help="make an endpoint leave its sandbox")
@@ -191,7 +196,9 @@ def _rm(args: argparse.Namespace, ctx: CommandContext) -> int:
 def _join(args: argparse.Namespace, ctx: CommandContext) -> int:
     controller = ctx.controller()
     endpoint = controller.network(args.network).endpoint(args.endpoint)
-    endpoint.join(controller.sandbox(args.sandbox), options=to_dict(args.options))
+    endpoint.join(
+        controller.sandbox(args.sandbox), options=to_dict(args.options), ifname=args.ifname
+    )
     return 0
 
 
