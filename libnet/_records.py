@@ -18,6 +18,7 @@ from libnet.errors import InvalidNameError, InvalidOptionError
 MAX_NAME = 64
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 MAX_CONTAINER_ID = 128
+MAX_IFNAME = 15
 
 
 def new_id() -> str:
@@ -66,6 +67,23 @@ def check_container_id(container_id: object) -> str:
             "'-', starting with a letter or digit, as Docker does"
         )
     return container_id
+
+
+def check_ifname(name: object) -> str:
+    """Return ``name`` if the kernel accepts it as an interface name, else InvalidNameError."""
+    if (
+        not isinstance(name, str)
+        or not 0 < len(name.encode()) <= MAX_IFNAME
+        or name in (".", "..")
+        or any(ch in name for ch in "/:")
+        or any(ch.isspace() for ch in name)
+        or not name.isprintable()
+    ):
+        raise InvalidNameError(
+            f"interface name {name!r} is not valid: use 1 to {MAX_IFNAME} characters, "
+            "no '/', ':' or white space"
+        )
+    return name
 
 
 def check_mapping(kind: str, value: object) -> dict[str, Any]:

@@ -51,7 +51,7 @@ __all__ = ["BUILTIN_DRIVERS", "Controller"]
 
 log = logging.getLogger("libnet")
 
-BUILTIN_DRIVERS = frozenset({"null", "host", "bridge", "overlay", "remote"})
+BUILTIN_DRIVERS = frozenset({"null", "host", "bridge", "cni", "overlay", "remote"})
 """Network types reserved for libnet's own drivers; plugins cannot take them."""
 
 PluginMode = Literal["lazy", "eager", "off"]
@@ -62,6 +62,13 @@ def _bridge_driver(owner: str) -> Driver:
     from libnet.drivers.bridge import BridgeDriver
 
     return BridgeDriver(owner)
+
+
+def _cni_driver(results_dir: Path | None) -> Driver:
+    """The built-in ``cni`` driver (its module imported only now)."""
+    from libnet.drivers.cni import CniDriver
+
+    return CniDriver(results_dir)
 
 
 def _overlay_driver(owner: str) -> Driver:
@@ -151,7 +158,8 @@ class Controller:
         self._registry = DriverRegistry(BUILTIN_DRIVERS)
         null.init(self._registry)
         host.init(self._registry)
-        self.owner = _owner(state_dir, store)
+        state_path = _state_path(state_dir, store)
+        self.owner = _owner(state_path)
         """Names this state in the marks of the kernel objects it owns (see reconcile)."""
         if sys.platform == "linux":
             owner = self.owner
@@ -162,6 +170,8 @@ class Controller:
             self._registry.add_builtin(
                 "overlay", lambda: _overlay_driver(owner), Capability(Scope.GLOBAL, Scope.GLOBAL)
             )
+            cni_dir = None if state_path is None else Path(state_path) / "cni"
+            self._registry.add_builtin("cni", lambda: _cni_driver(cni_dir), Capability(Scope.LOCAL))
         allow = plugins_allow if plugins_allow is not None else _env_list("LIBNET_PLUGINS")
         deny = plugins_deny if plugins_deny is not None else _env_list("LIBNET_DISABLE_PLUGINS")
         strict = _env_flag("LIBNET_STRICT_PLUGINS") if strict_plugins is None else strict_plugins
@@ -456,13 +466,19 @@ class Controller:
         return Sandbox(self._rt, _by_prefix("sandbox", ref, [r.id for r in recs]))
 
 
-def _owner(state_dir: str | os.PathLike[str] | None, store: Store | None) -> str:
+def _state_path(
+    state_dir: str | os.PathLike[str] | None, store: Store | None
+) -> str | os.PathLike[str] | None:
+    """The state directory, given or that of a store's file; None for a memory store."""
+    if state_dir is None and store is not None:
+        path = getattr(store, "path", None)
+        return None if path is None else Path(path).parent
+    return state_dir
+
+
+def _owner(path: str | os.PathLike[str] | None) -> str:
     """12 hex digits naming the state: from the state directory's real path (the same for
     every process using it), else random (the state lives and dies with this controller)."""
-    path: Any = state_dir
-    if path is None and store is not None:
-        path = getattr(store, "path", None)
-        path = None if path is None else Path(path).parent
     if path is None:
         return os.urandom(6).hex()
     return hashlib.sha256(os.fsencode(os.path.realpath(path))).hexdigest()[:12]

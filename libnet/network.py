@@ -13,6 +13,7 @@ from libnet._publish import check_clashes, made_bindings, publish_options
 from libnet._records import (
     EndpointRecord,
     NetworkRecord,
+    check_ifname,
     check_mapping,
     check_name,
     new_id,
@@ -331,6 +332,7 @@ class Endpoint:
         *,
         options: Mapping[str, Any] | None = None,
         publish: Iterable[PortBinding | str] | PortBinding | str = (),
+        ifname: str | None = None,
     ) -> None:
         """Join the endpoint to ``sandbox``; an endpoint is in at most one sandbox.
 
@@ -339,12 +341,19 @@ class Endpoint:
         any free port; ``A-B`` for a free one of a range). The bindings made, with the host
         ports picked, show in :meth:`info` under ``ports``. A host port another endpoint
         publishes is refused (AddressInUseError naming it).
+
+        ``ifname`` names the interface in the sandbox, whatever the driver asks for (a CNI
+        runtime's ``CNI_IFNAME``); else the driver's ``dst_name``, else its prefix and a number.
         """
         opts = publish_options(check_mapping("join options", options), publish)
+        if ifname is not None:
+            check_ifname(ifname)
         with self.network._rt.operation() as op:
-            self._join(op, sandbox.id, opts)
+            self._join(op, sandbox.id, opts, ifname)
 
-    def _join(self, op: Op, sandbox_id: str, opts: dict[str, Any]) -> None:
+    def _join(
+        self, op: Op, sandbox_id: str, opts: dict[str, Any], ifname: str | None = None
+    ) -> None:
         st = op.state
         net = st.network(self.network.id)
         ep = st.endpoint(net, self.id)
@@ -359,9 +368,12 @@ class Endpoint:
         jinfo = JoinInfo(InterfaceInfo.from_record(ep.interface))
         call_driver(what, driver.join, net.id, ep.id, sbox.key, jinfo, MappingProxyType(opts))
         op.on_failure(f"join of {what}", driver.leave, net.id, ep.id)
-        if jinfo.dst_name is not None:
-            _check_dst_name(what, jinfo.dst_name, [_joined(st, *pair) for pair in sbox.endpoints])
         join = jinfo.to_dict()
+        if ifname is not None:
+            join["dst_name"] = ifname
+        if join["dst_name"] is not None:
+            others = [_joined(st, *pair) for pair in sbox.endpoints]
+            _check_dst_name(what, join["dst_name"], others, asked=ifname is not None)
         if sbox.key is not None and jinfo.src_name is not None:
             join["interface"] = _sandboxes.plumb(op, sbox.key, join, jinfo.interface, net.mtu)
         call_driver(
@@ -540,10 +552,18 @@ def _rejoin(
     driver.join(nid, eid, key, JoinInfo(iface), options)
 
 
-def _check_dst_name(what: str, dst_name: str, others: list[EndpointRecord]) -> None:
+def _check_dst_name(
+    what: str, dst_name: str, others: list[EndpointRecord], asked: bool = False
+) -> None:
     """Refuse an interface name that another endpoint in the sandbox already uses."""
     for other in others:
-        if other.join and other.join.get("dst_name") == dst_name:
+        join = other.join or {}
+        if dst_name in (join.get("dst_name"), join.get("interface")):
+            if asked:
+                raise EndpointInSandboxError(
+                    f"join of {what} asks for interface name {dst_name!r} in the sandbox, "
+                    f"which endpoint {other.name!r} already uses; choose another name"
+                )
             raise DriverError(
                 f"join of {what} asks for interface name {dst_name!r} in the sandbox, "
                 f"which endpoint {other.name!r} already uses; the driver must pick another "

@@ -39,8 +39,8 @@ INDEX_MODULES = frozenset(
 """Test modules of discovery and failure isolation: each test runs with the discovery index
 cold (scanned at start) and warm (read back from the index)."""
 
-SYSTEM_TIERS = frozenset({"netns", "docker", "etcd"})
-"""Test folders that drive the host's kernel, a Docker Engine or etcd clusters: marked
+SYSTEM_TIERS = frozenset({"netns", "docker", "cni", "etcd"})
+"""Test folders that drive the host's kernel, a Docker Engine, Podman or etcd clusters: marked
 ``system``, so tox runs them once (under one Python) instead of under every interpreter."""
 
 

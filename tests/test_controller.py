@@ -653,3 +653,20 @@ def test_a_join_made_by_another_controller_reaches_this_ones_driver(tmp_path: Pa
         # and the other way round: a's driver learns that e1 left
         endpoint.delete()
         assert ("restore_join", endpoint.network.id, endpoint.id, False, None) in first.calls
+
+
+def test_join_names_the_interface_as_asked_and_refuses_a_name_in_use(
+    c: libnet.Controller,
+) -> None:
+    net = c.new_network("null", "ifn")
+    sandbox = c.new_sandbox("ifname-box")
+    first = net.create_endpoint("a")
+    first.join(sandbox, ifname="net7")
+    assert first.to_dict()["dst_name"] == "net7"
+    other = c.new_network("host", "ifn2")
+    second = other.create_endpoint("b")
+    with pytest.raises(libnet.EndpointInSandboxError, match="net7"):
+        second.join(sandbox, ifname="net7")
+    with pytest.raises(libnet.InvalidNameError):
+        second.join(sandbox, ifname="x" * 16)
+    assert second.sandbox_id is None

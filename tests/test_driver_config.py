@@ -51,7 +51,7 @@ def test_a_network_type_nothing_serves_is_warned_about_with_the_known_types() ->
     (warning,) = record
     message = str(warning.message)
     assert "driver_config configures network type 'vlna'" in message
-    assert "(known: bridge, host, null, overlay, remote)" in message
+    assert "(known: bridge, cni, host, null, overlay, remote)" in message
     assert warning.filename == __file__  # points at the caller of Controller()
 
 

@@ -220,7 +220,7 @@ def test_libnet_has_no_import_cycle() -> None:
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("libnet.cli", "libnet.__main__"),
     ("libnet.testing",),
-    ("libnet.dockerplugin.server", "libnet.plugin"),
+    ("libnet.dockerplugin.server", "libnet.plugin", "libnet.cni"),
     ("libnet.controller",),
     ("libnet.network", "libnet.sandbox"),
     ("libnet.reconcile",),

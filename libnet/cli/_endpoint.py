@@ -97,6 +97,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="publish a port of the endpoint on the host (repeatable; HOST_PORT 0 or none: "
         "any free port; A-B: a free one of a range)",
     )
+    p.add_argument(
+        "--ifname",
+        metavar="NAME",
+        help="name of the interface in the sandbox (default: the driver's choice, such as eth0)",
+    )
     p.set_defaults(func=_join)
 
     p = cmds.add_parser("leave", help="make an endpoint leave its sandbox")
@@ -203,7 +208,10 @@ def _join(args: argparse.Namespace, ctx: CommandContext) -> int:
     controller = ctx.controller()
     endpoint = controller.network(args.network).endpoint(args.endpoint)
     endpoint.join(
-        controller.sandbox(args.sandbox), options=to_dict(args.options), publish=args.publish
+        controller.sandbox(args.sandbox),
+        options=to_dict(args.options),
+        publish=args.publish,
+        ifname=args.ifname,
     )
     return 0
 
