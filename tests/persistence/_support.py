@@ -249,7 +249,8 @@ def exercise_all(controller: libnet.Controller) -> None:
 def copy_state(state_dir: Path, target: Path) -> Path:
     """Copy the state files of a directory no process has open into ``target``."""
     for path in state_dir.glob("state.db*"):
-        shutil.copy2(path, target / path.name)
+        if path.is_file():  # not the lock files' directory
+            shutil.copy2(path, target / path.name)
     return target
 
 
