@@ -2,7 +2,8 @@
 
 Handles (``Network``, ``Endpoint``, ``Sandbox``), reconciliation and the plugin server
 never reach into a ``Controller``: they get a :class:`Runtime`. It opens operations
-(:class:`Op`: a store transaction, its undo steps and the driver cache) and reads, and its
+(:class:`Op`: object locks, an intent, a journal of writes committed in one short
+transaction, its undo steps and the driver cache) and reads, and its
 :class:`DriverCache` finds drivers and keeps the one restore path: before this process's
 first call about a stored network or endpoint, the driver is told about it through
 ``restore_network`` / ``restore_endpoint``.
@@ -13,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -33,7 +33,7 @@ from libnet.errors import EndpointNotFoundError, SandboxNotFoundError
 from libnet.ipam import Ipam, bind_ipam
 from libnet.osl import NETNS_DIR, OSLayerError, delete_namespace
 from libnet.registry import Registered
-from libnet.store import ALL, Held, KVOps, Store
+from libnet.store import ALL, Held, KVOps, Store, this_process
 
 __all__ = [
     "DriverCache",
@@ -357,7 +357,7 @@ class Runtime:
             held, names = self._take_locks(locks, exclusive)
             op: Op | None = None
             try:
-                intent = Intent(new_id(), what, os.getpid(), _command(), names, None)
+                intent = Intent(new_id(), what, os.getpid(), this_process().command, names)
                 journal = Journal(self._store)
                 op = Op(State(journal, self._cache), self.drivers, self._store, intent)
                 if reserve is not None:
@@ -518,7 +518,3 @@ def _interface(iface: dict[str, Any] | None, intent: Intent) -> InterfaceInfo:
 
 def _ipam_list(items: list[dict[str, Any]]) -> list[IPAMData]:
     return [IPAMData(**item) for item in items]
-
-
-def _command() -> str:
-    return " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))[:200]

@@ -35,6 +35,9 @@ __all__ = ["ALL", "FileLocks", "Holder", "Locks", "ThreadLocks", "this_process"]
 ALL = "all"
 """Held shared by every operation, exclusive by reconciliation."""
 
+_RECORD = 512
+"""Bytes of the holder record at the start of a lock file."""
+
 
 @dataclass(frozen=True, slots=True)
 class Holder:
@@ -49,21 +52,28 @@ class Holder:
         return f"process {self.pid} ({self.command})"
 
     def encode(self) -> bytes:
-        return f"{self.pid}\n{self.since}\n{self.command}\n".encode()
+        """Always :data:`_RECORD` bytes (padded), so a lock file never needs truncating."""
+        data = f"{self.pid}\n{self.since}\n{self.command}\n".encode()[: _RECORD - 1]
+        return data.ljust(_RECORD, b" ")
 
     @classmethod
     def decode(cls, data: bytes) -> Holder | None:
         try:
             pid, since, command = data.decode(errors="replace").split("\n", 2)
-            return cls(int(pid), command.strip(), float(since))
+            return cls(int(pid), command.strip().split("\n")[0], float(since))
         except ValueError:
             return None
 
 
+_COMMAND: list[str] = []
+
+
 def this_process() -> Holder:
     """This process as a lock holder: its pid and command line."""
-    command = " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))
-    return Holder(os.getpid(), command[:200] or "python", time.time())
+    if not _COMMAND:
+        words = (os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))
+        _COMMAND.append(" ".join(words)[:200] or "python")
+    return Holder(os.getpid(), _COMMAND[0], time.time())
 
 
 class Locks(ABC):
@@ -204,9 +214,10 @@ class FileLocks(Locks):
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.directory = Path(directory)
+        self._prefix = os.fspath(directory) + "/"
 
-    def _path(self, name: str) -> Path:
-        return self.directory / name
+    def _path(self, name: str) -> str:
+        return self._prefix + name
 
     def _open(self, name: str) -> int:
         path = self._path(name)
@@ -220,7 +231,8 @@ class FileLocks(Locks):
 
     def _holder(self, name: str) -> Holder | None:
         try:
-            return Holder.decode(self._path(name).read_bytes())
+            with open(self._path(name), "rb") as file:
+                return Holder.decode(file.read(_RECORD))
         except OSError:
             return None
 
@@ -249,9 +261,7 @@ class FileLocks(Locks):
                     same = False
                 if same:
                     if exclusive:
-                        data = this_process().encode()
-                        os.pwrite(fd, data, 0)
-                        os.ftruncate(fd, len(data))
+                        os.pwrite(fd, this_process().encode(), 0)
                     return fd
                 os.close(fd)
             except BaseException:
