@@ -341,6 +341,7 @@ class Runtime:
         reserve: tuple[str, str] | None = None,
         check: Callable[[State], None] | None = None,
         exclusive: bool = False,
+        recheck: bool = True,
     ) -> Iterator[Op]:
         """One all-or-nothing operation, holding the object locks ``locks`` names.
 
@@ -350,11 +351,12 @@ class Runtime:
         store transaction; the records are written when the block ends, in one short
         transaction that deletes the intent. On error the undo steps run newest first and
         the intent is deleted. ``exclusive`` takes the ``all`` lock exclusively: no other
-        operation runs meanwhile (reconciliation).
+        operation runs meanwhile (reconciliation). ``recheck=False`` says that the locks
+        ``locks`` names do not depend on the state (they are not asked for again).
         """
         with self.lock:
             self.recover()
-            held, names = self._take_locks(locks, exclusive)
+            held, names = self._take_locks(locks, exclusive, recheck)
             op: Op | None = None
             try:
                 intent = Intent(new_id(), what, os.getpid(), this_process().command, names)
@@ -379,14 +381,16 @@ class Runtime:
             finally:
                 held.release(frozenset(op.discard) if op is not None else frozenset())
 
-    def _take_locks(self, locks: LockSpec | None, exclusive: bool) -> tuple[Held, dict[str, bool]]:
+    def _take_locks(
+        self, locks: LockSpec | None, exclusive: bool, recheck: bool
+    ) -> tuple[Held, dict[str, bool]]:
         """Take the locks ``locks`` asks for, again with more if the answer grew."""
         wanted: dict[str, str] = dict(locks(self.read())) if locks is not None else {}
         store_locks = self._store.locks()
         while True:
             names = {ALL: exclusive, **{name: True for name in wanted}}
             held = store_locks.acquire(names, wanted, self.lock_timeout)
-            if locks is None:
+            if locks is None or not recheck:
                 return held, names
             try:
                 again = locks(self.read())

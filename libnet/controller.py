@@ -307,6 +307,7 @@ class Controller:
             with self._rt.operation(
                 f"creation of network {name!r}",
                 locks=lambda _: {network_lock(nid): f"network {name!r}"},
+                recheck=False,
                 reserve=("network", name),
                 check=unique,
             ) as op:
@@ -440,6 +441,7 @@ class Controller:
             with self._rt.operation(
                 f"creation of the sandbox of container {container_id!r}",
                 locks=lambda _: {sandbox_lock(sandbox.id): f"sandbox {sandbox.id[:12]}"},
+                recheck=False,
                 reserve=("sandbox", container_id),
                 check=unique,
             ) as op:

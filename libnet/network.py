@@ -128,7 +128,9 @@ class Network:
         """
         check_name("endpoint", name)
         opts = check_mapping(f"options of endpoint {name!r}", options)
-        with self._rt.operation(f"creation of endpoint {name!r}", locks=self._locks) as op:
+        with self._rt.operation(
+            f"creation of endpoint {name!r}", locks=self._locks, recheck=False
+        ) as op:
             st, drivers = op.state, op.drivers
             net = st.network(self.id)
             if any(ep.name == name for ep in st.endpoints(net)):
@@ -347,7 +349,7 @@ class Endpoint:
         """Join the endpoint to ``sandbox``; an endpoint is in at most one sandbox."""
         opts = check_mapping("join options", options)
         with self.network._rt.operation(
-            "join of an endpoint", locks=lambda st: self._locks(st, sandbox.id)
+            "join of an endpoint", locks=lambda st: self._locks(st, sandbox.id), recheck=False
         ) as op:
             self._join(op, sandbox.id, opts)
 
@@ -390,7 +392,7 @@ class Endpoint:
     def leave(self, sandbox: Sandbox) -> None:
         """Leave ``sandbox``; the endpoint must be joined to it."""
         with self.network._rt.operation(
-            "leave of an endpoint", locks=lambda st: self._locks(st, sandbox.id)
+            "leave of an endpoint", locks=lambda st: self._locks(st, sandbox.id), recheck=False
         ) as op:
             net = op.state.network(self.network.id)
             ep = op.state.endpoint(net, self.id)
