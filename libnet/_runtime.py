@@ -346,8 +346,9 @@ class Runtime:
         """One all-or-nothing operation, holding the object locks ``locks`` names.
 
         Dead processes' intents are rolled back first. The intent is recorded in a short
-        transaction that also runs ``check`` and refuses a ``reserve`` (kind, name) that a
-        live intent holds (a create of that name in progress). Drivers run outside any
+        transaction that also runs ``check`` and reserves ``reserve`` (kind, name); if
+        another operation holds that reservation (a create of that name in progress) this
+        one waits for it to end and checks again. Drivers run outside any
         store transaction; the records are written when the block ends, in one short
         transaction that deletes the intent. On error the undo steps run newest first and
         the intent is deleted. ``exclusive`` takes the ``all`` lock exclusively: no other
@@ -364,7 +365,12 @@ class Runtime:
                 op = Op(State(journal, self._cache), self.drivers, self._store, intent)
                 if reserve is not None:
                     intent.reserve = list(reserve)
-                    self._prepare(op, check)
+                    while True:
+                        try:
+                            self._prepare(op, check)
+                            break
+                        except ReservedError as exc:
+                            self._wait_for(exc.intent)
                 self._current = op.state
                 try:
                     yield op
@@ -411,6 +417,17 @@ class Runtime:
                 if other.reserve == op.intent.reserve:
                     raise ReservedError(other)
             op._save(tx)
+
+    def _wait_for(self, other: Intent) -> None:
+        """Wait (up to the lock timeout) until the operation that reserved the name this
+        one wants is done, so that the check is made again on its outcome; roll it back
+        if its process died."""
+        names = {name: True for name in other.locks if name != ALL}
+        kind, name = other.reserve or ("object", other.what)
+        what = dict.fromkeys(names, f"{kind} {name!r}")
+        with self._store.locks().acquire(names, what, self.lock_timeout):
+            if self._store.exists(other.key):  # its locks are free: its process died
+                self._roll_back(other)
 
     def _drop_intent(self, intent: Intent) -> None:
         try:
@@ -500,7 +517,7 @@ class Runtime:
 
 
 class ReservedError(Exception):
-    """A name being created by a live operation (the caller words the libnet error)."""
+    """A name being created by another operation (the runtime waits for it)."""
 
     def __init__(self, intent: Intent) -> None:
         super().__init__(intent.what)

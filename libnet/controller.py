@@ -23,7 +23,7 @@ from libnet._records import (
     now,
 )
 from libnet._resolver import _check_config
-from libnet._runtime import DriverCache, Op, ReservedError, Runtime, network_lock, sandbox_lock
+from libnet._runtime import DriverCache, Op, Runtime, network_lock, sandbox_lock
 from libnet._sandboxes import namespace_name
 from libnet._state import State
 from libnet.driverapi import Capability, Driver
@@ -303,22 +303,16 @@ class Controller:
                     f"network {name!r} already exists; choose another name or remove it first"
                 )
 
-        try:
-            with self._rt.operation(
-                f"creation of network {name!r}",
-                locks=lambda _: {network_lock(nid): f"network {name!r}"},
-                recheck=False,
-                reserve=("network", name),
-                check=unique,
-            ) as op:
-                rec = self._create_network(
-                    op, nid, network_type, name, opts, lbls, request, internal, enable_ipv6
-                )
-        except ReservedError as exc:
-            raise NetworkExistsError(
-                f"network {name!r} already exists: {exc.intent.holder.describe()} is creating "
-                "it; choose another name, or try again if that creation fails"
-            ) from None
+        with self._rt.operation(
+            f"creation of network {name!r}",
+            locks=lambda _: {network_lock(nid): f"network {name!r}"},
+            recheck=False,
+            reserve=("network", name),
+            check=unique,
+        ) as op:
+            rec = self._create_network(
+                op, nid, network_type, name, opts, lbls, request, internal, enable_ipv6
+            )
         return Network(self._rt, rec.id)
 
     def _create_network(
@@ -437,25 +431,19 @@ class Controller:
                     )
 
         sandbox = SandboxRecord(new_id(), container_id, key, now())
-        try:
-            with self._rt.operation(
-                f"creation of the sandbox of container {container_id!r}",
-                locks=lambda _: {sandbox_lock(sandbox.id): f"sandbox {sandbox.id[:12]}"},
-                recheck=False,
-                reserve=("sandbox", container_id),
-                check=unique,
-            ) as op:
-                if create:
-                    op.intend(["namespace", namespace_name(self.owner, sandbox.id)])
-                    sandbox.key = create_namespace(namespace_name(self.owner, sandbox.id))
-                    sandbox.owns_key = True
-                    op.on_failure("namespace of a new sandbox", delete_namespace, sandbox.key)
-                op.state.put_sandbox(sandbox)
-        except ReservedError as exc:
-            raise SandboxExistsError(
-                f"container {container_id!r} already has a sandbox: "
-                f"{exc.intent.holder.describe()} is creating it; use it or try again"
-            ) from None
+        with self._rt.operation(
+            f"creation of the sandbox of container {container_id!r}",
+            locks=lambda _: {sandbox_lock(sandbox.id): f"sandbox {sandbox.id[:12]}"},
+            recheck=False,
+            reserve=("sandbox", container_id),
+            check=unique,
+        ) as op:
+            if create:
+                op.intend(["namespace", namespace_name(self.owner, sandbox.id)])
+                sandbox.key = create_namespace(namespace_name(self.owner, sandbox.id))
+                sandbox.owns_key = True
+                op.on_failure("namespace of a new sandbox", delete_namespace, sandbox.key)
+            op.state.put_sandbox(sandbox)
         return Sandbox(self._rt, sandbox.id)
 
     def reconcile(self, repair: bool = True) -> Report:

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -136,13 +137,29 @@ def test_two_processes_creating_one_name_give_one_success(
 ) -> None:
     hang = Hang(tmp_path, "create-network", str(state), "dup")
     controller, driver = ctl
-    with pytest.raises(NetworkExistsError, match=f"process {hang.proc.pid} .* is creating it"):
-        controller.new_network(HOLD, "dup")
-    assert driver.calls == []  # refused before any driver call
-    assert "error" not in hang.release()
+    # The second create waits for the first (its name is reserved), then sees it exists.
+    timer = threading.Timer(0.5, lambda: (hang.dir / "release").touch())
+    timer.start()
     with pytest.raises(NetworkExistsError, match="already exists; choose another"):
         controller.new_network(HOLD, "dup")
+    timer.join()
+    assert driver.calls == []  # refused before any driver call
+    assert "error" not in hang.release()
     assert [n.name for n in controller.networks()] == ["dup"]
+
+
+def test_a_create_waiting_for_a_hung_one_of_its_name_says_who_holds_it(
+    tmp_path: Path, state: Path
+) -> None:
+    hang = Hang(tmp_path, "create-network", str(state), "dup")
+    controller = libnet.Controller(store=SqliteStore(state, timeout=0.3), plugins="off")
+    controller.register_driver(HOLD, HoldingDriver(), libnet.Capability(libnet.Scope.LOCAL))
+    with (
+        controller,
+        pytest.raises(LockTimeoutError, match=f"network 'dup' is busy: process {hang.proc.pid} "),
+    ):
+        controller.new_network(HOLD, "dup")
+    assert "error" not in hang.release()
 
 
 def test_a_network_create_killed_mid_call_is_rolled_back_at_the_next_start(
