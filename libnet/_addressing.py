@@ -2,10 +2,14 @@
 
 libnetwork's order is kept: a network requests its pools, then each pool's gateway and
 auxiliary addresses, before the network driver creates it; an endpoint gets its addresses
-before its driver creates it. With the ``default`` IPAM driver every request runs in the
-operation's own store transaction (rolled back with it); with a driver that keeps its own
-state (a plugin), each request registers its release as an undo step, and releases wait
-until the operation has committed (a failed delete keeps every address).
+before its driver creates it. No request runs inside the operation's commit: with the
+``default`` IPAM driver (which keeps its state in the store) the requests of one step run
+in a short transaction of their own that also records their release in the operation's
+intent; a driver that keeps its own state (a plugin) is called outside any transaction and
+each release is recorded just after. Either way a failed operation releases them, and a
+crashed one's intent does (``Runtime.recover``). Releases wait for the commit: the
+``default`` driver's run in the commit's own transaction, a plugin's once it committed (a
+failed delete keeps every address).
 """
 
 from __future__ import annotations
@@ -14,11 +18,11 @@ import ipaddress
 import logging
 import os
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from libnet._calls import call_driver
-from libnet._operation import Operation
 from libnet.driverapi import IPAMData
 from libnet.errors import (
     AddressInUseError,
@@ -35,6 +39,25 @@ from libnet.ipam import (
     validate_pool_config,
 )
 from libnet.store import KVOps
+
+Record = Callable[..., None]
+"""``record(method, *args)``: the release of what an IPAM request just gave."""
+
+
+class IpamSteps(Protocol):
+    """What the operation offers IPAM requests and releases (``Op`` in ``_runtime``)."""
+
+    def ipam(self, name: str, driver: Ipam) -> AbstractContextManager[tuple[Ipam, Record]]:
+        """The driver to request through (bound to a short transaction when it keeps its
+        state in the store) and the function recording each release to undo."""
+        ...
+
+    def at_commit(self, fn: Callable[[KVOps], None]) -> None:
+        """Run ``fn(tx)`` inside the transaction committing the operation."""
+        ...
+
+    def on_success(self, fn: Callable[..., Any], *args: Any) -> None: ...
+
 
 log = logging.getLogger("libnet")
 
@@ -120,51 +143,54 @@ def _family(pool: Mapping[str, Any]) -> int:
 
 def allocate_pools(
     driver: Ipam,
-    kv: KVOps,
-    op: Operation,
+    op: IpamSteps,
     request: IpamRequest,
     scope: str,
     network: str,
 ) -> dict[str, Any]:
     """Request every pool with its gateway and auxiliary addresses; return the record."""
-    drv = bind_ipam(driver, kv)
     what = f"IPAM of network {network!r}"
-    local_space, global_space = call_driver(what, drv.get_default_address_spaces)
-    space = global_space if scope == "global" else local_space
-    options = {**request.options, NETWORK_NAME_OPTION: network}
     record: dict[str, Any] = {"driver": request.driver, "options": request.options}
-    for family, configs in (("ipv4", request.v4), ("ipv6", request.v6)):
-        pools = []
-        for cfg in configs:
-            pool_id, pool, data = call_driver(
-                what, drv.request_pool, space, cfg.subnet, cfg.ip_range, options, family == "ipv6"
-            )
-            _undo(op, drv, driver, f"pool {pool}", "release_pool", pool_id)
-            gateway, _ = call_driver(
-                what, drv.request_address, pool_id, cfg.gateway, GATEWAY_OPTIONS
-            )
-            if gateway:
-                _undo(op, drv, driver, f"gateway {gateway}", "release_address", pool_id, gateway)
-            aux = {}
-            for name, ip in cfg.aux_addresses.items():
-                address, _ = call_driver(what, drv.request_address, pool_id, ip, None)
-                if address:
-                    _undo(
-                        op, drv, driver, f"address {address}", "release_address", pool_id, address
-                    )
-                aux[name] = address or ip
-            pools.append(
-                {
-                    "pool_id": pool_id,
-                    "address_space": space,
-                    "pool": pool,
-                    "ip_range": cfg.ip_range,
-                    "gateway": gateway,
-                    "aux_addresses": aux,
-                    "data": dict(data or {}),
-                }
-            )
-        record[family] = pools
+    with op.ipam(request.driver, driver) as (drv, undo):
+        local_space, global_space = call_driver(what, drv.get_default_address_spaces)
+        space = global_space if scope == "global" else local_space
+        options = {**request.options, NETWORK_NAME_OPTION: network}
+        for family, configs in (("ipv4", request.v4), ("ipv6", request.v6)):
+            pools = []
+            for cfg in configs:
+                pool_id, pool, data = call_driver(
+                    what,
+                    drv.request_pool,
+                    space,
+                    cfg.subnet,
+                    cfg.ip_range,
+                    options,
+                    family == "ipv6",
+                )
+                undo("release_pool", pool_id)
+                gateway, _ = call_driver(
+                    what, drv.request_address, pool_id, cfg.gateway, GATEWAY_OPTIONS
+                )
+                if gateway:
+                    undo("release_address", pool_id, gateway)
+                aux = {}
+                for name, ip in cfg.aux_addresses.items():
+                    address, _ = call_driver(what, drv.request_address, pool_id, ip, None)
+                    if address:
+                        undo("release_address", pool_id, address)
+                    aux[name] = address or ip
+                pools.append(
+                    {
+                        "pool_id": pool_id,
+                        "address_space": space,
+                        "pool": pool,
+                        "ip_range": cfg.ip_range,
+                        "gateway": gateway,
+                        "aux_addresses": aux,
+                        "data": dict(data or {}),
+                    }
+                )
+            record[family] = pools
     return record
 
 
@@ -178,8 +204,7 @@ def ipam_data(record: Mapping[str, Any], family: str) -> list[IPAMData]:
 
 def allocate_endpoint(
     driver: Ipam,
-    kv: KVOps,
-    op: Operation,
+    op: IpamSteps,
     record: Mapping[str, Any],
     ipv4_address: str | None,
     ipv6_address: str | None,
@@ -193,7 +218,6 @@ def allocate_endpoint(
     endpoint's MAC for drivers requiring it). Returns the addresses and (pool ID,
     address) pairs.
     """
-    drv = bind_ipam(driver, kv)
     allocations: list[list[str]] = []
     found: dict[str, str | None] = {}
     for family, wanted in (("ipv4", ipv4_address), ("ipv6", ipv6_address)):
@@ -204,32 +228,26 @@ def allocate_endpoint(
             )
         if wanted:
             _refuse_gateway(pools, wanted, what)
-        found[family] = None
-        last: Exception | None = None
-        for pool in pools:
-            try:
-                address, _ = call_driver(
-                    what, drv.request_address, pool["pool_id"], wanted, options
-                )
-            except (PoolExhaustedError, InvalidAddressError) as exc:
-                last = exc
-                continue
-            if address:
-                _undo(
-                    op,
-                    drv,
-                    driver,
-                    f"address {address}",
-                    "release_address",
-                    pool["pool_id"],
-                    address,
-                )
-                allocations.append([pool["pool_id"], address])
-            found[family] = address
-            break
-        else:
-            if last is not None:
-                raise type(last)(f"{what}: {last}") from last
+    with op.ipam(record["driver"], driver) as (drv, undo):
+        for family, wanted in (("ipv4", ipv4_address), ("ipv6", ipv6_address)):
+            found[family] = None
+            last: Exception | None = None
+            for pool in record.get(family, []):
+                try:
+                    address, _ = call_driver(
+                        what, drv.request_address, pool["pool_id"], wanted, options
+                    )
+                except (PoolExhaustedError, InvalidAddressError) as exc:
+                    last = exc
+                    continue
+                if address:
+                    undo("release_address", pool["pool_id"], address)
+                    allocations.append([pool["pool_id"], address])
+                found[family] = address
+                break
+            else:
+                if last is not None:
+                    raise type(last)(f"{what}: {last}") from last
     return found["ipv4"], found["ipv6"], allocations
 
 
@@ -248,47 +266,43 @@ def _refuse_gateway(pools: list[Mapping[str, Any]], wanted: str, what: str) -> N
             )
 
 
-def release_endpoint(
-    driver: Ipam, kv: KVOps, op: Operation, allocations: list[list[str]], what: str
-) -> None:
+def release_endpoint(driver: Ipam, op: IpamSteps, allocations: list[list[str]], what: str) -> None:
     """Give back an endpoint's addresses (see :func:`_release` for when)."""
-    drv = bind_ipam(driver, kv)
     for pool_id, address in allocations:
-        _release(
-            op, drv, driver, f"address {address} of {what}", "release_address", pool_id, address
-        )
+        _release(op, driver, f"address {address} of {what}", "release_address", pool_id, address)
 
 
-def release_network(driver: Ipam, kv: KVOps, op: Operation, record: Mapping[str, Any]) -> None:
+def release_network(driver: Ipam, op: IpamSteps, record: Mapping[str, Any]) -> None:
     """Give back a network's gateways, auxiliary addresses and pools (see :func:`_release`)."""
-    drv = bind_ipam(driver, kv)
     for family in ("ipv4", "ipv6"):
         for pool in record.get(family, []):
             for address in (pool["gateway"], *pool["aux_addresses"].values()):
                 if address:
                     _release(
                         op,
-                        drv,
                         driver,
                         f"address {address}",
                         "release_address",
                         pool["pool_id"],
                         address,
                     )
-            _release(op, drv, driver, f"pool {pool['pool']}", "release_pool", pool["pool_id"])
+            _release(op, driver, f"pool {pool['pool']}", "release_pool", pool["pool_id"])
 
 
-def _release(op: Operation, bound: Ipam, driver: Ipam, what: str, method: str, *args: Any) -> None:
-    """Release now in the operation's transaction, or once it committed.
+def _release(op: IpamSteps, driver: Ipam, what: str, method: str, *args: Any) -> None:
+    """Release once the operation commits: a driver keeping its state in the store in the
+    commit's own transaction, any other (a plugin, which could not take a release back if
+    the operation failed later) just after; a failure then is logged (the address stays
+    held), never raised over a done operation."""
 
-    A driver outside the transaction (a plugin keeping its own state) cannot take a
-    release back if the operation fails later, so it is told only after the commit; a
-    failure then is logged (the address stays held), never raised over a done operation.
-    """
-    if bound is driver:
-        op.on_success(_release_later, what, getattr(driver, method), *args)
-    else:
-        call_driver(what, getattr(bound, method), *args)
+    def release(tx: KVOps) -> None:
+        bound = bind_ipam(driver, tx)
+        if bound is driver:
+            op.on_success(_release_later, what, getattr(driver, method), *args)
+        else:
+            getattr(bound, method)(*args)
+
+    op.at_commit(release)
 
 
 def _release_later(what: str, method: Callable[..., Any], *args: Any) -> None:
@@ -303,12 +317,6 @@ def random_mac() -> str:
     octets = bytearray(os.urandom(6))
     octets[0] = (octets[0] & 0xFE) | 0x02
     return ":".join(f"{b:02x}" for b in octets)
-
-
-def _undo(op: Operation, bound: Ipam, driver: Ipam, what: str, method: str, *args: Any) -> None:
-    """Register a release for drivers outside the transaction (the store undoes the rest)."""
-    if bound is driver:
-        op.on_failure(what, getattr(driver, method), *args)
 
 
 def ipam_summary(record: Mapping[str, Any]) -> dict[str, Any]:

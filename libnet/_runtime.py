@@ -2,7 +2,8 @@
 
 Handles (``Network``, ``Endpoint``, ``Sandbox``), reconciliation and the plugin server
 never reach into a ``Controller``: they get a :class:`Runtime`. It opens operations
-(:class:`Op`: a store transaction, its undo steps and the driver cache) and reads, and its
+(:class:`Op`: object locks, an intent, a journal of writes committed in one short
+transaction, its undo steps and the driver cache) and reads, and its
 :class:`DriverCache` finds drivers and keeps the one restore path: before this process's
 first call about a stored network or endpoint, the driver is told about it through
 ``restore_network`` / ``restore_endpoint``.
@@ -12,23 +13,37 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from types import MappingProxyType
-from typing import Protocol
+from typing import Any, Protocol
 
 from libnet._addressing import ipam_data, release_endpoint, release_network
-from libnet._calls import call_driver
+from libnet._calls import call_driver, undo
+from libnet._intents import Intent, intents
+from libnet._journal import Journal
 from libnet._operation import Operation
-from libnet._records import EndpointRecord, NetworkRecord
+from libnet._output import plugin_code
+from libnet._records import EndpointRecord, NetworkRecord, new_id
 from libnet._state import RecordCache, State
-from libnet.driverapi import Driver, InterfaceInfo
-from libnet.errors import SandboxNotFoundError
+from libnet.driverapi import Driver, InterfaceInfo, IPAMData
+from libnet.errors import EndpointNotFoundError, SandboxNotFoundError
+from libnet.ipam import Ipam, bind_ipam
+from libnet.osl import NETNS_DIR, OSLayerError, delete_namespace
 from libnet.registry import Registered
-from libnet.store import Store
+from libnet.store import ALL, Held, KVOps, Store, this_process
 
-__all__ = ["DriverCache", "DriverSource", "Op", "Runtime"]
+__all__ = [
+    "DriverCache",
+    "DriverSource",
+    "Op",
+    "ReservedError",
+    "Runtime",
+    "network_lock",
+    "sandbox_lock",
+]
 
 log = logging.getLogger("libnet")
 
@@ -149,6 +164,24 @@ class DriverCache:
     def forget_endpoint(self, eid: str) -> None:
         self._endpoints.pop(eid, None)
 
+    def forget_gone(self, nid: str, eid: str | None = None) -> None:
+        """Network ``nid`` (or only its endpoint ``eid``) is no longer stored: another
+        process deleted it. If this process's driver still holds it, its
+        ``delete_network`` (``delete_endpoint``) lets it forget; an error there (the other
+        process already removed what it had) is only logged."""
+        network_type = self._networks.get(nid)
+        if network_type is None or (eid is not None and eid not in self._endpoints):
+            return
+        reg = self.networks.loaded(network_type)
+        if eid is not None:
+            del self._endpoints[eid]
+            if reg is not None:
+                _forget(network_type, reg.driver.delete_endpoint, nid, eid)
+            return
+        del self._networks[nid]
+        if reg is not None:
+            _forget(network_type, reg.driver.delete_network, nid)
+
     def forget_type(self, network_type: str, st: State) -> None:
         """Forget every network of ``network_type`` and its endpoints: their driver lost
         them (a Docker plugin restarted), so the restore path replays them."""
@@ -172,24 +205,94 @@ class DriverCache:
         ]
         for nid in gone:
             del self._networks[nid]
-            try:
-                driver.delete_network(nid)
-            except Exception:
-                log.debug(
-                    "driver %r forgetting deleted network %s", network_type, nid[:12], exc_info=True
-                )
+            _forget(network_type, driver.delete_network, nid)
+
+
+def _forget(network_type: str, method: Callable[..., Any], *ids: str) -> None:
+    """Let a driver forget an object another process deleted; its errors are only logged."""
+    try:
+        with plugin_code():
+            method(*ids)
+    except Exception:
+        log.debug("driver %r forgetting deleted %s", network_type, ids[-1][:12], exc_info=True)
+
+
+LockSpec = Callable[[State], Mapping[str, str]]
+"""Which object locks an operation needs, given the state: lock name -> the object as
+error messages name it. Called before the locks are taken and again once they are held;
+the second answer must be covered by the first (else the locks are taken again)."""
+
+LOCK_TIMEOUT = 10.0
+"""Seconds an operation waits for another one's object lock before giving up."""
+
+
+def network_lock(nid: str) -> str:
+    return f"network-{nid}"
+
+
+def sandbox_lock(sid: str) -> str:
+    return f"sandbox-{sid}"
 
 
 class Op(Operation):
-    """One all-or-nothing operation: its state (in a store transaction), its undo steps
-    and after-commit steps (:class:`~libnet._operation.Operation`), and the drivers."""
+    """One all-or-nothing operation: its state (reads from the store, writes kept for the
+    commit), its undo and after-commit steps (:class:`~libnet._operation.Operation`), its
+    intent, and the drivers."""
 
-    __slots__ = ("drivers", "state")
+    __slots__ = ("_at_commit", "_saved", "_store", "discard", "drivers", "intent", "state")
 
-    def __init__(self, state: State, drivers: DriverCache) -> None:
+    def __init__(self, state: State, drivers: DriverCache, store: Store, intent: Intent) -> None:
         super().__init__()
         self.state = state
         self.drivers = drivers
+        self.intent = intent
+        self.discard: set[str] = set()
+        """Locks whose object this operation deletes (their files go with them)."""
+        self._store = store
+        self._at_commit: list[Callable[[KVOps], None]] = []
+        self._saved = False  # whether the intent is in the store
+
+    def _save(self, kv: KVOps) -> None:
+        self.intent.save(kv)
+        self._saved = True
+
+    def note(self, step: list[Any]) -> None:
+        """Add a step to the intent, stored with its next save (:meth:`intend`, or the
+        transaction of an IPAM request), which must come before the step is done."""
+        self.intent.undo.append(step)
+
+    def intend(self, step: list[Any] | None = None) -> None:
+        """Record in the intent, durably and before doing it, a step to undo after a crash
+        (or, without ``step``, the steps noted so far)."""
+        if step is not None:
+            self.intent.undo.append(step)
+        self._save(self._store)
+
+    def at_commit(self, fn: Callable[[KVOps], None]) -> None:
+        self._at_commit.append(fn)
+
+    @contextmanager
+    def ipam(self, name: str, driver: Ipam) -> Iterator[tuple[Ipam, Callable[..., None]]]:
+        """IPAM requests of one step (see :class:`~libnet._addressing.IpamSteps`)."""
+        steps: list[list[Any]] = []
+        # A driver keeping its own state (a plugin) is not bound to a transaction.
+        direct = bind_ipam(driver, self._store) is driver
+
+        def record(method: str, *args: Any) -> None:
+            steps.append(["ipam", name, method, *args])
+            if direct:  # done outside any transaction: undo it whatever comes next
+                self.on_failure(f"IPAM {method} {args[-1]}", getattr(driver, method), *args)
+                self.intend(steps[-1])
+
+        if direct:
+            yield driver, record
+            return
+        with self._store.transaction() as tx:  # the allocations and their record, together
+            yield bind_ipam(driver, tx), record
+            self.intent.undo.extend(steps)
+            self._save(tx)
+        for _, _, method, *args in steps:
+            self.on_failure(f"IPAM {method} {args[-1]}", getattr(driver, method), *args)
 
     def release_addresses(self, net: NetworkRecord, ep: EndpointRecord | None = None) -> None:
         """Give back the endpoint's addresses, or (without ``ep``) the network's pools."""
@@ -198,15 +301,24 @@ class Op(Operation):
         driver = self.drivers.ipams.get(net.ipam["driver"]).driver
         if ep is not None:
             what = f"endpoint {ep.name!r} on network {net.name!r}"
-            release_endpoint(driver, self.state.kv, self, ep.allocations, what)
+            release_endpoint(driver, self, ep.allocations, what)
         else:
-            release_network(driver, self.state.kv, self, net.ipam)
+            release_network(driver, self, net.ipam)
+
+    def commit(self, journal: Journal) -> dict[str, int]:
+        def finish(tx: KVOps) -> None:
+            for fn in self._at_commit:
+                fn(tx)
+            if self._saved:
+                tx.delete(self.intent.key)
+
+        return journal.commit(finish)
 
 
 class Runtime:
     """Operations, reads and drivers of one controller: what its handles may use."""
 
-    __slots__ = ("_cache", "_current", "_store", "drivers", "lock", "owner")
+    __slots__ = ("_cache", "_current", "_store", "drivers", "lock", "lock_timeout", "owner")
 
     def __init__(self, store: Store, drivers: DriverCache, owner: str) -> None:
         self._store = store
@@ -217,26 +329,183 @@ class Runtime:
         """Names this state in the marks of the kernel objects it owns."""
         self.lock = threading.RLock()
         """Serialises this controller's operations and driver calls between threads."""
+        self.lock_timeout: float = getattr(store, "timeout", LOCK_TIMEOUT)
+        """Seconds to wait for another operation's object lock (the store's timeout)."""
 
     @contextmanager
-    def operation(self) -> Iterator[Op]:
-        """One all-or-nothing operation: a transaction, undone with its driver steps on error."""
+    def operation(
+        self,
+        what: str = "operation",
+        *,
+        locks: LockSpec | None = None,
+        reserve: tuple[str, str] | None = None,
+        check: Callable[[State], None] | None = None,
+        exclusive: bool = False,
+        recheck: bool = True,
+    ) -> Iterator[Op]:
+        """One all-or-nothing operation, holding the object locks ``locks`` names.
+
+        Dead processes' intents are rolled back first. The intent is recorded in a short
+        transaction that also runs ``check`` and reserves ``reserve`` (kind, name); if
+        another operation holds that reservation (a create of that name in progress) this
+        one waits for it to end and checks again. Drivers run outside any
+        store transaction; the records are written when the block ends, in one short
+        transaction that deletes the intent. On error the undo steps run newest first and
+        the intent is deleted. ``exclusive`` takes the ``all`` lock exclusively: no other
+        operation runs meanwhile (reconciliation). ``recheck=False`` says that the locks
+        ``locks`` names do not depend on the state (they are not asked for again).
+        """
         with self.lock:
+            self.recover()
+            held, names = self._take_locks(locks, exclusive, recheck)
             op: Op | None = None
             try:
-                with self._store.transaction() as tx:
-                    op = Op(State(tx, self._cache), self.drivers)
-                    self._current = op.state
-                    try:
-                        yield op
-                    finally:
-                        self._current = None
-            except BaseException:
-                if op is not None:
+                intent = Intent(new_id(), what, os.getpid(), this_process().command, names)
+                journal = Journal(self._store)
+                op = Op(State(journal, self._cache), self.drivers, self._store, intent)
+                if reserve is not None:
+                    intent.reserve = list(reserve)
+                    while True:
+                        try:
+                            self._prepare(op, check)
+                            break
+                        except ReservedError as exc:
+                            self._wait_for(exc.intent)
+                self._current = op.state
+                try:
+                    yield op
+                    indices = op.commit(journal)
+                except BaseException:
                     op.rollback()
+                    if op._saved:
+                        self._drop_intent(intent)
+                    raise
+                finally:
+                    self._current = None
+                op.state.commit_cache(indices)
+                op.committed()
+            finally:
+                held.release(frozenset(op.discard) if op is not None else frozenset())
+
+    def _take_locks(
+        self, locks: LockSpec | None, exclusive: bool, recheck: bool
+    ) -> tuple[Held, dict[str, bool]]:
+        """Take the locks ``locks`` asks for, again with more if the answer grew."""
+        wanted: dict[str, str] = dict(locks(self.read())) if locks is not None else {}
+        store_locks = self._store.locks()
+        while True:
+            names = {ALL: exclusive, **{name: True for name in wanted}}
+            held = store_locks.acquire(names, wanted, self.lock_timeout)
+            if locks is None or not recheck:
+                return held, names
+            try:
+                again = locks(self.read())
+            except BaseException:
+                held.release()
                 raise
-            op.state.commit_cache()
-            op.committed()
+            if again.keys() <= wanted.keys():
+                return held, names
+            held.release()
+            wanted.update(again)
+
+    def _prepare(self, op: Op, check: Callable[[State], None] | None) -> None:
+        """Reserve the intent's name: refused if ``check`` fails or a live intent has it."""
+        with self._store.transaction() as tx:
+            if check is not None:
+                check(State(tx))
+            for other in intents(tx):
+                if other.reserve == op.intent.reserve:
+                    raise ReservedError(other)
+            op._save(tx)
+
+    def _wait_for(self, other: Intent) -> None:
+        """Wait (up to the lock timeout) until the operation that reserved the name this
+        one wants is done, so that the check is made again on its outcome; roll it back
+        if its process died."""
+        names = {name: True for name in other.locks if name != ALL}
+        kind, name = other.reserve or ("object", other.what)
+        what = dict.fromkeys(names, f"{kind} {name!r}")
+        with self._store.locks().acquire(names, what, self.lock_timeout):
+            if self._store.exists(other.key):  # its locks are free: its process died
+                self._roll_back(other)
+
+    def _drop_intent(self, intent: Intent) -> None:
+        try:
+            with self._store.transaction() as tx:
+                if tx.exists(intent.key):
+                    tx.delete(intent.key)
+        except Exception:
+            log.warning(
+                "could not remove the intent of a failed %s; the next operation rolls it back",
+                intent.what,
+                exc_info=True,
+            )
+
+    def recover(self) -> None:
+        """Roll back the intents of processes that died mid-operation.
+
+        An intent whose locks can all be taken now has no live owner (the owner holds them
+        until its intent is gone). What recovery does per step is in ARCHITECTURE.md,
+        "Locks and intents": IPAM allocations are released, networks and endpoints the
+        driver may have made are restored into it and deleted; the store's records were
+        never written.
+        """
+        with self.lock:
+            for intent in intents(self._store):
+                held = self._store.locks().try_acquire(intent.locks)
+                if held is None:
+                    continue
+                with held:
+                    if self._store.exists(intent.key):
+                        self._roll_back(intent)
+
+    def _roll_back(self, intent: Intent) -> None:
+        log.warning(
+            "rolling back %s, left unfinished by process %d (%s)",
+            intent.what,
+            intent.pid,
+            intent.command,
+        )
+        st = self.read()
+        for step in reversed(intent.undo):
+            kind, *args = step
+            undo(f"{intent.what} ({kind})", self._undo_step, st, kind, args, intent)
+        with self._store.transaction() as tx:
+            if tx.exists(intent.key):
+                tx.delete(intent.key)
+
+    def _undo_step(self, st: State, kind: str, args: list[Any], intent: Intent) -> None:
+        if kind == "ipam":
+            name, method, *rest = args
+            getattr(self.drivers.ipams.get(name).driver, method)(*rest)
+        elif kind == "network":
+            network_type, nid, options, ipv4, ipv6 = args
+            driver = self.drivers.networks.get(network_type).driver
+            if st.find_network(nid) is None:  # never committed: the driver adopts, then drops it
+                driver.restore_network(
+                    nid, MappingProxyType(options), _ipam_list(ipv4), _ipam_list(ipv6)
+                )
+                self.drivers.forget_network(nid)
+                driver.delete_network(nid)
+        elif kind == "namespace":
+            (name,) = args
+            if not any(sbox.key and sbox.key.endswith("/" + name) for sbox in st.sandboxes()):
+                with contextlib.suppress(OSLayerError):
+                    delete_namespace(str(NETNS_DIR / name))
+        elif kind == "endpoint":
+            nid, eid, iface, options = args
+            net = st.find_network(nid)
+            if net is None:
+                return
+            try:
+                st.endpoint(net, eid)
+                return  # committed after all
+            except EndpointNotFoundError:
+                pass
+            driver = self.drivers.network_driver(net)
+            driver.restore_endpoint(nid, eid, _interface(iface, intent), MappingProxyType(options))
+            self.drivers.forget_endpoint(eid)
+            driver.delete_endpoint(nid, eid)
 
     def read(self) -> State:
         """Reads outside a transaction (one consistent read per call)."""
@@ -245,3 +514,28 @@ class Runtime:
     def current(self) -> State:
         """The state of the operation in progress in this controller, else a fresh read."""
         return self._current or self.read()
+
+
+class ReservedError(Exception):
+    """A name being created by another operation (the runtime waits for it)."""
+
+    def __init__(self, intent: Intent) -> None:
+        super().__init__(intent.what)
+        self.intent = intent
+
+
+def _interface(iface: dict[str, Any] | None, intent: Intent) -> InterfaceInfo:
+    """The endpoint's interface as recorded, else its addresses from the intent's IPAM
+    steps (the driver picked the rest)."""
+    if iface is not None:
+        return InterfaceInfo.from_record(iface)
+    found: dict[int, str] = {}
+    for kind, *args in intent.undo:
+        if kind == "ipam" and args[1] == "release_address":
+            address = str(args[-1])
+            found.setdefault(6 if ":" in address else 4, address)
+    return InterfaceInfo(address=found.get(4), address_ipv6=found.get(6))
+
+
+def _ipam_list(items: list[dict[str, Any]]) -> list[IPAMData]:
+    return [IPAMData(**item) for item in items]

@@ -67,6 +67,8 @@ class RecordCache:
         self._items: dict[str, tuple[int, Any]] = {}
 
     def get(self, kind: type[Any], pair: KVPair) -> Any:
+        if pair.index < 0:  # an operation's pending write: never cached
+            return _decode(kind, pair.key, pair.value)
         hit = self._items.get(pair.key)
         if hit is not None and hit[0] == pair.index:
             return _copy(hit[1])
@@ -108,10 +110,17 @@ class State:
         self._cache = cache or RecordCache()
         self._changes: dict[str, tuple[int, Any] | None] = {}
 
-    def commit_cache(self) -> None:
-        """Let the cache know the writes of this state's transaction (after it committed)."""
-        self._cache.update(self._changes)
-        self._changes.clear()
+    def commit_cache(self, indices: dict[str, int] | None = None) -> None:
+        """Let the cache know the writes of this state's transaction (after it committed);
+        ``indices`` gives the committed index of writes made through a Journal."""
+        changes = self._changes
+        if indices is not None:
+            for key, entry in changes.items():
+                if entry is not None:
+                    index = indices.get(key)
+                    changes[key] = None if index is None else (index, entry[1])
+        self._cache.update(changes)
+        changes.clear()
 
     def _get(self, kind: type[Any], key: str) -> Any:
         return self._cache.get(kind, self.kv.get(key))

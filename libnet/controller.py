@@ -11,7 +11,7 @@ from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any, Literal
 
-from libnet._addressing import allocate_pools, ipam_data, parse_ipam
+from libnet._addressing import IpamRequest, allocate_pools, ipam_data, parse_ipam
 from libnet._calls import call_driver
 from libnet._records import (
     NetworkRecord,
@@ -23,8 +23,9 @@ from libnet._records import (
     now,
 )
 from libnet._resolver import _check_config
-from libnet._runtime import DriverCache, Runtime
+from libnet._runtime import DriverCache, Op, Runtime, network_lock, sandbox_lock
 from libnet._sandboxes import namespace_name
+from libnet._state import State
 from libnet.driverapi import Capability, Driver, Scope
 from libnet.drivers import host, null
 from libnet.drivers.remote import RemoteManager
@@ -329,45 +330,78 @@ class Controller:
         wants_pools = bool((ipam or {}).get("config"))
         default_ipam = "null" if network_type in ("null", "host") and not wants_pools else "default"
         request = parse_ipam(ipam, bool(enable_ipv6), name, default_ipam)
-        with self._rt.operation() as op:
-            st, drivers = op.state, op.drivers
-            existing = st.networks()
-            if any(rec.name == name for rec in existing):
+        nid = new_id()
+
+        def unique(st: State) -> None:
+            if any(rec.name == name for rec in st.networks()):
                 raise NetworkExistsError(
                     f"network {name!r} already exists; choose another name or remove it first"
                 )
-            reg = self._rt.drivers.networks.get(network_type)
-            # The driver checks the new network against its others: it must know them all,
-            # and forget those another process deleted.
-            drivers.forget_deleted(reg.driver, network_type, {other.id for other in existing})
-            for other in existing:
-                if other.type == network_type:
-                    drivers.network_driver(other)
-            rec = NetworkRecord(
-                id=new_id(),
-                name=name,
-                type=network_type,
-                scope=str(reg.capability.data_scope),
-                options=opts,
-                labels={str(k): str(v) for k, v in lbls.items()},
-                internal=bool(internal),
-                enable_ipv6=bool(enable_ipv6),
-                created=now(),
+
+        with self._rt.operation(
+            f"creation of network {name!r}",
+            locks=lambda _: {network_lock(nid): f"network {name!r}"},
+            recheck=False,
+            reserve=("network", name),
+            check=unique,
+        ) as op:
+            rec = self._create_network(
+                op, nid, network_type, name, opts, lbls, request, internal, enable_ipv6
             )
-            ipam_driver = self._rt.drivers.ipams.get(request.driver).driver
-            rec.ipam = allocate_pools(ipam_driver, st.kv, op, request, rec.scope, name)
-            call_driver(
-                f"network {name!r}",
-                reg.driver.create_network,
-                rec.id,
-                MappingProxyType(rec.driver_options()),
-                ipam_data(rec.ipam, "ipv4"),
-                ipam_data(rec.ipam, "ipv6"),
-            )
-            op.on_failure(f"creation of network {name!r}", reg.driver.delete_network, rec.id)
-            op.on_success(drivers.learn_network, rec.id, network_type)
-            st.put_network(rec)
         return Network(self._rt, rec.id)
+
+    def _create_network(
+        self,
+        op: Op,
+        nid: str,
+        network_type: str,
+        name: str,
+        opts: dict[str, Any],
+        lbls: dict[str, Any],
+        request: IpamRequest,
+        internal: bool = False,
+        enable_ipv6: bool = False,
+    ) -> NetworkRecord:
+        st, drivers = op.state, op.drivers
+        existing = st.networks()
+        reg = drivers.networks.get(network_type)
+        # The driver checks the new network against its others: it must know them all,
+        # and forget those another process deleted.
+        drivers.forget_deleted(reg.driver, network_type, {other.id for other in existing})
+        for other in existing:
+            if other.type == network_type:
+                drivers.network_driver(other)
+        rec = NetworkRecord(
+            id=nid,
+            name=name,
+            type=network_type,
+            scope=str(reg.capability.data_scope),
+            options=opts,
+            labels={str(k): str(v) for k, v in lbls.items()},
+            internal=bool(internal),
+            enable_ipv6=bool(enable_ipv6),
+            created=now(),
+        )
+        ipam_driver = drivers.ipams.get(request.driver).driver
+        rec.ipam = allocate_pools(ipam_driver, op, request, rec.scope, name)
+        ipv4, ipv6 = ipam_data(rec.ipam, "ipv4"), ipam_data(rec.ipam, "ipv6")
+        options = rec.driver_options()
+        op.intend(
+            ["network", network_type, rec.id, options]
+            + [[d.to_dict() for d in data] for data in (ipv4, ipv6)]
+        )
+        call_driver(
+            f"network {name!r}",
+            reg.driver.create_network,
+            rec.id,
+            MappingProxyType(options),
+            ipv4,
+            ipv6,
+        )
+        op.on_failure(f"creation of network {name!r}", reg.driver.delete_network, rec.id)
+        op.on_success(drivers.learn_network, rec.id, network_type)
+        st.put_network(rec)
+        return rec
 
     def networks(self) -> list[Network]:
         """Every network, sorted by name."""
@@ -422,20 +456,29 @@ class Controller:
             # Stored absolute, so the key means the same from any working directory.
             key = os.path.abspath(key)
             check_key(key)
-        with self._rt.operation() as op:
-            st = op.state
+
+        def unique(st: State) -> None:
             for rec in st.sandboxes():
                 if rec.container_id == container_id:
                     raise SandboxExistsError(
                         f"container {container_id!r} already has sandbox {rec.id[:12]}; "
                         "use it or delete it first"
                     )
-            sandbox = SandboxRecord(new_id(), container_id, key, now())
+
+        sandbox = SandboxRecord(new_id(), container_id, key, now())
+        with self._rt.operation(
+            f"creation of the sandbox of container {container_id!r}",
+            locks=lambda _: {sandbox_lock(sandbox.id): f"sandbox {sandbox.id[:12]}"},
+            recheck=False,
+            reserve=("sandbox", container_id),
+            check=unique,
+        ) as op:
             if create:
+                op.intend(["namespace", namespace_name(self.owner, sandbox.id)])
                 sandbox.key = create_namespace(namespace_name(self.owner, sandbox.id))
                 sandbox.owns_key = True
                 op.on_failure("namespace of a new sandbox", delete_namespace, sandbox.key)
-            st.put_sandbox(sandbox)
+            op.state.put_sandbox(sandbox)
         return Sandbox(self._rt, sandbox.id)
 
     def reconcile(self, repair: bool = True) -> Report:

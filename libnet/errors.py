@@ -27,6 +27,7 @@ __all__ = [
     "InvalidPoolError",
     "KeyNotFoundError",
     "LibnetError",
+    "LockTimeoutError",
     "NetworkExistsError",
     "NetworkNotFoundError",
     "NotFoundError",
@@ -163,6 +164,11 @@ class StoreReadOnlyError(StoreError):
 
 class StoreBusyError(StoreError, OperationTimeoutError):
     """Another process held the state store's write lock for longer than the busy timeout."""
+
+
+class LockTimeoutError(StoreBusyError):
+    """Another operation held a network's or sandbox's lock for longer than the timeout;
+    the message names the object and the process holding it. Retry once it is done."""
 
 
 class KeyNotFoundError(NotFoundError):

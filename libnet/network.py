@@ -20,7 +20,7 @@ from libnet._records import (
     now,
     to_interface_kwargs,
 )
-from libnet._runtime import Op, Runtime
+from libnet._runtime import Op, Runtime, network_lock, sandbox_lock
 from libnet._state import State
 from libnet.driverapi import (
     Driver,
@@ -39,6 +39,7 @@ from libnet.errors import (
     EndpointNotFoundError,
     ForbiddenError,
     InvalidOptionError,
+    NetworkNotFoundError,
     UnknownDriverError,
 )
 from libnet.ipam import MAC_ADDRESS_OPTION
@@ -130,7 +131,9 @@ class Network:
         """
         check_name("endpoint", name)
         opts = check_mapping(f"options of endpoint {name!r}", options)
-        with self._rt.operation() as op:
+        with self._rt.operation(
+            f"creation of endpoint {name!r}", locks=self._locks, recheck=False
+        ) as op:
             st, drivers = op.state, op.drivers
             net = st.network(self.id)
             if any(ep.name == name for ep in st.endpoints(net)):
@@ -142,6 +145,7 @@ class Network:
             ep = EndpointRecord(new_id(), name, net.id, opts, {}, now())
             address = address_ipv6 = None
             mac = _requested_mac(what, opts)
+            op.note(["endpoint", net.id, ep.id, None, opts])
             if net.ipam:
                 ipam = drivers.ipams.get(net.ipam["driver"])
                 ipam_options = None
@@ -150,7 +154,6 @@ class Network:
                     ipam_options = {MAC_ADDRESS_OPTION: mac}
                 address, address_ipv6, ep.allocations = allocate_endpoint(
                     ipam.driver,
-                    st.kv,
                     op,
                     net.ipam,
                     ipv4_address,
@@ -159,6 +162,8 @@ class Network:
                     ipam_options,
                 )
             iface = InterfaceInfo(mac_address=mac, address=address, address_ipv6=address_ipv6)
+            if not net.ipam:  # else the IPAM request stored the intent
+                op.intend()
             call_driver(what, driver.create_endpoint, net.id, ep.id, iface, MappingProxyType(opts))
             op.on_failure(f"creation of {what}", driver.delete_endpoint, net.id, ep.id)
             op.on_success(drivers.learn_endpoint, ep.id)
@@ -167,6 +172,20 @@ class Network:
                 ep.interface["mac_address"] = mac_from_ip(iface.address)
             st.put_endpoint(net, ep)
         return Endpoint(self, ep.id)
+
+    def _locks(self, st: State, *, joined: bool = False) -> dict[str, str]:
+        """This network's lock, with ``joined`` the locks of its endpoints' sandboxes.
+
+        A network another process deleted is forgotten by this process's driver here,
+        before the operation fails with NetworkNotFoundError.
+        """
+        net = _stored_network(self._rt, st, self.id)
+        names = {network_lock(net.id): f"network {net.name!r}"}
+        if joined:
+            for ep in st.endpoints(net):
+                if ep.sandbox_id is not None:
+                    names[sandbox_lock(ep.sandbox_id)] = f"sandbox {ep.sandbox_id[:12]}"
+        return names
 
     def endpoints(self) -> list[Endpoint]:
         """The network's endpoints, sorted by name."""
@@ -229,9 +248,12 @@ class Network:
         """
         if force:
             endpoints = leave_joined = forget = True
-        with self._rt.operation() as op:
+        with self._rt.operation(
+            "deletion of a network", locks=lambda st: self._locks(st, joined=True)
+        ) as op:
             st, drivers = op.state, op.drivers
             net = st.network(self.id)
+            op.discard.add(network_lock(net.id))
             eps = st.endpoints(net)
             available = drivers.networks.available(net.type)
             if not available and not forget:  # checked first: its endpoints cannot go either
@@ -348,7 +370,9 @@ class Endpoint:
         opts = publish_options(check_mapping("join options", options), publish)
         if ifname is not None:
             check_ifname(ifname)
-        with self.network._rt.operation() as op:
+        with self.network._rt.operation(
+            "join of an endpoint", locks=lambda st: self._locks(st, sandbox.id), recheck=False
+        ) as op:
             self._join(op, sandbox.id, opts, ifname)
 
     def _join(
@@ -397,7 +421,9 @@ class Endpoint:
 
     def leave(self, sandbox: Sandbox) -> None:
         """Leave ``sandbox``; the endpoint must be joined to it."""
-        with self.network._rt.operation() as op:
+        with self.network._rt.operation(
+            "leave of an endpoint", locks=lambda st: self._locks(st, sandbox.id), recheck=False
+        ) as op:
             net = op.state.network(self.network.id)
             ep = op.state.endpoint(net, self.id)
             if ep.sandbox_id != sandbox.id:
@@ -445,9 +471,28 @@ class Endpoint:
 
     def delete(self, force: bool = False) -> None:
         """Delete the endpoint; a joined one needs ``force=True`` (it then leaves first)."""
-        with self.network._rt.operation() as op:
+        with self.network._rt.operation("deletion of an endpoint", locks=self._locks) as op:
             net = op.state.network(self.network.id)
             self._delete(op, net, op.state.endpoint(net, self.id), force)
+
+    def _locks(self, st: State, sandbox_id: str | None = None) -> dict[str, str]:
+        """The network's lock and the lock of ``sandbox_id`` or else of the endpoint's.
+
+        An endpoint (or network) another process deleted is forgotten by this process's
+        driver here, before the operation fails with EndpointNotFoundError.
+        """
+        rt = self.network._rt
+        net = _stored_network(rt, st, self.network.id)
+        names = {network_lock(net.id): f"network {net.name!r}"}
+        try:
+            ep = st.endpoint(net, self.id)
+        except EndpointNotFoundError:
+            rt.drivers.forget_gone(net.id, self.id)
+            raise
+        sid = sandbox_id or ep.sandbox_id
+        if sid is not None:
+            names[sandbox_lock(sid)] = f"sandbox {sid[:12]}"
+        return names
 
     def _delete(self, op: Op, net: NetworkRecord, ep: EndpointRecord, force: bool) -> None:
         drivers = op.drivers
@@ -490,6 +535,15 @@ class Endpoint:
         """The endpoint as recorded (``libnet endpoint inspect`` adds :meth:`driver_info`)."""
         ep = self._rec()
         return {**_info(ep), "options": dict(ep.options)}
+
+
+def _stored_network(rt: Runtime, st: State, nid: str) -> NetworkRecord:
+    """The stored network; if it is gone, this process's driver forgets it first."""
+    net = st.find_network(nid)
+    if net is None:
+        rt.drivers.forget_gone(nid)
+        raise NetworkNotFoundError(f"network {nid[:12]} not found")
+    return net
 
 
 def _what(net: NetworkRecord, ep: EndpointRecord) -> str:

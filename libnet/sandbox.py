@@ -6,6 +6,8 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from libnet._records import SandboxRecord
+from libnet._runtime import network_lock, sandbox_lock
+from libnet._state import State
 from libnet.network import Endpoint, Network
 from libnet.osl import OSLayerError, delete_namespace
 
@@ -64,8 +66,9 @@ class Sandbox:
         All or nothing: if one endpoint fails to leave, the ones that already left join
         again and the error is raised.
         """
-        with self._rt.operation() as op:
+        with self._rt.operation("deletion of a sandbox", locks=self._locks) as op:
             st = op.state
+            op.discard.add(sandbox_lock(self.id))
             for nid, eid in reversed(list(st.sandbox(self.id).endpoints)):
                 net = st.network(nid)
                 endpoint = Endpoint(Network(self._rt, nid), eid)
@@ -76,6 +79,15 @@ class Sandbox:
                 # Once the removal is committed: a namespace left by a crash before that
                 # point is an orphan for reconciliation, never a sandbox without one.
                 op.on_success(_delete_namespace, rec.key)
+
+    def _locks(self, st: State) -> dict[str, str]:
+        """The sandbox's lock and the locks of the networks of its endpoints."""
+        rec = st.sandbox(self.id)
+        names = {sandbox_lock(rec.id): f"sandbox {rec.id[:12]}"}
+        for nid, _ in rec.endpoints:
+            net = st.find_network(nid)
+            names[network_lock(nid)] = f"network {net.name!r}" if net else f"network {nid[:12]}"
+        return names
 
     def to_dict(self) -> dict[str, Any]:
         """The sandbox as plain values, as ``libnet sandbox inspect`` prints it."""

@@ -231,6 +231,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "libnet._sandboxes",
         "libnet._state",
         "libnet._records",
+        "libnet._journal",
+        "libnet._intents",
     ),
     ("libnet._operation",),
     ("libnet.drivers", "libnet.ipam.remote"),

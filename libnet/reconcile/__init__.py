@@ -43,7 +43,7 @@ __all__ = [
 def reconcile(runtime: Runtime, repair: bool) -> Report:
     """Check (and with ``repair``, fix) the kernel against the store; see the module doc."""
     report = Report()
-    with runtime.operation() as op:
+    with runtime.operation("reconciliation", exclusive=True) as op:
         recreated = reconcile_networks(op.drivers, op.state, repair, report)
         reconcile_sandboxes(runtime.owner, op.state, repair, report, recreated)
     return report

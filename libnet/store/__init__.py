@@ -11,6 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from libnet.store._api import KVOps, KVPair, Store, Transaction
+from libnet.store._locks import ALL, Held, Holder, Locks, ThreadLocks, this_process
 from libnet.store.lock import LockService, StoreLock
 from libnet.store.memory import MemoryStore
 from libnet.store.sqlite import SqliteStore
@@ -21,19 +22,25 @@ if TYPE_CHECKING:
     from libnet.store.etcdurl import EtcdConfig, parse_etcd_url
 
 __all__ = [
+    "ALL",
     "EtcdConfig",
     "EtcdLock",
     "EtcdLocks",
     "EtcdStore",
+    "Held",
+    "Holder",
     "KVOps",
     "KVPair",
     "LockService",
+    "Locks",
     "MemoryStore",
     "SqliteStore",
     "Store",
     "StoreLock",
+    "ThreadLocks",
     "Transaction",
     "parse_etcd_url",
+    "this_process",
 ]
 
 _LAZY = {

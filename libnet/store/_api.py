@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import TypeVar
 
 from libnet.errors import BadRequestError, KeyNotFoundError, StaleVersionError
+from libnet.store._locks import Locks, ThreadLocks
 
 __all__ = ["BufferedTransaction", "KVOps", "KVPair", "Store", "Transaction"]
 
@@ -105,6 +106,14 @@ class Store(KVOps):
     def close(self) -> None:
         """Release the store's resources; further use raises StoreError. Idempotent."""
 
+    def locks(self) -> Locks:
+        """The per-object locks of this store's users (see :mod:`libnet.store._locks`).
+
+        This default serves stores living in one process; a store shared between
+        processes must return locks that those processes share.
+        """
+        return _PROCESS_LOCKS
+
     def __enter__(self: _S) -> _S:
         return self
 
@@ -115,6 +124,9 @@ class Store(KVOps):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+_PROCESS_LOCKS = ThreadLocks()
 
 
 class BufferedTransaction(Transaction):

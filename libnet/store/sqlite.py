@@ -39,6 +39,7 @@ from libnet.store._api import (
     check_write,
     prefix_end,
 )
+from libnet.store._locks import FileLocks, Locks
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -125,7 +126,7 @@ class SqliteStore(Store):
     and left unchanged. One connection, guarded by a lock, serves all threads.
     """
 
-    __slots__ = ("_closed", "_conn", "_cur", "_lock", "_owner", "_path", "_timeout")
+    __slots__ = ("_closed", "_conn", "_cur", "_lock", "_locks", "_owner", "_path", "_timeout")
 
     def __init__(
         self,
@@ -146,11 +147,17 @@ class SqliteStore(Store):
         self._closed = False
         self._conn = self._open(synchronous)
         self._cur = self._conn.cursor()  # one cursor, used with the lock held
+        self._locks = FileLocks(self._path.with_name(f"{self._path.name}.locks"))
 
     @property
     def path(self) -> Path:
         """The database file."""
         return self._path
+
+    @property
+    def timeout(self) -> float:
+        """Seconds to wait for another process's write transaction, or object lock."""
+        return self._timeout
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self._path)!r})"
@@ -275,7 +282,7 @@ class SqliteStore(Store):
         if isinstance(error, sqlite3.OperationalError) and _is_busy(error):
             return StoreBusyError(
                 f"state file {path} stayed locked by another process for more than "
-                f"{self._timeout:g} s; could not {action}: try again"
+                f"{self._timeout:g} s, so libnet could not {action} it; try again"
             )
         return StoreError(f"could not {action} state file {path}: {error}")
 
@@ -298,7 +305,7 @@ class SqliteStore(Store):
             self._cur.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as e:
             self._lock.release()
-            raise self._error(e, "start a transaction on") from e
+            raise self._error(e, "start a write transaction on") from e
         self._owner = _get_ident()
 
     def _end(self, commit: bool, last_index: int | None) -> None:
@@ -419,6 +426,11 @@ class SqliteStore(Store):
 
     def transaction(self) -> Transaction:
         return _SqliteTransaction(self)
+
+    def locks(self) -> Locks:
+        """``flock`` files in ``state.db.locks/`` beside the database: shared by every
+        process using it, and released by the kernel when a holder dies."""
+        return self._locks
 
     def close(self) -> None:
         if self._owner == _get_ident():

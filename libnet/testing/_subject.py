@@ -17,13 +17,17 @@ from libnet.drivers.remote import RemoteDriver
 from libnet.errors import InjectedFault
 from libnet.network import Network
 from libnet.registry import Registered
-from libnet.store import KVPair, MemoryStore, SqliteStore, Store, Transaction
+from libnet.store import KVPair, Locks, MemoryStore, SqliteStore, Store, Transaction
+
+INTENTS = "local/intent/"
+"""Where operations record their intents (libnet._intents; testing uses public names)."""
 
 __all__ = ["ConformanceSubject", "FaultyStore", "InjectedFault"]
 
 
 class FaultyStore(Store):
-    """A Store that delegates to another and can fail the commit of its next transaction.
+    """A Store that delegates to another and can fail the commit of its next operation
+    (the transaction that writes an operation's records and removes its intent).
 
     The controller undoes every driver step of an operation whose transaction fails, so
     arming the store before a join makes the controller call the driver's ``leave`` right
@@ -73,16 +77,20 @@ class FaultyStore(Store):
     def transaction(self) -> Transaction:
         return _FaultyTransaction(self, self._inner.transaction())
 
+    def locks(self) -> Locks:
+        return self._inner.locks()
+
     def close(self) -> None:
         self._inner.close()
 
 
 class _FaultyTransaction(Transaction):
-    __slots__ = ("_store", "_tx")
+    __slots__ = ("_commits", "_store", "_tx")
 
     def __init__(self, store: FaultyStore, tx: Transaction) -> None:
         self._store = store
         self._tx = tx
+        self._commits = False  # it writes a record: it commits an operation
 
     def __enter__(self) -> _FaultyTransaction:
         self._tx.__enter__()
@@ -94,7 +102,7 @@ class _FaultyTransaction(Transaction):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        fault = self._store._take() if exc_type is None else None
+        fault = self._store._take() if exc_type is None and self._commits else None
         if fault is None:
             self._tx.__exit__(exc_type, exc, tb)
             return
@@ -105,9 +113,15 @@ class _FaultyTransaction(Transaction):
         return self._tx.get(key)
 
     def put(self, key: str, value: bytes) -> KVPair:
+        self._record(key)
         return self._tx.put(key, value)
 
+    def _record(self, key: str) -> None:
+        if not key.startswith((INTENTS, "ipam/")):
+            self._commits = True
+
     def delete(self, key: str) -> None:
+        self._record(key)
         self._tx.delete(key)
 
     def exists(self, key: str) -> bool:

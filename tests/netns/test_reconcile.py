@@ -17,9 +17,11 @@ N2 = {"config": [{"subnet": "10.2.0.0/24"}]}
 def _copy_state(src: Path, dst: Path) -> None:
     dst.mkdir(exist_ok=True)
     for old in dst.glob("state.db*"):
-        old.unlink()
+        if old.is_file():  # not the lock files' directory
+            old.unlink()
     for path in src.glob("state.db*"):
-        shutil.copy2(path, dst / path.name)
+        if path.is_file():
+            shutil.copy2(path, dst / path.name)
 
 
 def test_leftovers_of_a_crash_are_removed_at_the_next_start(tmp_path: Path) -> None:

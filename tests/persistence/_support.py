@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import libnet
+from libnet._intents import INTENTS, Intent
 from libnet._records import EndpointRecord, NetworkRecord, SandboxRecord
 from libnet._state import SCOPES, State
 from libnet.store import KVPair, Store
@@ -167,7 +168,8 @@ class Snapshot:
 def check_consistent(store: Store) -> Snapshot:
     """Decode every record and check the state's invariants; AssertionError names a breach.
 
-    Every key but the IPAM driver's is a network, endpoint or sandbox key and decodes;
+    Every key but the IPAM driver's is a network, endpoint or sandbox key and decodes, or
+    the intent of an operation a kill cut short (the next operation rolls it back);
     every endpoint's network exists and matches its key; names and container IDs are
     unique; each sandbox's endpoint list has no duplicates and is exactly the endpoints
     whose ``sandbox_id`` points to it.
@@ -178,6 +180,9 @@ def check_consistent(store: Store) -> Snapshot:
     for pair in pairs:
         if pair.key.startswith("ipam/"):
             continue  # the IPAM driver's own records (checked in tests/ipam)
+        if pair.key.startswith(INTENTS):
+            Intent.decode(pair.key, pair.value)
+            continue
         parts = pair.key.split("/")
         expected = {"network": 3, "endpoint": 4, "sandbox": 3}
         assert parts[0] in SCOPES, f"unknown scope in key {pair.key!r}"
@@ -249,7 +254,8 @@ def exercise_all(controller: libnet.Controller) -> None:
 def copy_state(state_dir: Path, target: Path) -> Path:
     """Copy the state files of a directory no process has open into ``target``."""
     for path in state_dir.glob("state.db*"):
-        shutil.copy2(path, target / path.name)
+        if path.is_file():  # not the lock files' directory
+            shutil.copy2(path, target / path.name)
     return target
 
 

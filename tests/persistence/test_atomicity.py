@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import libnet
-from libnet.store import KVPair, SqliteStore
+from libnet.store import SqliteStore, Store
 
 from ._support import REC, RecorderDriver, check_consistent, dump, open_controller
 
@@ -37,9 +37,20 @@ class World:
     def ep(self, name: str) -> libnet.Endpoint:
         return self.net.endpoint(name)
 
-    def on_disk(self) -> list[KVPair]:
+    def on_disk(self) -> list[tuple[str, bytes]]:
         with SqliteStore(self.state_dir) as store:
-            return dump(store)
+            return content(store)
+
+
+def content(store: Store) -> list[tuple[str, bytes]]:
+    """Every key and value: the state. Indices are left out, because the built-in IPAM
+    commits an allocation (recorded in the operation's intent) before the driver runs,
+    and a failed operation releases it in a transaction of its own: the values come back,
+    under new indices, and the allocator's change stamps (``heads``) move on."""
+    return [(pair.key, pair.value) for pair in dump(store) if not pair.key.startswith(HEADS)]
+
+
+HEADS = "ipam/default/heads/"
 
 
 @pytest.fixture
@@ -90,12 +101,12 @@ OPERATIONS: dict[str, tuple[str, int, Callable[[World], object]]] = {
 @pytest.mark.parametrize("case", list(OPERATIONS))
 def test_driver_failure_leaves_the_state_file_unchanged(world: World, case: str) -> None:
     method, after, operation = OPERATIONS[case]
-    before, on_disk = dump(world.controller._store), world.on_disk()
+    before, on_disk = content(world.controller._store), world.on_disk()
     world.driver.fail[method] = after
     with pytest.raises(libnet.DriverError, match=method):
         operation(world)
     assert world.driver.fail[method] == 0, "the failing call was not reached"
-    assert dump(world.controller._store) == before
+    assert content(world.controller._store) == before
     assert world.on_disk() == on_disk == before
 
 
@@ -113,12 +124,12 @@ def test_operation_succeeds_when_retried_after_a_driver_failure(world: World, ca
 
 
 def test_interrupt_in_a_driver_call_rolls_back_too(world: World) -> None:
-    before = dump(world.controller._store)
+    before = content(world.controller._store)
     world.driver.error = KeyboardInterrupt
     world.driver.fail["program_external_connectivity"] = 0
     with pytest.raises(KeyboardInterrupt):
         world.ep("idle").join(world.box)
-    assert world.on_disk() == dump(world.controller._store) == before
+    assert world.on_disk() == content(world.controller._store) == before
     assert world.driver.calls[-1][0] == "leave"  # the join was undone
 
 

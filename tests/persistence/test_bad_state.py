@@ -31,7 +31,7 @@ def _make_state(state_dir: Path, sandboxes: int = 3) -> None:
 
 
 def _files(state_dir: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(state_dir.iterdir())}
+    return {p.name: p.read_bytes() for p in sorted(state_dir.iterdir()) if p.is_file()}
 
 
 def test_garbage_file_is_refused_with_an_error_naming_it(tmp_path: Path) -> None:
