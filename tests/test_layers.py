@@ -243,6 +243,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("libnet.store.etcd",),
     ("libnet.store._etcdgw",),
     ("libnet.store._api", "libnet.store.etcdurl", "libnet.store.hostid", "libnet.store.lock"),
+    ("libnet.store._locks",),
     ("libnet._resolver", "libnet.registry"),
     ("libnet._calls",),
     (

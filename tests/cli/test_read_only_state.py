@@ -115,10 +115,12 @@ def _nobody(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_a_user_who_may_only_read_the_state_can_list_and_inspect(
     root_state: Path, args: tuple[str, ...]
 ) -> None:
+    before = sorted(root_state.rglob("*"))
     proc = _nobody(root_state, *args)
     assert proc.returncode == 0, proc.stderr
     assert ("plain" if args[0] == "network" else "box") in proc.stdout
-    assert sorted(p.name for p in root_state.iterdir()) == ["state.db"]
+    assert sorted(root_state.rglob("*")) == before  # the reader wrote nothing
+    assert not any(p.name.startswith("state.db-") for p in before)  # no -wal/-shm left
 
 
 def test_reading_while_a_root_process_holds_the_state_open(root_state: Path) -> None:
