@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-from libnet.errors import StoreError, StoreReadOnlyError
+from libnet.errors import StoreCorruptError, StoreError, StoreReadOnlyError
 from libnet.store._api import KVPair, Transaction
 from libnet.store.memory import MemoryStore
 from libnet.store.sqlite import check_schema, db_path
@@ -70,11 +70,18 @@ class ReadOnlyStore(MemoryStore):
 def open_snapshot(state: str | os.PathLike[str]) -> ReadOnlyStore:
     """Every key of the state file in ``state`` (a directory or a ``.db`` file), read once.
 
-    A missing file is an empty state (nothing is created). A file that is not a libnet
+    A missing file is an empty state (nothing is created), unless a file stands where a
+    directory of its path should be. A file that is not a libnet
     state file, or that cannot be read, is an error naming it.
     """
     path = db_path(Path(state))
     if not path.exists():
+        blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            raise StoreError(
+                f"state directory {path.parent} cannot exist: {blocker} is a file, not a "
+                "directory; point --state-dir (or LIBNET_STATE_DIR) elsewhere"
+            )
         return ReadOnlyStore(path, [])
     if not os.access(path, os.R_OK):
         raise StoreError(
@@ -94,14 +101,26 @@ def open_snapshot(state: str | os.PathLike[str]) -> ReadOnlyStore:
     except sqlite3.OperationalError as e:
         if mode == "rw":  # "ro" fails ("readonly", "unable to open") without a -shm file
             raise StoreError(f"cannot read state file {path}: {e}") from e
+    except sqlite3.DatabaseError as e:  # SQLITE_CORRUPT, SQLITE_NOTADB
+        raise _corrupt(path, e) from e
     for _ in range(_ATTEMPTS):  # no -shm can be made: copy the file while no writer is on
-        pairs = _copy(path)
+        try:
+            pairs = _copy(path)
+        except sqlite3.DatabaseError as e:
+            raise _corrupt(path, e) from e
         if pairs is not None:
             return ReadOnlyStore(path, pairs)
         time.sleep(0.05)
     raise StoreError(
         f"state file {path} is being written by another process and cannot be read "
         f"consistently without write access to {path.parent}: try again"
+    )
+
+
+def _corrupt(path: Path, error: sqlite3.DatabaseError) -> StoreCorruptError:
+    return StoreCorruptError(
+        f"state file {path} is not a SQLite database or is corrupt ({error}); the file was "
+        "not changed: restore it from a backup or move it away"
     )
 
 
