@@ -14,6 +14,8 @@ from libnet.store._api import KVOps, KVPair, Store, Transaction
 from libnet.store.lock import LockService, StoreLock
 from libnet.store.memory import MemoryStore
 from libnet.store.sqlite import SqliteStore
+from libnet.store.view import DriverStore, Lease
+from libnet.store.watch import Watch, WatchableStore, WatchEvent
 
 if TYPE_CHECKING:
     from libnet.store.etcd import EtcdStore
@@ -21,18 +23,23 @@ if TYPE_CHECKING:
     from libnet.store.etcdurl import EtcdConfig, parse_etcd_url
 
 __all__ = [
+    "DriverStore",
     "EtcdConfig",
     "EtcdLock",
     "EtcdLocks",
     "EtcdStore",
     "KVOps",
     "KVPair",
+    "Lease",
     "LockService",
     "MemoryStore",
     "SqliteStore",
     "Store",
     "StoreLock",
     "Transaction",
+    "Watch",
+    "WatchEvent",
+    "WatchableStore",
     "parse_etcd_url",
 ]
 
