@@ -138,8 +138,8 @@ class Agent:
             thread, self._thread = self._thread, None
             if thread is None:
                 return
+            self.nodes.stop(revoke=self._revoke)  # first, so the other hosts drop ours now
             thread.join(5)
-            self.nodes.stop(revoke=self._revoke)
             log.info(
                 "agent of host %s stopped%s",
                 self.host_id,

@@ -211,15 +211,15 @@ class NodeDiscovery:
         """Stop watching; ``revoke`` ends the lease so other hosts drop this one at once
         (else it expires after the TTL, as after a crash)."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
         lease, self.lease = self.lease, None
-        if lease is not None:
+        if lease is not None:  # first: the other hosts hear of it while this one winds down
             if revoke:
                 lease.revoke()
             else:
                 lease.release()
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
 
     def __enter__(self) -> NodeDiscovery:
         return self.start()
