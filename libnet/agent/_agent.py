@@ -88,6 +88,7 @@ class Agent:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._mutex = threading.RLock()  # the peer records: the watch and node threads
         self._running = False
         self._revoke = True
         self.resyncs = 0
@@ -162,6 +163,10 @@ class Agent:
     def reconcile(self) -> None:
         """List every peer at a revision, take on this host's endpoints, and make each local
         vxlan device hold exactly the live remote peers; watching resumes after it."""
+        with self._mutex:
+            self._reconcile()
+
+    def _reconcile(self) -> None:
         pairs, revision = self.db.view.list_revision(self.db.peers_prefix())
         records: dict[tuple[str, str], PeerRecord] = {}
         for pair in pairs:
@@ -180,8 +185,9 @@ class Agent:
 
     def _sync_all(self) -> None:
         by_network: dict[str, list[PeerRecord]] = {}
-        for (nid, _), record in self._records.items():
-            by_network.setdefault(nid, []).append(record)
+        with self._mutex:
+            for (nid, _), record in self._records.items():
+                by_network.setdefault(nid, []).append(record)
         for nid in self.driver.local_networks():
             added, removed = self.driver.peer_sync(nid, by_network.get(nid, []))
             if added or removed:
@@ -238,12 +244,13 @@ class Agent:
             return
         nid, eid = ids
         try:
-            if event.kind == PUT:
-                parsed = self._parse(event.key, event.value)
-                if parsed is not None:
-                    self._put(nid, eid, parsed[1])
-            else:
-                self._delete(nid, eid, event)
+            with self._mutex:
+                if event.kind == PUT:
+                    parsed = self._parse(event.key, event.value)
+                    if parsed is not None:
+                        self._put(nid, eid, parsed[1])
+                else:
+                    self._delete(nid, eid, event)
         except LibnetError as e:  # a kernel hiccup: the next sync repairs it
             log.warning("peer %s of network %s not programmed: %s", eid[:12], nid[:12], e)
 

@@ -50,6 +50,7 @@ class MemoryStore(WatchableStore):
     __slots__ = (
         "_changed",
         "_closed",
+        "_compacted",
         "_data",
         "_index",
         "_leases",
@@ -66,6 +67,7 @@ class MemoryStore(WatchableStore):
         self._owner: int | None = None  # thread running a transaction
         self._closed = False
         self._log: list[WatchEvent] = []
+        self._compacted = 0  # changes up to this revision are no longer in the log
         self._leases: dict[int, _Lease] = {}
 
     # Changes, recorded for watches (the lock held).
@@ -79,9 +81,20 @@ class MemoryStore(WatchableStore):
         prev = None if previous is None else previous.value
         event = WatchEvent(PUT if kind == PUT else DELETE, key, value, prev, self._index)
         self._log.append(event)
-        if len(self._log) > LOG_SIZE:
-            del self._log[: len(self._log) - LOG_SIZE]
+        self._trim()
         self._changed.notify_all()
+
+    def _trim(self, upto: int = 0) -> None:
+        """Drop the changes beyond the last LOG_SIZE, and those up to revision ``upto``."""
+        log = self._log
+        drop = max(len(log) - LOG_SIZE, 0)
+        while drop < len(log) and log[drop].revision <= upto:
+            drop += 1
+        if drop:
+            self._compacted = max(self._compacted, log[drop - 1].revision, upto)
+            del log[:drop]
+        elif upto:
+            self._compacted = max(self._compacted, upto)
 
     def _put(self, key: str, value: bytes) -> KVPair:
         previous = self._data.get(key)
@@ -104,11 +117,12 @@ class MemoryStore(WatchableStore):
 
     def _events(self, prefix: str, after: int) -> list[WatchEvent]:
         log = self._log
-        if log and after + 1 < log[0].revision and after < self._index:
+        if after < self._compacted:
             raise StoreCompactedError(
-                f"the memory store no longer keeps changes after revision {after} (it keeps "
-                f"the last {LOG_SIZE}): list {prefix!r} again and watch from there",
-                log[0].revision,
+                f"the memory store no longer keeps the changes after revision {after} (it "
+                f"keeps the last {LOG_SIZE}, from {self._compacted + 1}): list {prefix!r} "
+                "again and watch from there",
+                self._compacted + 1,
             )
         return [e for e in log if e.revision > after and e.key.startswith(prefix)]
 
@@ -209,6 +223,15 @@ class MemoryStore(WatchableStore):
 
     def watch(self, prefix: str, after: int) -> Watch:
         return _MemoryWatch(self, prefix, after)
+
+    def compact(self, revision: int) -> None:
+        """Forget the changes up to ``revision``: watches behind it get StoreCompactedError
+        (as etcd's compaction does; for tests)."""
+        self._acquire()
+        try:
+            self._trim(min(revision, self._index))
+        finally:
+            self._lock.release()
 
     def grant_lease(self, ttl: int) -> int:
         ttl = max(int(ttl), 1)
@@ -361,7 +384,7 @@ class _MemoryTransaction(BufferedTransaction):
                         store._log.append(WatchEvent(PUT, key, pair.value, _value(previous),
                                                      pair.index))  # fmt: skip
                 store._log.sort(key=_by_revision)
-                del store._log[: max(len(store._log) - LOG_SIZE, 0)]
+                store._trim()
                 store._changed.notify_all()
             else:
                 store._index = self._start_index

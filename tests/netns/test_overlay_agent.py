@@ -8,18 +8,21 @@ will) and never syncs peers itself: only the agents' watches program the other h
 from __future__ import annotations
 
 import signal
+import time
 from pathlib import Path
 
+from libnet.agent import Agent
 from libnet.drivers.overlay import PeerDB
+from libnet.store import MemoryStore
 
 from ._agents import TTL, Agents, agents, has_macs, lacks_macs, wait_for
-from ._overlay import endpoint, fdb_macs, ipam, kernel_state, pings, plumb
+from ._overlay import cluster, endpoint, fdb_macs, ipam, kernel_state, pings, plumb
 
 NID = "c" * 64
 
 
 def eid(n: int) -> str:
-    return f"cccc{n:060x}"
+    return f"{n:012x}" + "c" * 52  # the first 12 digits name the veth
 
 
 def sandboxes(a: Agents, count: int = 3) -> list[str]:
@@ -113,3 +116,33 @@ def test_agents_resume_their_watch_when_the_etcd_leader_dies(tmp_path: Path) -> 
         wait_programmed(a)
         assert pings(keys[0], "10.200.0.4")
         assert pings(keys[2], "10.200.0.3")
+
+
+def test_agents_in_process_resync_after_falling_behind_a_compaction() -> None:
+    """The in-process form (what Controller.agent() runs): agents share the drivers that
+    made the endpoints, on a MemoryStore whose history is compacted under one of them."""
+    c = cluster(count=2)
+    h1, h2 = c.hosts
+    assert isinstance(c.store, MemoryStore)
+    h1.driver.create_network(NID, {}, ipam(), [])
+    h2.driver.restore_network(NID, {}, ipam(), [])
+    k1 = plumb(h1, NID, eid(2), endpoint(h1, NID, eid(2), "10.200.0.2/24"), "sb-ip-2")
+    plumb(h2, NID, eid(3), endpoint(h2, NID, eid(3), "10.200.0.3/24"), "sb-ip-3")
+    with (
+        Agent(c.store, h1.driver, h1.name, h1.vtep, ttl=5) as a1,
+        Agent(c.store, h2.driver, h2.name, h2.vtep, ttl=5),
+    ):
+        db = PeerDB(c.store)
+        wait_for(lambda: db.peer(NID, eid(3)).mac in fdb_macs(h1), 5, "host 1 has host 2's")  # type: ignore[union-attr]
+        assert pings(k1, "10.200.0.3")
+        # Host 1's agent blocks on its driver while host 2 changes and history is compacted.
+        with h1.driver._lock:
+            iface = endpoint(h2, NID, eid(4), "10.200.0.4/24")
+            time.sleep(0.3)  # host 1's agent is now waiting to program that peer
+            h2.driver.delete_endpoint(NID, eid(3))
+            endpoint(h2, NID, eid(5), "10.200.0.5/24")
+            _, now = c.store.list_revision("")
+            c.store.compact(now)
+        want = {iface.mac_address, db.peer(NID, eid(5)).mac}  # type: ignore[union-attr]
+        wait_for(lambda: fdb_macs(h1) == want, 5, "host 1 resynced to host 2's endpoints")
+        assert a1.resyncs >= 1

@@ -179,3 +179,15 @@ def test_the_view_refuses_a_bad_prefix_and_watches_on_a_store_without_them(
             view.watch("", 0)
         with pytest.raises(UnsupportedOperationError):
             view.lease(5)
+
+
+def test_compacting_the_memory_store_stops_the_watches_behind_it() -> None:
+    store = MemoryStore()
+    _, old = store.list_revision("m/")
+    first = store.put("m/a", b"1")
+    store.put("m/a", b"2")
+    store.compact(first.index)
+    with store.watch("m/", old) as watch, pytest.raises(StoreCompactedError):
+        watch.next(0.1)
+    with store.watch("m/", first.index) as watch:
+        assert [e.value for e in watch.next(0.1)] == [b"2"]
