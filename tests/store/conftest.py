@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from libnet.store import EtcdStore, MemoryStore, SqliteStore, Store, WatchableStore
+from libnet.store import EtcdStore, MemoryStore, SqliteStore, Store
 
 BACKENDS = [
     "memory",
@@ -30,26 +30,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         backend = MemoryStore()
     elif request.param == "sqlite":
         backend = SqliteStore(tmp_path)
-    else:
-        cluster = request.getfixturevalue(request.param)
-        backend = EtcdStore(cluster.url(f"test-{uuid.uuid4().hex[:12]}"))
-    with backend:
-        yield backend
-
-
-WATCHABLE = [
-    "memory",
-    pytest.param("etcd1", marks=pytest.mark.system),
-    pytest.param("etcd3", marks=pytest.mark.system),
-]
-
-
-@pytest.fixture(params=WATCHABLE)
-def watchable(request: pytest.FixtureRequest) -> Iterator[WatchableStore]:
-    """A fresh, empty store of each backend with watches and leases."""
-    backend: WatchableStore
-    if request.param == "memory":
-        backend = MemoryStore()
     else:
         cluster = request.getfixturevalue(request.param)
         backend = EtcdStore(cluster.url(f"test-{uuid.uuid4().hex[:12]}"))

@@ -1,156 +1,46 @@
 """Watches, leases and the DriverStore view: the store surface a multi-host driver uses.
 
-Every test runs on each WatchableStore backend (memory; etcd with one and three members).
+The conformance kit's DriverStoreConformance runs on each WatchableStore backend (memory;
+etcd with one and three members); below it, what is particular to the memory store and the
+view's refusals.
 """
 
 from __future__ import annotations
 
-import time
+import uuid
 
 import pytest
 
 from libnet.errors import (
     InvalidOptionError,
-    StaleVersionError,
     StoreCompactedError,
-    StoreLeaseLostError,
     UnsupportedOperationError,
 )
-from libnet.store import DriverStore, MemoryStore, SqliteStore, WatchableStore, WatchEvent
+from libnet.store import DriverStore, EtcdStore, MemoryStore, SqliteStore, WatchableStore
 from libnet.store.memory import LOG_SIZE
+from libnet.testing import DriverStoreConformance
 
 
-def drain(watch: object, count: int, timeout: float = 5.0) -> list[WatchEvent]:
-    """Events until ``count`` came (or the timeout passed)."""
-    events: list[WatchEvent] = []
-    deadline = time.monotonic() + timeout
-    while len(events) < count and time.monotonic() < deadline:
-        events += watch.next(0.2)  # type: ignore[attr-defined]
-    return events
+class TestMemory(DriverStoreConformance):
+    def make_store(self, request: pytest.FixtureRequest) -> WatchableStore:
+        return MemoryStore()
 
 
-def test_a_watch_reports_puts_and_deletes_under_its_prefix_in_order(
-    watchable: WatchableStore,
-) -> None:
-    _, revision = watchable.list_revision("a/")
-    with watchable.watch("a/", revision) as watch:
-        first = watchable.put("a/x", b"1")
-        watchable.put("b/y", b"2")
-        watchable.put("a/x", b"3")
-        watchable.delete("a/x")
-        events = drain(watch, 3)
-    assert [(e.kind, e.key, e.value, e.prev_value) for e in events] == [
-        ("PUT", "a/x", b"1", None),
-        ("PUT", "a/x", b"3", b"1"),
-        ("DELETE", "a/x", b"", b"3"),
-    ]
-    assert events[0].revision == first.index
-    assert events[0].revision < events[1].revision < events[2].revision
+def _etcd(request: pytest.FixtureRequest, cluster: str) -> WatchableStore:
+    url = request.getfixturevalue(cluster).url(f"test-{uuid.uuid4().hex[:12]}")
+    return EtcdStore(url)
 
 
-def test_a_watch_from_an_old_revision_replays_what_came_after_it(
-    watchable: WatchableStore,
-) -> None:
-    _, start = watchable.list_revision("p/")
-    watchable.put("p/1", b"a")
-    watchable.put("p/2", b"b")
-    pairs, now = watchable.list_revision("p/")
-    assert [p.key for p in pairs] == ["p/1", "p/2"] and now > start
-    with watchable.watch("p/", start) as watch:
-        assert [e.key for e in drain(watch, 2)] == ["p/1", "p/2"]
-    with watchable.watch("p/", now) as watch:
-        assert watch.next(0.3) == []
+@pytest.mark.system
+class TestEtcd1(DriverStoreConformance):
+    def make_store(self, request: pytest.FixtureRequest) -> WatchableStore:
+        return _etcd(request, "etcd1")
 
 
-def test_transaction_writes_are_watched(watchable: WatchableStore) -> None:
-    watchable.put("t/gone", b"x")
-    _, revision = watchable.list_revision("t/")
-    with watchable.watch("t/", revision) as watch:
-        with watchable.transaction() as txn:
-            txn.put("t/new", b"1")
-            txn.delete("t/gone")
-        assert sorted((e.kind, e.key) for e in drain(watch, 2)) == [
-            ("DELETE", "t/gone"),
-            ("PUT", "t/new"),
-        ]
-
-
-def test_a_revoked_lease_deletes_its_keys_with_events(watchable: WatchableStore) -> None:
-    lease = watchable.grant_lease(30)
-    watchable.put_leased("l/k", b"v", lease)
-    watchable.put("l/other", b"w")
-    _, revision = watchable.list_revision("l/")
-    with watchable.watch("l/", revision) as watch:
-        watchable.revoke_lease(lease)
-        (event,) = drain(watch, 1)
-    assert (event.kind, event.key, event.prev_value) == ("DELETE", "l/k", b"v")
-    assert [p.key for p in watchable.list("l/")] == ["l/other"]
-    watchable.revoke_lease(lease)  # idempotent
-    with pytest.raises(StoreLeaseLostError, match="grant another"):
-        watchable.keepalive_lease(lease)
-    with pytest.raises(StoreLeaseLostError):
-        watchable.put_leased("l/k", b"v", lease)
-
-
-def test_a_lease_not_kept_alive_expires_after_its_ttl(watchable: WatchableStore) -> None:
-    lease = watchable.grant_lease(1)
-    watchable.put_leased("e/k", b"v", lease)
-    assert watchable.keepalive_lease(lease) >= 1
-    deadline = time.monotonic() + 5
-    while watchable.exists("e/k") and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not watchable.exists("e/k")
-
-
-def test_a_lease_object_keeps_its_keys_alive_past_the_ttl(watchable: WatchableStore) -> None:
-    view = DriverStore(watchable, "d/")
-    with view.lease(1) as lease:
-        view.put("alive", b"1", lease=lease)
-        time.sleep(2.2)
-        assert view.get("alive").value == b"1"
-        assert not lease.lost.is_set()
-    assert view.find("alive") is None  # revoked on leaving the block
-
-
-def test_a_released_lease_expires_as_after_a_crash(watchable: WatchableStore) -> None:
-    view = DriverStore(watchable, "d/")
-    lease = view.lease(1)
-    view.put("k", b"1", lease=lease)
-    lease.release()
-    assert view.find("k") is not None
-    deadline = time.monotonic() + 5
-    while view.find("k") is not None and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert view.find("k") is None
-
-
-def test_the_driver_view_keeps_keys_under_its_prefix(watchable: WatchableStore) -> None:
-    view = DriverStore(watchable, "drivers/mine/")
-    created = view.create("net/n1", b"v1")
-    assert created.key == "net/n1"
-    assert watchable.get("drivers/mine/net/n1").value == b"v1"
-    with pytest.raises(StaleVersionError):
-        view.create("net/n1", b"again")
-    swapped = view.compare_and_swap("net/n1", b"v2", created)
-    with pytest.raises(StaleVersionError):
-        view.compare_and_swap("net/n1", b"v3", created)  # stale: read before the swap
-    assert [(p.key, p.value) for p in view.list("net/")] == [("net/n1", b"v2")]
-    with pytest.raises(StaleVersionError):
-        view.compare_and_delete("net/n1", created)
-    view.compare_and_delete("net/n1", swapped)
-    assert view.delete("net/n1") is False
-    watchable.put("drivers/minex/k", b"not mine")
-    assert view.list() == []
-
-
-def test_the_driver_view_watches_with_relative_keys(watchable: WatchableStore) -> None:
-    view = DriverStore(watchable, "drv/")
-    _, revision = view.list_revision("peer/")
-    with view.watch("peer/", revision) as watch:
-        view.put("peer/n/e", b"r")
-        view.put("other/x", b"-")
-        (event,) = drain(watch, 1)
-    assert (event.kind, event.key) == ("PUT", "peer/n/e")
+@pytest.mark.system
+class TestEtcd3(DriverStoreConformance):
+    def make_store(self, request: pytest.FixtureRequest) -> WatchableStore:
+        return _etcd(request, "etcd3")
 
 
 def test_a_compacted_revision_says_so_and_a_new_listing_resumes() -> None:
@@ -164,7 +54,7 @@ def test_a_compacted_revision_says_so_and_a_new_listing_resumes() -> None:
     _, now = store.list_revision("c/")
     with store.watch("c/", now) as watch:
         store.put("c/k", b"after")
-        assert [e.value for e in drain(watch, 1)] == [b"after"]
+        assert [e.value for e in watch.next(1.0)] == [b"after"]
 
 
 def test_the_view_refuses_a_bad_prefix_and_watches_on_a_store_without_them(
