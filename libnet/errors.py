@@ -199,6 +199,8 @@ class StaleVersionError(ForbiddenError):
 # The distributed store (libnet.store.etcd) and its locks.
 
 __all__ += [
+    "StoreCompactedError",
+    "StoreLeaseLostError",
     "StoreLimitError",
     "StoreLockLostError",
     "StoreLockTimeoutError",
@@ -235,6 +237,22 @@ class StoreLockTimeoutError(OperationTimeoutError):
 
 class StoreLockLostError(StoreError):
     """A lock's lease expired (or it was released) before its holder committed: nothing written."""
+
+
+class StoreCompactedError(StoreError):
+    """A watch asked for events from a revision the store has compacted away: list again.
+
+    ``revision`` is the oldest revision still kept; a watcher re-lists the prefix (which
+    gives a current revision) and watches again from there.
+    """
+
+    def __init__(self, message: str, revision: int = 0) -> None:
+        super().__init__(message)
+        self.revision = revision
+
+
+class StoreLeaseLostError(StoreError):
+    """A lease expired or was revoked: keys written under it are gone; grant a new one."""
 
 
 class AmbiguousIDError(BadRequestError):

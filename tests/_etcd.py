@@ -115,9 +115,13 @@ class EtcdCluster:
     require a client certificate (``certs`` names the files).
     """
 
-    def __init__(self, base: Path, size: int = 1, *, tls: bool = False) -> None:
+    def __init__(
+        self, base: Path, size: int = 1, *, tls: bool = False, also_on: str | None = None
+    ) -> None:
         assert ETCD is not None, SKIP_REASON
         self.base = base
+        self.also_on = also_on
+        """Another address the members serve clients on (each on its loopback port)."""
         self.certs = make_certificates(base / "certs") if tls else {}
         self.context: ssl.SSLContext | None = None
         if tls:
@@ -135,9 +139,13 @@ class EtcdCluster:
             for i in range(1, size + 1)
         ]
 
-    def url(self, prefix: str = "", **options: str) -> str:
+    def url(self, prefix: str = "", *, host: str | None = None, **options: str) -> str:
+        """The store URL; ``host``: reach the members on that address (``also_on``)."""
         query = "&".join(f"{k}={v}" for k, v in options.items())
-        hosts = ",".join(m.endpoint for m in self.members)
+        if host is None:
+            hosts = ",".join(m.endpoint for m in self.members)
+        else:
+            hosts = ",".join(f"{host}:{m.client_port}" for m in self.members)
         scheme = "etcds" if self.certs else "etcd"
         return f"{scheme}://{hosts}/{prefix}" + (f"?{query}" if query else "")
 
@@ -160,11 +168,14 @@ class EtcdCluster:
         assert not member.running(), f"{name} is already running"
         cluster = ",".join(f"{m.name}=http://127.0.0.1:{m.peer_port}" for m in self.members)
         scheme = "https" if self.certs else "http"
+        listen = f"{scheme}://{member.endpoint}"
+        if self.also_on:
+            listen += f",{scheme}://{self.also_on}:{member.client_port}"
         args = [
             str(ETCD),
             "--name", member.name,
             "--data-dir", str(member.data_dir),
-            "--listen-client-urls", f"{scheme}://{member.endpoint}",
+            "--listen-client-urls", listen,
             "--advertise-client-urls", f"{scheme}://{member.endpoint}",
             "--listen-peer-urls", f"http://127.0.0.1:{member.peer_port}",
             "--initial-advertise-peer-urls", f"http://127.0.0.1:{member.peer_port}",

@@ -122,7 +122,7 @@ def test_a_republished_peer_replaces_the_old_record(store: Store) -> None:
 def test_peer_keys_are_one_per_endpoint_under_the_prefix(store: Store) -> None:
     db = PeerDB(store, "drivers/overlay/")
     db.publish("n1", "e1", A)
-    (pair,) = store.list(db.peers_prefix())
+    (pair,) = store.list(db.view.key(db.peers_prefix()))
     assert pair.key == "drivers/overlay/peer/n1/e1"
     assert parse_peer_key(pair.key, "drivers/overlay/") == ("n1", "e1")
     assert PeerRecord.decode(pair.value) == A

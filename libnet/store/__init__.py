@@ -15,6 +15,8 @@ from libnet.store._locks import ALL, Held, Holder, Locks, ThreadLocks, this_proc
 from libnet.store.lock import LockService, StoreLock
 from libnet.store.memory import MemoryStore
 from libnet.store.sqlite import SqliteStore
+from libnet.store.view import DriverStore, Lease
+from libnet.store.watch import Watch, WatchableStore, WatchEvent
 
 if TYPE_CHECKING:
     from libnet.store.etcd import EtcdStore
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALL",
+    "DriverStore",
     "EtcdConfig",
     "EtcdLock",
     "EtcdLocks",
@@ -31,6 +34,7 @@ __all__ = [
     "Holder",
     "KVOps",
     "KVPair",
+    "Lease",
     "LockService",
     "Locks",
     "MemoryStore",
@@ -39,6 +43,9 @@ __all__ = [
     "StoreLock",
     "ThreadLocks",
     "Transaction",
+    "Watch",
+    "WatchEvent",
+    "WatchableStore",
     "parse_etcd_url",
     "this_process",
 ]

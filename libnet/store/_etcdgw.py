@@ -182,6 +182,26 @@ class Gateway:
         finally:
             conn.close()
 
+    def open_stream(
+        self, index: int, path: str, body: Json, timeout: float
+    ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+        """A dedicated connection to member ``index`` with a streaming call sent on it: the
+        caller reads the response's lines and closes the connection. OSError (or
+        HTTPException) when the member cannot be reached or refuses the call."""
+        host, port = self.config.endpoints[index % len(self.config.endpoints)]
+        conn = self._connect(host, port, max(timeout, 0.05))
+        try:
+            if self.config.user and self._token is None:
+                self._authenticate(index % len(self.config.endpoints), timeout)
+            conn.request("POST", f"/v3/{path}", json.dumps(body), self._headers())
+            response = conn.getresponse()
+            if response.status != 200:
+                raise OSError(f"HTTP {response.status} from {_name((host, port))}")
+        except BaseException:
+            conn.close()
+            raise
+        return conn, response
+
     # One attempt.
 
     def _post(self, index: int, path: str, payload: bytes, timeout: float) -> Json:

@@ -46,15 +46,18 @@ from libnet.errors import (
     KeyNotFoundError,
     StaleVersionError,
     StoreError,
+    StoreLeaseLostError,
     StoreLimitError,
     StoreLockLostError,
     StoreOutcomeUnknownError,
     StoreUnavailableError,
 )
-from libnet.store._api import BufferedTransaction, KVPair, Store, check_previous, check_write
+from libnet.store._api import BufferedTransaction, KVPair, check_previous, check_write
 from libnet.store._etcdgw import MAX_REQUEST_BYTES, MAX_TXN_OPS, Gateway, b64, flag, num, unb64
 from libnet.store.etcdurl import EtcdConfig, parse_etcd_url
+from libnet.store.etcdwatch import EtcdWatch
 from libnet.store.lock import StoreLock
+from libnet.store.watch import WatchableStore
 
 __all__ = ["PROVISIONAL_INDEX", "EtcdStore"]
 
@@ -78,7 +81,7 @@ def _compare(key: bytes, target: str, value: int, result: str = "EQUAL") -> Json
     return {"key": b64(key), "target": target, "result": result, field: str(value)}
 
 
-class EtcdStore(Store):
+class EtcdStore(WatchableStore):
     """A Store in an etcd cluster; thread-safe; see the module's docstring.
 
     ``config`` is an :class:`EtcdConfig` or an ``etcd://`` URL (:func:`parse_etcd_url`).
@@ -325,6 +328,75 @@ class EtcdStore(Store):
             self._conditional(key, raw, previous, {"request_delete_range": {"key": b64(raw)}})
         finally:
             self._lock.release()
+
+    # Watches and leases (libnet.store.watch). A lease's keys live under the prefix like
+    # any other; the calls below need not the store's lock (they are single requests).
+
+    def list_revision(self, prefix: str) -> tuple[builtins.list[KVPair], int]:
+        self._acquire()
+        try:
+            kvs, revision = self._list(prefix)
+        finally:
+            self._lock.release()
+        return [self._pair(kv) for kv in kvs], revision
+
+    def watch(self, prefix: str, after: int) -> EtcdWatch:
+        if self._closed:
+            raise StoreError(f"the etcd store at {self._gw.where} is closed")
+        start = self.raw_key(prefix)
+        return EtcdWatch(self._gw, start, _range_end(start), after, self._watched_key)
+
+    def _watched_key(self, raw: bytes) -> str:
+        return raw[len(self._prefix) :].decode()
+
+    def grant_lease(self, ttl: int) -> int:
+        answer = self._gw.call("lease/grant", {"TTL": str(max(int(ttl), 1))})
+        return num(answer, "ID")
+
+    def keepalive_lease(self, lease: int) -> int:
+        ttl = 0
+        for _ in range(2):  # the member may have gone: try the next one once
+            for message in self._gw.stream("lease/keepalive", {"ID": str(lease)}, 2.0):
+                ttl = num(message, "TTL")
+                if "TTL" in message or "ID" in message:
+                    break
+            else:
+                self._gw.call("maintenance/status", {})  # fails over to a live member
+                continue
+            if ttl > 0:
+                return ttl
+            break
+        raise StoreLeaseLostError(
+            f"lease {lease:x} on the etcd store at {self._gw.where} expired or was revoked: "
+            "grant another"
+        )
+
+    def revoke_lease(self, lease: int) -> None:
+        try:
+            self._gw.call("lease/revoke", {"ID": str(lease)})
+        except StoreError as e:
+            if "lease not found" not in str(e):
+                raise
+
+    def put_leased(self, key: str, value: bytes, lease: int) -> KVPair:
+        check_write(key, value)
+        raw = self.raw_key(key)
+        self._check_size(len(raw) + len(value))
+        body = {"key": b64(raw), "value": b64(value), "lease": str(lease)}
+        try:
+            answer = self._gw.call("kv/put", body)
+        except StoreError as e:
+            if "lease not found" not in str(e):
+                raise
+            raise StoreLeaseLostError(
+                f"cannot put {key!r} under lease {lease:x} of the etcd store at "
+                f"{self._gw.where}: the lease expired or was revoked; grant another"
+            ) from None
+        return KVPair(key, value, num(answer["header"], "revision"))
+
+    def compact(self, revision: int) -> None:
+        """Compact the cluster's history up to ``revision`` (for tests and maintenance)."""
+        self._gw.call("kv/compaction", {"revision": str(revision), "physical": True})
 
     def transaction(self, *, fence: StoreLock | None = None) -> EtcdTransaction:
         """A new transaction; with ``fence``, it commits only while that lock is held."""

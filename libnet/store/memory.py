@@ -1,41 +1,130 @@
-"""An in-memory Store: a dict behind one lock, for tests and for state that need not persist."""
+"""An in-memory Store: a dict behind one lock, for tests and for state that need not persist.
+
+It is a :class:`~libnet.store.watch.WatchableStore`: every change is kept in a log (the
+last ``LOG_SIZE``; older revisions count as compacted) for watches, and leases expire
+``ttl`` seconds after their last keepalive (checked on every call and while watching).
+"""
 
 from __future__ import annotations
 
 import builtins
+import itertools
 import threading
+import time
+from dataclasses import dataclass, field
 from types import TracebackType
 
-from libnet.errors import KeyNotFoundError, StoreError
+from libnet.errors import KeyNotFoundError, StoreCompactedError, StoreError, StoreLeaseLostError
 from libnet.store._api import (
     BufferedTransaction,
     KVPair,
-    Store,
     Transaction,
     check_previous,
     check_write,
 )
+from libnet.store.watch import DELETE, PUT, Watch, WatchableStore, WatchEvent
 
-__all__ = ["MemoryStore"]
+__all__ = ["LOG_SIZE", "MemoryStore"]
+
+LOG_SIZE = 10000
+"""How many changes a MemoryStore keeps for its watches."""
 
 _get_ident = threading.get_ident
+_lease_ids = itertools.count(0x1000)
 
 
-class MemoryStore(Store):
+@dataclass
+class _Lease:
+    ttl: int
+    deadline: float
+    keys: set[str] = field(default_factory=set)
+
+
+class MemoryStore(WatchableStore):
     """A thread-safe Store in a dict.
 
     One lock guards the dict. A transaction holds the lock from start to end, buffers its
     writes and applies them when it commits, so other threads never see half of one.
     """
 
-    __slots__ = ("_closed", "_data", "_index", "_lock", "_owner")
+    __slots__ = (
+        "_changed",
+        "_closed",
+        "_compacted",
+        "_data",
+        "_index",
+        "_leases",
+        "_lock",
+        "_log",
+        "_owner",
+    )
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
         self._data: dict[str, KVPair] = {}
         self._index = 0
         self._owner: int | None = None  # thread running a transaction
         self._closed = False
+        self._log: list[WatchEvent] = []
+        self._compacted = 0  # changes up to this revision are no longer in the log
+        self._leases: dict[int, _Lease] = {}
+
+    # Changes, recorded for watches (the lock held).
+
+    def _record(self, kind: str, key: str, value: bytes, previous: KVPair | None) -> None:
+        if kind == DELETE:
+            self._index += 1
+            self._data.pop(key, None)
+            for lease in self._leases.values():
+                lease.keys.discard(key)
+        prev = None if previous is None else previous.value
+        event = WatchEvent(PUT if kind == PUT else DELETE, key, value, prev, self._index)
+        self._log.append(event)
+        self._trim()
+        self._changed.notify_all()
+
+    def _trim(self, upto: int = 0) -> None:
+        """Drop the changes beyond the last LOG_SIZE, and those up to revision ``upto``."""
+        log = self._log
+        drop = max(len(log) - LOG_SIZE, 0)
+        while drop < len(log) and log[drop].revision <= upto:
+            drop += 1
+        if drop:
+            self._compacted = max(self._compacted, log[drop - 1].revision, upto)
+            del log[:drop]
+        elif upto:
+            self._compacted = max(self._compacted, upto)
+
+    def _put(self, key: str, value: bytes) -> KVPair:
+        previous = self._data.get(key)
+        self._index += 1
+        pair = self._data[key] = KVPair(key, value, self._index)
+        for lease in self._leases.values():
+            lease.keys.discard(key)
+        self._record(PUT, key, value, previous)
+        return pair
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for lease_id in [i for i, lease in self._leases.items() if lease.deadline <= now]:
+            self._end(lease_id)
+
+    def _end(self, lease_id: int) -> None:
+        lease = self._leases.pop(lease_id)
+        for key in sorted(lease.keys):
+            self._record(DELETE, key, b"", self._data.get(key))
+
+    def _events(self, prefix: str, after: int) -> list[WatchEvent]:
+        log = self._log
+        if after < self._compacted:
+            raise StoreCompactedError(
+                f"the memory store no longer keeps the changes after revision {after} (it "
+                f"keeps the last {LOG_SIZE}, from {self._compacted + 1}): list {prefix!r} "
+                "again and watch from there",
+                self._compacted + 1,
+            )
+        return [e for e in log if e.revision > after and e.key.startswith(prefix)]
 
     def _acquire(self) -> None:
         if self._owner == _get_ident():
@@ -47,6 +136,8 @@ class MemoryStore(Store):
         if self._closed:
             self._lock.release()
             raise StoreError("the memory store is closed")
+        if self._leases:
+            self._expire()
 
     def get(self, key: str) -> KVPair:
         self._acquire()
@@ -62,8 +153,7 @@ class MemoryStore(Store):
         check_write(key, value)
         self._acquire()
         try:
-            self._index += 1
-            pair = self._data[key] = KVPair(key, value, self._index)
+            pair = self._put(key, value)
         finally:
             self._lock.release()
         return pair
@@ -71,7 +161,9 @@ class MemoryStore(Store):
     def delete(self, key: str) -> None:
         self._acquire()
         try:
-            pair = self._data.pop(key, None)
+            pair = self._data.get(key)
+            if pair is not None:
+                self._record(DELETE, key, b"", pair)
         finally:
             self._lock.release()
         if pair is None:
@@ -100,8 +192,7 @@ class MemoryStore(Store):
         try:
             current = self._data.get(key)
             check_previous(key, None if current is None else current.index, previous)
-            self._index += 1
-            pair = self._data[key] = KVPair(key, value, self._index)
+            pair = self._put(key, value)
         finally:
             self._lock.release()
         return pair
@@ -111,12 +202,82 @@ class MemoryStore(Store):
         try:
             current = self._data.get(key)
             check_previous(key, None if current is None else current.index, previous)
-            del self._data[key]
+            self._record(DELETE, key, b"", current)
         finally:
             self._lock.release()
 
     def transaction(self) -> Transaction:
         return _MemoryTransaction(self)
+
+    # Watches and leases.
+
+    def list_revision(self, prefix: str) -> tuple[builtins.list[KVPair], int]:
+        self._acquire()
+        try:
+            found = [pair for key, pair in self._data.items() if key.startswith(prefix)]
+            revision = self._index
+        finally:
+            self._lock.release()
+        found.sort(key=_by_key)
+        return found, revision
+
+    def watch(self, prefix: str, after: int) -> Watch:
+        return _MemoryWatch(self, prefix, after)
+
+    def compact(self, revision: int) -> None:
+        """Forget the changes up to ``revision``: watches behind it get StoreCompactedError
+        (as etcd's compaction does; for tests)."""
+        self._acquire()
+        try:
+            self._trim(min(revision, self._index))
+        finally:
+            self._lock.release()
+
+    def grant_lease(self, ttl: int) -> int:
+        ttl = max(int(ttl), 1)
+        self._acquire()
+        try:
+            lease_id = next(_lease_ids)
+            self._leases[lease_id] = _Lease(ttl, time.monotonic() + ttl)
+        finally:
+            self._lock.release()
+        return lease_id
+
+    def _lease(self, lease_id: int) -> _Lease:
+        lease = self._leases.get(lease_id)
+        if lease is None:
+            raise StoreLeaseLostError(
+                f"lease {lease_id:x} of the memory store expired or was revoked: grant another"
+            )
+        return lease
+
+    def keepalive_lease(self, lease: int) -> int:
+        self._acquire()
+        try:
+            found = self._lease(lease)
+            found.deadline = time.monotonic() + found.ttl
+        finally:
+            self._lock.release()
+        return found.ttl
+
+    def revoke_lease(self, lease: int) -> None:
+        self._acquire()
+        try:
+            if lease in self._leases:
+                self._end(lease)
+        finally:
+            self._lock.release()
+
+    def put_leased(self, key: str, value: bytes, lease: int) -> KVPair:
+        check_write(key, value)
+        self._acquire()
+        try:
+            found = self._lease(lease)
+            pair = self._put(key, value)
+            found.keys.add(key)
+        finally:
+            self._lock.release()
+        return pair
 
     def close(self) -> None:
         if self._owner == _get_ident():
@@ -124,10 +285,57 @@ class MemoryStore(Store):
         with self._lock:
             self._closed = True
             self._data = {}
+            self._log = []
+            self._leases = {}
+            self._changed.notify_all()
 
 
 def _by_key(pair: KVPair) -> str:
     return pair.key
+
+
+def _by_revision(event: WatchEvent) -> int:
+    return event.revision
+
+
+def _value(pair: KVPair | None) -> bytes | None:
+    return None if pair is None else pair.value
+
+
+class _MemoryWatch(Watch):
+    """A watch on a MemoryStore: reads its change log."""
+
+    def __init__(self, store: MemoryStore, prefix: str, after: int) -> None:
+        self._store = store
+        self._prefix = prefix
+        self.revision = after
+        self._closed = False
+
+    def next(self, timeout: float) -> builtins.list[WatchEvent]:
+        store = self._store
+        deadline = time.monotonic() + timeout
+        store._acquire()
+        try:
+            while not self._closed:
+                events = store._events(self._prefix, self.revision)
+                if events:
+                    self.revision = events[-1].revision
+                    return events
+                self.revision = max(self.revision, store._index)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                store._changed.wait(min(remaining, 0.1))
+                if store._closed:
+                    raise StoreError("the memory store is closed")
+                if store._leases:
+                    store._expire()
+        finally:
+            store._lock.release()
+        return []
+
+    def close(self) -> None:
+        self._closed = True
 
 
 class _MemoryTransaction(BufferedTransaction):
@@ -165,10 +373,19 @@ class _MemoryTransaction(BufferedTransaction):
             if exc_type is None:
                 data = store._data
                 for key, pair in self._writes.items():
+                    previous = data.get(key)
                     if pair is None:
-                        data.pop(key, None)
+                        if previous is not None:
+                            store._record(DELETE, key, b"", previous)
                     else:
                         data[key] = pair
+                        for lease in store._leases.values():
+                            lease.keys.discard(key)
+                        store._log.append(WatchEvent(PUT, key, pair.value, _value(previous),
+                                                     pair.index))  # fmt: skip
+                store._log.sort(key=_by_revision)
+                store._trim()
+                store._changed.notify_all()
             else:
                 store._index = self._start_index
         finally:

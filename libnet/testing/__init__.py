@@ -4,7 +4,8 @@ Activate it with ``pytest -p libnet.testing`` or ``pytest_plugins = ["libnet.tes
 a conftest. It provides the fixtures ``libnet_controller``, ``make_controller``,
 ``install_plugin`` and ``broken_distribution``, and ``pytest -p libnet.testing
 --libnet-driver NAME`` runs the conformance suite against an installed driver. The suite
-itself is :class:`DriverConformance`, a test class to subclass.
+itself is :class:`DriverConformance`, a test class to subclass; :class:`DriverStoreConformance`
+is the same for a global store's watches, leases and DriverStore.
 
 This module stays cheap to import (pytest imports it to reach the option module): the
 public names load on first use.
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
         InstalledPlugin,
         PluginInstaller,
     )
+    from libnet.testing._store_suite import DriverStoreConformance
     from libnet.testing._subject import ConformanceSubject
     from libnet.testing._suite import DriverConformance
 
@@ -35,6 +37,7 @@ __all__ = [
     "ConformanceWarning",
     "ContractViolation",
     "DriverConformance",
+    "DriverStoreConformance",
     "InstalledPlugin",
     "PluginInstaller",
 ]
@@ -46,6 +49,7 @@ _HOME = {
     "ConformanceWarning": "libnet.testing._contract",
     "ContractViolation": "libnet.testing._contract",
     "DriverConformance": "libnet.testing._suite",
+    "DriverStoreConformance": "libnet.testing._store_suite",
     "InstalledPlugin": "libnet.testing._install",
     "PluginInstaller": "libnet.testing._install",
 }

@@ -51,15 +51,16 @@ from libnet.errors import (
     KernelError,
     NetworkNotFoundError,
 )
+from libnet.nodes import DiscoveryType, default_route_address
 from libnet.osl import rtnl
-from libnet.store import Store
+from libnet.store import DriverStore, Store
 
 log = logging.getLogger("libnet")
 
 NAME = "overlay"
 VXLANID_LIST = "com.docker.network.driver.overlay.vxlanid_list"
 CAPABILITY = Capability(Scope.GLOBAL, Scope.GLOBAL)
-NODE_DISCOVERY = 1
+NODE_DISCOVERY = DiscoveryType.NODE
 """libnetwork's ``driverapi.NodeDiscovery`` discovery type."""
 GLOBAL_STORE_HINT = (
     "give the controller a global store (Controller(global_store=...), --global-store or "
@@ -116,21 +117,18 @@ def _mtu_option(generic: Mapping[str, Any]) -> int | None:
 
 def default_vtep(netns: str | None = None) -> str | None:
     """The first address of the default route's interface (IPv4), or None."""
-    with rtnl.rtnl(netns) as ipr:
-        for route in ipr.get_default_routes(family=netlink.AF_INET, table=254):
-            index = route.get("oif")
-            for addr in ipr.get_addr(family=netlink.AF_INET, index=index):
-                return str(addr.get("address"))
-    return None
+    return default_route_address(netns)
 
 
 class OverlayDriver(Driver):
     """VXLAN overlay networks; thread-safe.
 
-    ``store`` holds the driver's data (``prefix``): network VNIs, the VNI bitmap and the
-    peers. ``vtep`` is this host's tunnel endpoint address (the advertise address; default:
-    the default route interface's address, or the ``Self`` node of :meth:`discover_new`),
-    ``host`` this host's name in peer records. ``port`` is the VXLAN UDP port, the same on
+    ``store`` holds the driver's data: network VNIs, the VNI bitmap and the peers. It is a
+    :class:`~libnet.store.DriverStore` (the driver's view of the global store), or a Store
+    viewed under ``prefix``. ``vtep`` is this host's tunnel endpoint address (the advertise
+    address; default: the default route interface's address, or the ``Self`` node of
+    :meth:`discover_new`), ``host`` this host's name in peer records. ``port`` is the VXLAN
+    UDP port, the same on
     every host. ``netns`` is the namespace file of the "host" (None: this process's).
     """
 
@@ -138,7 +136,7 @@ class OverlayDriver(Driver):
         self,
         owner: str | None = None,
         *,
-        store: Store | None = None,
+        store: Store | DriverStore | None = None,
         vtep: str | None = None,
         host: str | None = None,
         port: int = netlink.DEFAULT_PORT,
@@ -156,7 +154,11 @@ class OverlayDriver(Driver):
         self.host = host or socket.gethostname()
         self._vtep = vtep
         self.db = PeerDB(store, prefix) if store is not None else None
-        self.vnis = VniAllocator(store, prefix, *vni_range) if store is not None else None
+        self.vnis = (
+            VniAllocator(self.db.view, first=vni_range[0], last=vni_range[1])
+            if (self.db is not None)
+            else None
+        )
         self.nodes: dict[str, bool] = {}
         """Addresses of the hosts node discovery announced, and whether each is this one.
         Once discovery has announced any, only peers on announced hosts are programmed."""
@@ -487,6 +489,39 @@ class OverlayDriver(Driver):
             peers = self._wanted(records)
             with self._kernel() as ipr:
                 return netlink.sync_peers(ipr, vxlan, peers)
+
+    def adopt_endpoint(self, nid: str, eid: str, record: PeerRecord) -> bool:
+        """Learn a local endpoint that another process of this host made (``libnet endpoint
+        create`` while ``libnet agent`` runs), from its peer record: the network's VNI comes
+        from the store, its links from the kernel; nothing is made or published. True when
+        the network's links were taken on now (their peers then need a :meth:`peer_sync`)."""
+        with self._lock:
+            net = self._networks.get(nid)
+            if net is None:
+                vni = self._store(nid)[0].network_vni(nid)
+                if vni is None:
+                    return False
+                net = self._networks[nid] = _Network(vni, None)
+            net.endpoints[eid] = record
+            with self._kernel() as ipr:
+                index = netlink.lookup(ipr, f"ovvx{net.vni}")
+                if index is None:
+                    return False
+                if net.links is not None and net.vxlan_index == index:
+                    return False
+                net.links, net.vxlan_index = self._links(ipr, nid, net), index
+            return True
+
+    def forget_endpoint(self, nid: str, eid: str) -> None:
+        """Drop a local endpoint that another process of this host deleted; with the
+        network's last one its links are dropped too (the kernel is not touched: the
+        deleting process removed them)."""
+        with self._lock:
+            net = self._networks.get(nid)
+            if net is None or net.endpoints.pop(eid, None) is None:
+                return
+            if not net.endpoints:
+                net.links, net.vxlan_index = None, 0
 
     def local_networks(self) -> list[str]:
         """IDs of the networks with links (local endpoints) on this host: what to watch."""

@@ -11,19 +11,20 @@ Each value is small JSON, every write is a single-key put or compare-and-swap, a
 is one key, so a prefix watch on ``{prefix}peer/`` (etcd) gives one event per endpoint
 appearing or going: :func:`parse_peer_key` and :meth:`PeerRecord.decode` read such events.
 Nothing here needs a transaction, so it works on every Store (memory, SQLite, etcd).
+All access goes through the public :class:`~libnet.store.DriverStore` view, as a
+third-party multi-host driver's would.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from libnet.drivers.overlay.netlink import Peer
-from libnet.errors import InvalidOptionError, KeyNotFoundError, StaleVersionError
-from libnet.store import KVPair, Store
+from libnet.errors import InvalidOptionError, StaleVersionError
+from libnet.store import DriverStore, Store
 
 __all__ = ["DEFAULT_PREFIX", "PeerDB", "PeerRecord", "parse_peer_key"]
 
@@ -54,7 +55,8 @@ class PeerRecord:
 
 
 def parse_peer_key(key: str, prefix: str = DEFAULT_PREFIX) -> tuple[str, str] | None:
-    """(network ID, endpoint ID) of a peer key, or None if ``key`` is not one."""
+    """(network ID, endpoint ID) of a peer key (full, or relative with ``prefix=""``), or
+    None if ``key`` is not one."""
     head = prefix + "peer/"
     if not key.startswith(head):
         return None
@@ -67,41 +69,47 @@ def _check_id(value: str, what: str) -> None:
         raise InvalidOptionError(f"overlay {what} {value!r} must be non-empty, without '/'")
 
 
-class PeerDB:
-    """Network VNIs and peers of one overlay driver in ``store``, under ``prefix``."""
+def driver_store(store: Store | DriverStore, prefix: str = DEFAULT_PREFIX) -> DriverStore:
+    """``store`` itself if it is a view already, else its view under ``prefix``."""
+    if isinstance(store, DriverStore):
+        return store
+    if not prefix.endswith("/"):
+        raise InvalidOptionError(f"overlay store prefix {prefix!r} must end with '/'")
+    return DriverStore(store, prefix)
 
-    def __init__(self, store: Store, prefix: str = DEFAULT_PREFIX) -> None:
-        if not prefix.endswith("/"):
-            raise InvalidOptionError(f"overlay store prefix {prefix!r} must end with '/'")
-        self.store = store
-        self.prefix = prefix
+
+class PeerDB:
+    """Network VNIs and peers of one overlay driver in its view of the global store
+    (``store``: a DriverStore, or a Store to view under ``prefix``)."""
+
+    def __init__(self, store: Store | DriverStore, prefix: str = DEFAULT_PREFIX) -> None:
+        self.view = driver_store(store, prefix)
+        self.prefix = self.view.prefix
 
     def network_key(self, nid: str) -> str:
-        return f"{self.prefix}network/{nid}"
+        """Relative to the view, as every key below."""
+        return f"network/{nid}"
 
     def peer_key(self, nid: str, eid: str) -> str:
-        return f"{self.prefix}peer/{nid}/{eid}"
+        return f"peer/{nid}/{eid}"
 
     def peers_prefix(self, nid: str | None = None) -> str:
         """The prefix to list or watch: every peer, or ``nid``'s."""
-        return f"{self.prefix}peer/" + (f"{nid}/" if nid else "")
+        return "peer/" + (f"{nid}/" if nid else "")
 
     # -- networks ------------------------------------------------------------------------
 
     def network_vni(self, nid: str) -> int | None:
         """The VNI stored for network ``nid``, or None."""
-        try:
-            pair = self.store.get(self.network_key(nid))
-        except KeyNotFoundError:
-            return None
-        return int(json.loads(pair.value)["vni"])
+        pair = self.view.find(self.network_key(nid))
+        return None if pair is None else int(json.loads(pair.value)["vni"])
 
     def claim_network(self, nid: str, vni: int) -> int:
         """Record ``vni`` for ``nid`` unless a VNI is recorded already; the recorded VNI."""
         _check_id(nid, "network ID")
         key = self.network_key(nid)
         try:
-            self.store.atomic_put(key, json.dumps({"vni": vni}).encode(), None)
+            self.view.create(key, json.dumps({"vni": vni}).encode())
         except StaleVersionError:
             found = self.network_vni(nid)
             if found is None:
@@ -111,16 +119,12 @@ class PeerDB:
 
     def forget_network(self, nid: str) -> bool:
         """Remove the network's record; False if it was gone already."""
-        try:
-            self.store.delete(self.network_key(nid))
-        except KeyNotFoundError:
-            return False
-        return True
+        return self.view.delete(self.network_key(nid))
 
     def networks(self) -> dict[str, int]:
         """Every recorded network ID and its VNI."""
-        head = f"{self.prefix}network/"
-        return {p.key[len(head) :]: int(json.loads(p.value)["vni"]) for p in self.store.list(head)}
+        head = "network/"
+        return {p.key[len(head) :]: int(json.loads(p.value)["vni"]) for p in self.view.list(head)}
 
     # -- peers ---------------------------------------------------------------------------
 
@@ -130,11 +134,11 @@ class PeerDB:
         _check_id(eid, "endpoint ID")
         key, value = self.peer_key(nid, eid), record.encode()
         for _ in range(_RETRIES):
-            previous = _current(self.store, key)
+            previous = self.view.find(key)
             if previous is not None and previous.value == value:
                 return
             try:
-                self.store.atomic_put(key, value, previous)
+                self.view.compare_and_swap(key, value, previous)
                 return
             except StaleVersionError:
                 continue
@@ -142,21 +146,21 @@ class PeerDB:
 
     def withdraw(self, nid: str, eid: str) -> PeerRecord | None:
         """Remove endpoint ``eid``'s peer record; the record removed, None if there was none."""
-        pair = _current(self.store, self.peer_key(nid, eid))
+        pair = self.view.find(self.peer_key(nid, eid))
         if pair is None:
             return None
-        _delete(self.store, pair.key)
+        self.view.delete(pair.key)
         return PeerRecord.decode(pair.value)
 
     def peer(self, nid: str, eid: str) -> PeerRecord | None:
-        pair = _current(self.store, self.peer_key(nid, eid))
+        pair = self.view.find(self.peer_key(nid, eid))
         return None if pair is None else PeerRecord.decode(pair.value)
 
     def peers(self, nid: str) -> dict[str, PeerRecord]:
         """Endpoint ID -> peer record of every endpoint of ``nid``, on every host."""
         out: dict[str, PeerRecord] = {}
-        for pair in self.store.list(self.peers_prefix(nid)):
-            ids = parse_peer_key(pair.key, self.prefix)
+        for pair in self.view.list(self.peers_prefix(nid)):
+            ids = parse_peer_key(pair.key, "")
             if ids is not None:
                 out[ids[1]] = PeerRecord.decode(pair.value)
         return out
@@ -168,8 +172,8 @@ class PeerDB:
     def host_peers(self, host: str) -> list[tuple[str, str]]:
         """(network ID, endpoint ID) of every peer published by ``host``."""
         out: list[tuple[str, str]] = []
-        for pair in self.store.list(self.peers_prefix()):
-            ids = parse_peer_key(pair.key, self.prefix)
+        for pair in self.view.list(self.peers_prefix()):
+            ids = parse_peer_key(pair.key, "")
             if ids is not None and PeerRecord.decode(pair.value).host == host:
                 out.append(ids)
         return out
@@ -178,18 +182,6 @@ class PeerDB:
 def remote(records: Iterable[PeerRecord], local_vtep: str) -> list[Peer]:
     """The kernel peers of ``records`` not on the host with VTEP ``local_vtep``."""
     return sorted(r.peer() for r in records if r.vtep != local_vtep)
-
-
-def _current(store: Store, key: str) -> KVPair | None:
-    try:
-        return store.get(key)
-    except KeyNotFoundError:
-        return None
-
-
-def _delete(store: Store, key: str) -> None:
-    with contextlib.suppress(KeyNotFoundError):
-        store.delete(key)
 
 
 def describe(record: PeerRecord) -> dict[str, Any]:

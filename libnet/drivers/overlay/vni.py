@@ -10,13 +10,8 @@ Docker's does, leaving the low VNIs to networks that name theirs.
 
 from __future__ import annotations
 
-from libnet.errors import (
-    InvalidOptionError,
-    KeyNotFoundError,
-    PoolExhaustedError,
-    StaleVersionError,
-)
-from libnet.store import KVPair, Store
+from libnet.errors import InvalidOptionError, PoolExhaustedError, StaleVersionError
+from libnet.store import DriverStore, KVPair, Store
 
 __all__ = ["BLOCK_BITS", "FIRST", "LAST", "VniAllocator"]
 
@@ -27,30 +22,34 @@ _RETRIES = 64
 
 
 class VniAllocator:
-    """Allocates VNIs in ``[first, last]`` from blocks under ``{prefix}vni/`` in ``store``."""
+    """Allocates VNIs in ``[first, last]`` from blocks under ``vni/`` in a driver's view of
+    the global store (``store``: a DriverStore, or a Store to view under ``prefix``)."""
 
     def __init__(
-        self, store: Store, prefix: str = "overlay/", first: int = FIRST, last: int = LAST
+        self,
+        store: Store | DriverStore,
+        prefix: str = "overlay/",
+        first: int = FIRST,
+        last: int = LAST,
     ) -> None:
         if not 1 <= first <= last <= LAST:
             raise InvalidOptionError(f"VNI range {first}-{last} must lie within 1-{LAST}")
-        self.store = store
-        self.prefix = prefix
+        self.view = store if isinstance(store, DriverStore) else DriverStore(store, prefix)
+        self.prefix = self.view.prefix
         self.first = first
         self.last = last
 
     def _key(self, block: int) -> str:
-        return f"{self.prefix}vni/{block:04x}"
+        return f"vni/{block:04x}"
 
     def _read(self, block: int) -> tuple[bytearray, KVPair | None]:
-        try:
-            pair = self.store.get(self._key(block))
-        except KeyNotFoundError:
+        pair = self.view.find(self._key(block))
+        if pair is None:
             return bytearray(BLOCK_BITS // 8), None
         return bytearray(bytes.fromhex(pair.value.decode())), pair
 
     def _write(self, block: int, bits: bytearray, previous: KVPair | None) -> None:
-        self.store.atomic_put(self._key(block), bits.hex().encode(), previous)
+        self.view.compare_and_swap(self._key(block), bits.hex().encode(), previous)
 
     def allocate(self) -> int:
         """A free VNI of the range, now taken; PoolExhaustedError when none is left."""
@@ -107,7 +106,7 @@ class VniAllocator:
                 if any(bits):
                     self._write(block, bits, pair)
                 else:  # an empty block is no key: the store holds only what is taken
-                    self.store.atomic_delete(pair.key, pair)
+                    self.view.compare_and_delete(pair.key, pair)
             except StaleVersionError:
                 continue
             return
