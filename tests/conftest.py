@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -66,6 +67,11 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["XDG_CACHE_HOME"] = cache  # subprocesses that drop LIBNET_* keep it
     os.environ.pop("LIBNET_CACHE_DIR", None)
     os.environ.pop("LIBNET_NO_INDEX", None)
+    # The tests' hand-made site folders are not byte-compiled as pip's installs are, so the
+    # first import of a plugin module would write __pycache__ into a sys.path entry and (as
+    # it should) invalidate the index a test is about to check: no bytecode is written.
+    os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+    sys.dont_write_bytecode = True
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
