@@ -14,6 +14,7 @@ from libnet.store._api import KVOps, KVPair, Store, Transaction
 from libnet.store._locks import ALL, Held, Holder, Locks, ThreadLocks, this_process
 from libnet.store.lock import LockService, StoreLock
 from libnet.store.memory import MemoryStore
+from libnet.store.scoped import ScopedStore, is_global
 from libnet.store.sqlite import SqliteStore
 
 if TYPE_CHECKING:
@@ -34,11 +35,13 @@ __all__ = [
     "LockService",
     "Locks",
     "MemoryStore",
+    "ScopedStore",
     "SqliteStore",
     "Store",
     "StoreLock",
     "ThreadLocks",
     "Transaction",
+    "is_global",
     "parse_etcd_url",
     "this_process",
 ]
