@@ -77,7 +77,7 @@ def _cni_driver(results_dir: Path | None) -> Driver:
     return CniDriver(results_dir)
 
 
-def _overlay_driver(owner: str, store: Store | None, host: str) -> Driver:
+def _overlay_driver(owner: str, store: Store | None, host: str | None) -> Driver:
     """The built-in ``overlay`` driver (its module, and pyroute2, imported only now)."""
     from libnet.drivers.overlay import OverlayDriver
 
@@ -194,12 +194,13 @@ class Controller:
         state_path = _state_path(state_dir, store)
         self.owner = _owner(state_path)
         """Names this state in the marks of the kernel objects it owns (see reconcile)."""
-        self.host_id = _host_id(host_id, state_path)
-        """This host's ID among the hosts sharing the global store."""
         self.global_store = _global_store(global_store)
         """The store shared with other hosts (global-scope networks), or None."""
+        self._host_id = host_id if host_id is None else check_host_id(host_id)
+        self._state_path = state_path
+        hid = self.host_id if self.global_store is not None else None
         if sys.platform == "linux":
-            owner, gstore, hid = self.owner, self.global_store, self.host_id
+            owner, gstore = self.owner, self.global_store
             self._registry.add_builtin(
                 "bridge", lambda: _bridge_driver(owner), Capability(Scope.LOCAL)
             )
@@ -261,8 +262,16 @@ class Controller:
         if plugins == "eager":
             self._ipam_plugins.load_all()
         self._rt = Runtime(store, DriverCache(self._remote, self._ipam_plugins), self.owner)
-        self._rt.host = self.host_id
+        self._rt.host = hid
         self._lock = self._rt.lock
+
+    @property
+    def host_id(self) -> str:
+        """This host's ID among the hosts sharing the global store: given, else the state
+        directory's (made on first use), else random."""
+        if self._host_id is None:
+            self._host_id = _host_id(None, self._state_path)
+        return self._host_id
 
     # -- lifecycle -------------------------------------------------------------------
 

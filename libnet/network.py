@@ -560,6 +560,7 @@ def _info(ep: EndpointRecord) -> dict[str, Any]:
         "id": ep.id,
         "name": ep.name,
         "network": ep.network_id,
+        "host": ep.host,
         **to_interface_kwargs(ep.interface),
         "sandbox": ep.sandbox_id,
         "ports": [str(b) for b in from_wire(ep.join_options.get(labels.PORT_MAP))],

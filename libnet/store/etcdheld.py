@@ -19,7 +19,11 @@ from libnet.store.etcdlock import EtcdLock, EtcdLocks
 if TYPE_CHECKING:
     from libnet.store.etcd import EtcdStore
 
-__all__ = ["EtcdHeld", "EtcdObjectLocks"]
+__all__ = ["LOCK_TTL", "EtcdHeld", "EtcdObjectLocks"]
+
+LOCK_TTL = 5.0
+"""Seconds a dead holder keeps an object lock: half the runtime's wait for a lock (10 s),
+so an operation waiting behind a holder killed by SIGKILL gets the lock in time."""
 
 
 class EtcdObjectLocks(Locks):
@@ -27,7 +31,7 @@ class EtcdObjectLocks(Locks):
 
     __slots__ = ("_locks",)
 
-    def __init__(self, store: EtcdStore, ttl: float = 10.0) -> None:
+    def __init__(self, store: EtcdStore, ttl: float = LOCK_TTL) -> None:
         self._locks = EtcdLocks(store, ttl=ttl)
 
     def acquire(self, names: Mapping[str, bool], what: Mapping[str, str], timeout: float) -> Held:
