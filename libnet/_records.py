@@ -113,6 +113,8 @@ class EndpointRecord:
     join_options: dict[str, Any] = field(default_factory=dict)
     allocations: list[list[str]] = field(default_factory=list)
     """(IPAM pool ID, address) of each address IPAM gave the endpoint."""
+    host: str | None = None
+    """The host that owns the endpoint (endpoints of global networks only)."""
 
 
 @dataclass

@@ -226,8 +226,9 @@ LOCK_TIMEOUT = 10.0
 """Seconds an operation waits for another one's object lock before giving up."""
 
 
-def network_lock(nid: str) -> str:
-    return f"network-{nid}"
+def network_lock(nid: str, scope: str = "local") -> str:
+    """The lock of network ``nid``; a global network's is in the global store."""
+    return f"global/network-{nid}" if scope == "global" else f"network-{nid}"
 
 
 def sandbox_lock(sid: str) -> str:
@@ -318,7 +319,16 @@ class Op(Operation):
 class Runtime:
     """Operations, reads and drivers of one controller: what its handles may use."""
 
-    __slots__ = ("_cache", "_current", "_store", "drivers", "lock", "lock_timeout", "owner")
+    __slots__ = (
+        "_cache",
+        "_current",
+        "_store",
+        "drivers",
+        "host",
+        "lock",
+        "lock_timeout",
+        "owner",
+    )
 
     def __init__(self, store: Store, drivers: DriverCache, owner: str) -> None:
         self._store = store
@@ -327,6 +337,8 @@ class Runtime:
         self.drivers = drivers
         self.owner = owner
         """Names this state in the marks of the kernel objects it owns."""
+        self.host: str | None = None
+        """This host's ID, written in the endpoint records of global networks."""
         self.lock = threading.RLock()
         """Serialises this controller's operations and driver calls between threads."""
         self.lock_timeout: float = getattr(store, "timeout", LOCK_TIMEOUT)

@@ -2,25 +2,32 @@
 
 Keys follow libnetwork's datastore layout with the driver's data scope in front:
 ``{scope}/network/{nid}``, ``{scope}/endpoint/{nid}/{eid}`` and ``local/sandbox/{sid}``.
-Values are compact JSON. Until a distributed backend exists both scopes live in one store.
+Values are compact JSON. With a global store (:class:`~libnet.store.ScopedStore`) the
+``global/`` keys live there; ``global/netname/{name}`` holds the ID of the global network
+named ``name``, so two hosts creating one name at once cannot both commit.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from libnet._records import EndpointRecord, NetworkRecord, SandboxRecord
 from libnet.errors import (
     EndpointNotFoundError,
     KeyNotFoundError,
+    NetworkExistsError,
     NetworkNotFoundError,
     SandboxNotFoundError,
     StoreCorruptError,
+    StoreUnavailableError,
 )
 from libnet.store import KVOps, KVPair
 
 SCOPES = ("local", "global")
+
+log = logging.getLogger("libnet")
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)
@@ -42,6 +49,10 @@ def _decode(kind: type[Any], key: str, value: bytes) -> Any:
 
 def network_key(scope: str, nid: str) -> str:
     return f"{scope}/network/{nid}"
+
+
+def name_key(name: str) -> str:
+    return f"global/netname/{name}"
 
 
 def endpoint_key(scope: str, nid: str, eid: str) -> str:
@@ -154,15 +165,31 @@ class State:
         return rec
 
     def networks(self) -> list[NetworkRecord]:
-        recs: list[NetworkRecord] = []
-        for scope in SCOPES:
-            recs.extend(self._list(NetworkRecord, f"{scope}/network/"))
+        """Every network; with the global store unreachable, the local ones (and a warning)."""
+        recs: list[NetworkRecord] = self._list(NetworkRecord, "local/network/")
+        try:
+            recs.extend(self._list(NetworkRecord, "global/network/"))
+        except StoreUnavailableError as exc:
+            log.warning("global networks left out: %s", exc)
         return recs
 
     def put_network(self, rec: NetworkRecord) -> None:
+        if rec.scope == "global":  # the name is unique among every host's global networks
+            try:
+                owner = self.kv.get(name_key(rec.name)).value.decode()
+            except KeyNotFoundError:
+                owner = rec.id
+            if owner != rec.id:
+                raise NetworkExistsError(
+                    f"network {rec.name!r} already exists (made by another host); "
+                    "choose another name or remove it first"
+                )
+            self.kv.put(name_key(rec.name), rec.id.encode())
         self._put(network_key(rec.scope, rec.id), rec)
 
     def delete_network(self, rec: NetworkRecord) -> None:
+        if rec.scope == "global" and self.kv.exists(name_key(rec.name)):
+            self.kv.delete(name_key(rec.name))
         self._delete(network_key(rec.scope, rec.id))
 
     # endpoints

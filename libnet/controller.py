@@ -38,6 +38,7 @@ from libnet.errors import (
     NetworkNotFoundError,
     SandboxExistsError,
     SandboxNotFoundError,
+    StaleVersionError,
 )
 from libnet.ipam import BUILTIN_IPAM_DRIVERS, IpamRegistry, defer_builtin_ipam_drivers
 from libnet.ipam.remote import IpamPlugins
@@ -46,11 +47,15 @@ from libnet.osl import check_key, create_namespace, delete_namespace
 from libnet.reconcile import Report, reconcile
 from libnet.registry import DriverInfo, DriverOrigin, DriverRegistry, Registered
 from libnet.sandbox import Sandbox
-from libnet.store import MemoryStore, SqliteStore, Store
+from libnet.store import MemoryStore, ScopedStore, SqliteStore, Store
+from libnet.store.hostid import check_host_id, host_id
 
 __all__ = ["BUILTIN_DRIVERS", "Controller"]
 
 log = logging.getLogger("libnet")
+
+_RETRIES = 5
+"""Attempts at creating a global network whose commit met another host's writes."""
 
 BUILTIN_DRIVERS = frozenset({"null", "host", "bridge", "cni", "overlay", "remote"})
 """Network types reserved for libnet's own drivers; plugins cannot take them."""
@@ -72,11 +77,36 @@ def _cni_driver(results_dir: Path | None) -> Driver:
     return CniDriver(results_dir)
 
 
-def _overlay_driver(owner: str) -> Driver:
+def _overlay_driver(owner: str, store: Store | None, host: str | None) -> Driver:
     """The built-in ``overlay`` driver (its module, and pyroute2, imported only now)."""
     from libnet.drivers.overlay import OverlayDriver
 
-    return OverlayDriver(owner)
+    return OverlayDriver(owner, store=store, host=host)
+
+
+GLOBAL_STORE_SETTING = "global_store= (libnet --global-store URL, or LIBNET_GLOBAL_STORE)"
+
+
+def _global_store(value: Store | str | None) -> Store | None:
+    """The global store given, else the one ``LIBNET_GLOBAL_STORE`` names, else None."""
+    if value is None:
+        value = os.environ.get("LIBNET_GLOBAL_STORE", "").strip() or None
+    if value is None or isinstance(value, Store):
+        return value
+    if not isinstance(value, str):
+        raise InvalidOptionError(f"global_store={value!r} must be an etcd:// URL or a Store object")
+    from libnet.store.etcd import EtcdStore
+
+    return EtcdStore(value)
+
+
+def _host_id(value: str | None, state_dir: str | os.PathLike[str] | None) -> str:
+    """The host ID given (checked), else the state directory's, else a random one."""
+    if value is not None:
+        return check_host_id(value)
+    if state_dir is not None:
+        return host_id(state_dir)
+    return os.urandom(16).hex()
 
 
 def _env_list(name: str) -> list[str] | None:
@@ -147,6 +177,8 @@ class Controller:
         ipam_config: Mapping[str, Mapping[str, Any]] | None = None,
         local_address_pools: Iterable[Any] | None = None,
         global_address_pools: Iterable[Any] | None = None,
+        global_store: Store | str | None = None,
+        host_id: str | None = None,
     ) -> None:
         if plugins not in ("lazy", "eager", "off"):
             raise InvalidOptionError(
@@ -162,14 +194,20 @@ class Controller:
         state_path = _state_path(state_dir, store)
         self.owner = _owner(state_path)
         """Names this state in the marks of the kernel objects it owns (see reconcile)."""
+        self.global_store = _global_store(global_store)
+        """The store shared with other hosts (global-scope networks), or None."""
+        self._host_id = host_id if host_id is None else check_host_id(host_id)
+        self._state_path = state_path
+        hid = self.host_id if self.global_store is not None else None
         if sys.platform == "linux":
-            owner = self.owner
+            owner, gstore = self.owner, self.global_store
             self._registry.add_builtin(
                 "bridge", lambda: _bridge_driver(owner), Capability(Scope.LOCAL)
             )
-            # No global store yet: creating an overlay network says so (see its docs).
             self._registry.add_builtin(
-                "overlay", lambda: _overlay_driver(owner), Capability(Scope.GLOBAL, Scope.GLOBAL)
+                "overlay",
+                lambda: _overlay_driver(owner, gstore, hid),
+                Capability(Scope.GLOBAL, Scope.GLOBAL),
             )
             cni_dir = None if state_path is None else Path(state_path) / "cni"
             self._registry.add_builtin("cni", lambda: _cni_driver(cni_dir), Capability(Scope.LOCAL))
@@ -198,6 +236,10 @@ class Controller:
             self._remote.load_all()
         if store is None:
             store = SqliteStore(Path(state_dir)) if state_dir is not None else MemoryStore()
+        self.local_store = store
+        """The store of this host's own state (local networks, sandboxes, intents)."""
+        if self.global_store is not None:
+            store = ScopedStore(store, self.global_store)
         self._store = store
         self.state_dir = None if state_dir is None else Path(state_dir)
         self._ipam_registry = IpamRegistry(BUILTIN_IPAM_DRIVERS)
@@ -220,7 +262,16 @@ class Controller:
         if plugins == "eager":
             self._ipam_plugins.load_all()
         self._rt = Runtime(store, DriverCache(self._remote, self._ipam_plugins), self.owner)
+        self._rt.host = hid
         self._lock = self._rt.lock
+
+    @property
+    def host_id(self) -> str:
+        """This host's ID among the hosts sharing the global store: given, else the state
+        directory's (made on first use), else random."""
+        if self._host_id is None:
+            self._host_id = _host_id(None, self._state_path)
+        return self._host_id
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -241,7 +292,7 @@ class Controller:
 
     @property
     def store(self) -> Store:
-        """The store holding this controller's state."""
+        """The store holding this controller's state (both scopes, with a global store)."""
         return self._store
 
     # -- drivers ---------------------------------------------------------------------
@@ -330,6 +381,36 @@ class Controller:
         wants_pools = bool((ipam or {}).get("config"))
         default_ipam = "null" if network_type in ("null", "host") and not wants_pools else "default"
         request = parse_ipam(ipam, bool(enable_ipv6), name, default_ipam)
+        scope = str(self._remote.get(network_type).capability.data_scope)
+        if scope == "global" and self.global_store is None:
+            raise InvalidOptionError(
+                f"network {name!r} of type {network_type!r} is global-scope: it needs a "
+                f"global store shared by the hosts; give one with {GLOBAL_STORE_SETTING}"
+            )
+        for attempt in range(_RETRIES if scope == "global" else 1):
+            try:
+                return self._new_network(
+                    network_type, name, scope, opts, lbls, request, internal, enable_ipv6
+                )
+            except StaleVersionError:
+                # Another host committed to the same global keys (a default pool's
+                # allocation state) meanwhile; everything was undone: try again.
+                if attempt == _RETRIES - 1:
+                    raise
+                log.info("network %r: global store changed meanwhile, retrying", name)
+        raise AssertionError("unreachable")
+
+    def _new_network(
+        self,
+        network_type: str,
+        name: str,
+        scope: str,
+        opts: dict[str, Any],
+        lbls: dict[str, Any],
+        request: IpamRequest,
+        internal: bool,
+        enable_ipv6: bool,
+    ) -> Network:
         nid = new_id()
 
         def unique(st: State) -> None:
@@ -340,7 +421,7 @@ class Controller:
 
         with self._rt.operation(
             f"creation of network {name!r}",
-            locks=lambda _: {network_lock(nid): f"network {name!r}"},
+            locks=lambda _: {network_lock(nid, scope): f"network {name!r}"},
             recheck=False,
             reserve=("network", name),
             check=unique,

@@ -143,6 +143,8 @@ class Network:
             driver = drivers.network_driver(net)
             what = f"endpoint {name!r} on network {net.name!r}"
             ep = EndpointRecord(new_id(), name, net.id, opts, {}, now())
+            if net.scope == "global":
+                ep.host = self._rt.host
             address = address_ipv6 = None
             mac = _requested_mac(what, opts)
             op.note(["endpoint", net.id, ep.id, None, opts])
@@ -180,7 +182,7 @@ class Network:
         before the operation fails with NetworkNotFoundError.
         """
         net = _stored_network(self._rt, st, self.id)
-        names = {network_lock(net.id): f"network {net.name!r}"}
+        names = {network_lock(net.id, net.scope): f"network {net.name!r}"}
         if joined:
             for ep in st.endpoints(net):
                 if ep.sandbox_id is not None:
@@ -253,7 +255,7 @@ class Network:
         ) as op:
             st, drivers = op.state, op.drivers
             net = st.network(self.id)
-            op.discard.add(network_lock(net.id))
+            op.discard.add(network_lock(net.id, net.scope))
             eps = st.endpoints(net)
             available = drivers.networks.available(net.type)
             if not available and not forget:  # checked first: its endpoints cannot go either
@@ -264,8 +266,10 @@ class Network:
                 )
             if eps and not endpoints:
                 names = ", ".join(sorted(e.name for e in eps))
+                hosts = sorted({e.host for e in eps if e.host})
+                on = f" on hosts {', '.join(hosts)}" if hosts else ""
                 raise ActiveEndpointsError(
-                    f"network {net.name!r} has active endpoints ({names}); delete them "
+                    f"network {net.name!r} has active endpoints ({names}){on}; delete them "
                     "first, or with the network (libnet network rm --with-endpoints)"
                 )
             joined = sorted(e.name for e in eps if e.sandbox_id is not None)
@@ -483,7 +487,7 @@ class Endpoint:
         """
         rt = self.network._rt
         net = _stored_network(rt, st, self.network.id)
-        names = {network_lock(net.id): f"network {net.name!r}"}
+        names = {network_lock(net.id, net.scope): f"network {net.name!r}"}
         try:
             ep = st.endpoint(net, self.id)
         except EndpointNotFoundError:
@@ -556,6 +560,7 @@ def _info(ep: EndpointRecord) -> dict[str, Any]:
         "id": ep.id,
         "name": ep.name,
         "network": ep.network_id,
+        "host": ep.host,
         **to_interface_kwargs(ep.interface),
         "sandbox": ep.sandbox_id,
         "ports": [str(b) for b in from_wire(ep.join_options.get(labels.PORT_MAP))],

@@ -86,7 +86,8 @@ class Sandbox:
         names = {sandbox_lock(rec.id): f"sandbox {rec.id[:12]}"}
         for nid, _ in rec.endpoints:
             net = st.find_network(nid)
-            names[network_lock(nid)] = f"network {net.name!r}" if net else f"network {nid[:12]}"
+            lock = network_lock(nid, net.scope if net else "local")
+            names[lock] = f"network {net.name!r}" if net else f"network {nid[:12]}"
         return names
 
     def to_dict(self) -> dict[str, Any]:

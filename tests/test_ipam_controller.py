@@ -39,6 +39,7 @@ from libnet.errors import (
     UnknownDriverError,
 )
 from libnet.ipam import MAC_ADDRESS_OPTION, DefaultIpam
+from libnet.store import MemoryStore
 
 GLOBAL = libnet.Capability(libnet.Scope.GLOBAL)
 IPAM_GROUP = "libnet.ipam"
@@ -426,10 +427,11 @@ def test_drivers_receive_the_pools_as_ipam_data(env: Env) -> None:
     assert isinstance(env.driver.pools[0][1][0], libnet.IPAMData)
 
 
-def test_a_global_driver_gets_pools_of_the_global_address_space(env: Env) -> None:
+def test_a_global_driver_gets_pools_of_the_global_address_space(tmp_path: Path) -> None:
     driver = PoolsDriver()
-    env.c.register_driver("overlayish", driver, GLOBAL)
-    net = env.c.new_network("overlayish", "ov")
+    with libnet.Controller(state_dir=tmp_path, global_store=MemoryStore()) as c:
+        c.register_driver("overlayish", driver, GLOBAL)
+        net = c.new_network("overlayish", "ov")
     assert driver.pools == [(net.id, [IPAMData("GlobalDefault", "10.0.0.0/24", "10.0.0.1/24")], [])]
 
 

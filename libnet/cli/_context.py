@@ -53,6 +53,10 @@ class CommandContext:
     debug: bool = False
     plugin_timeout: float | None = None
     """``--plugin-timeout``; None leaves it to the controller (``LIBNET_PLUGIN_TIMEOUT``)."""
+    global_store: str | None = None
+    """``--global-store``; None leaves it to the controller (``LIBNET_GLOBAL_STORE``)."""
+    host_id: str | None = None
+    """``--host-id``; None: the state directory's."""
     _controller: Controller | None = field(default=None, repr=False)
 
     def controller(
@@ -75,11 +79,17 @@ class CommandContext:
                     store=open_snapshot(self.state_dir),
                     plugins=plugins,
                     plugin_timeout=self.plugin_timeout,
+                    global_store=self.global_store,
+                    host_id=self.host_id or _stored_host_id(self.state_dir),
                 )
                 return self._controller
             state_dir = None if stateless else self.state_dir
             self._controller = Controller(
-                state_dir=state_dir, plugins=plugins, plugin_timeout=self.plugin_timeout
+                state_dir=state_dir,
+                plugins=plugins,
+                plugin_timeout=self.plugin_timeout,
+                global_store=None if stateless else self.global_store,
+                host_id=self.host_id,
             )
         return self._controller
 
@@ -107,3 +117,14 @@ class CommandContext:
         """Close the controller, if the command opened one."""
         if self._controller is not None:
             self._controller.close()
+
+
+def _stored_host_id(state_dir: Path) -> str:
+    """The state directory's host ID without making one (read-only commands), or
+    ``unknown`` if it has none yet."""
+    from libnet.store.hostid import HOST_ID_FILE
+
+    try:
+        return (state_dir / HOST_ID_FILE).read_text().strip() or "unknown"
+    except OSError:
+        return "unknown"

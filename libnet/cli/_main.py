@@ -14,6 +14,7 @@ from libnet.cli import (
     _doctor,
     _drivers,
     _endpoint,
+    _info,
     _ipam,
     _network,
     _new_driver,
@@ -60,6 +61,20 @@ def _add_globals(parser: argparse.ArgumentParser, subcommand: bool) -> None:
         action="store_true",
         default=argparse.SUPPRESS if subcommand else False,
         help="log debug messages and show tracebacks",
+    )
+    group.add_argument(
+        "--global-store",
+        metavar="URL",
+        default=argparse.SUPPRESS if subcommand else None,
+        help="etcd store shared by the hosts, for global-scope networks: "
+        "etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (default: $LIBNET_GLOBAL_STORE)",
+    )
+    group.add_argument(
+        "--host-id",
+        metavar="ID",
+        default=argparse.SUPPRESS if subcommand else None,
+        help="this host's ID among the hosts sharing the global store (default: the one "
+        "made in the state directory on first use)",
     )
     group.add_argument(
         "--plugin-timeout",
@@ -117,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     _sandbox.add_parser(sub)
     _drivers.add_parser(sub)
     _doctor.add_parser(sub)
+    _info.add_parser(sub)
     _ipam.add_parser(sub)
     _new_driver.add_parser(sub)
     _serve.add_parser(sub)
@@ -144,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         state_dir=resolve_state_dir(args.state_dir),
         debug=args.debug,
         plugin_timeout=args.plugin_timeout,
+        global_store=args.global_store,
+        host_id=args.host_id,
     )
     try:
         status: int = args.func(args, ctx)

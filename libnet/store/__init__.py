@@ -14,6 +14,7 @@ from libnet.store._api import KVOps, KVPair, Store, Transaction
 from libnet.store._locks import ALL, Held, Holder, Locks, ThreadLocks, this_process
 from libnet.store.lock import LockService, StoreLock
 from libnet.store.memory import MemoryStore
+from libnet.store.scoped import ScopedStore, is_global
 from libnet.store.sqlite import SqliteStore
 from libnet.store.view import DriverStore, Lease
 from libnet.store.watch import Watch, WatchableStore, WatchEvent
@@ -38,6 +39,7 @@ __all__ = [
     "LockService",
     "Locks",
     "MemoryStore",
+    "ScopedStore",
     "SqliteStore",
     "Store",
     "StoreLock",
@@ -46,6 +48,7 @@ __all__ = [
     "Watch",
     "WatchEvent",
     "WatchableStore",
+    "is_global",
     "parse_etcd_url",
     "this_process",
 ]

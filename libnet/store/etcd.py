@@ -54,6 +54,7 @@ from libnet.errors import (
 )
 from libnet.store._api import BufferedTransaction, KVPair, check_previous, check_write
 from libnet.store._etcdgw import MAX_REQUEST_BYTES, MAX_TXN_OPS, Gateway, b64, flag, num, unb64
+from libnet.store._locks import Locks
 from libnet.store.etcdurl import EtcdConfig, parse_etcd_url
 from libnet.store.etcdwatch import EtcdWatch
 from libnet.store.lock import StoreLock
@@ -401,6 +402,12 @@ class EtcdStore(WatchableStore):
     def transaction(self, *, fence: StoreLock | None = None) -> EtcdTransaction:
         """A new transaction; with ``fence``, it commits only while that lock is held."""
         return EtcdTransaction(self, fence)
+
+    def locks(self) -> Locks:
+        """Lease-backed object locks in this store (:mod:`libnet.store.etcdheld`)."""
+        from libnet.store.etcdheld import EtcdObjectLocks
+
+        return EtcdObjectLocks(self)
 
     def close(self) -> None:
         if self._owner == _get_ident():

@@ -22,6 +22,7 @@ import os
 import socket
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from libnet.errors import (
     BadRequestError,
@@ -31,8 +32,10 @@ from libnet.errors import (
     StoreOutcomeUnknownError,
 )
 from libnet.store._etcdgw import b64, flag, num, unb64
-from libnet.store.etcd import EtcdStore
 from libnet.store.lock import LockService, StoreLock
+
+if TYPE_CHECKING:  # the store uses these locks for its object locks (EtcdStore.locks)
+    from libnet.store.etcd import EtcdStore
 
 __all__ = ["LOCK_PREFIX", "EtcdLock", "EtcdLocks"]
 

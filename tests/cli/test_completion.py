@@ -33,7 +33,7 @@ def complete(state: Path, *words: str) -> list[str]:
 
 def test_commands_options_and_names_are_completed(state: Path) -> None:
     assert complete(state, "") == [
-        "completion", "doctor", "drivers", "endpoint", "ipam", "network", "new-driver",
+        "completion", "doctor", "drivers", "endpoint", "info", "ipam", "network", "new-driver",
         "sandbox", "serve",
     ]  # fmt: skip
     assert complete(state, "network", "r") == ["remove", "rm"]

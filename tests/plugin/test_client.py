@@ -26,6 +26,7 @@ from libnet.drivers.remote.docker import (
 from libnet.errors import DriverError, OperationTimeoutError, UnknownDriverError
 from libnet.ipam import IpamCapability
 from libnet.registry import DriverRegistry
+from libnet.store import MemoryStore
 
 from ._goplugin import GoPlugin
 from .conftest import GoProcess
@@ -45,7 +46,7 @@ def test_first_use_activates_reads_capabilities_and_registers(
 ) -> None:
     plugin = go_plugin("goplug")
     plugin.scope = "global"
-    c = make_controller()
+    c = make_controller(global_store=MemoryStore())  # a global-scope network needs one
     assert plugin.calls == []  # nothing before first use
     net = c.new_network("goplug", "n1")
     assert plugin.methods() == [

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import libnet
+from libnet.store import MemoryStore
 from libnet.testing import BROKEN_KINDS, InstalledPlugin, PluginInstaller
 
 from .reference_driver import ReferenceDriver
@@ -114,7 +115,8 @@ def test_a_driver_object_is_shared_and_a_factory_makes_one_per_controller(
     shared = ReferenceDriver()
     install_plugin(shared, "shared")
     install_plugin(ReferenceDriver, "fresh", capability=libnet.Capability("global"))
-    first, second = make_controller(plugins="eager"), make_controller(plugins="eager")
+    first = make_controller(plugins="eager", global_store=MemoryStore())  # for "fresh"
+    second = make_controller(plugins="eager")
     drivers = [
         [c.resolve_driver(name).driver.wrapped for c in (first, second)]
         for name in ("shared", "fresh")
