@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType, TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from libnet._addressing import IpamRequest, allocate_pools, ipam_data, parse_ipam
 from libnet._calls import call_driver
@@ -50,6 +50,9 @@ from libnet.sandbox import Sandbox
 from libnet.store import MemoryStore, ScopedStore, SqliteStore, Store
 from libnet.store.hostid import check_host_id, host_id
 
+if TYPE_CHECKING:
+    from libnet.agent import Agent
+
 __all__ = ["BUILTIN_DRIVERS", "Controller"]
 
 log = logging.getLogger("libnet")
@@ -77,11 +80,19 @@ def _cni_driver(results_dir: Path | None) -> Driver:
     return CniDriver(results_dir)
 
 
-def _overlay_driver(owner: str, store: Store | None, host: str | None) -> Driver:
-    """The built-in ``overlay`` driver (its module, and pyroute2, imported only now)."""
+def _overlay_driver(
+    owner: str, store: Store | None, host: str | None, advertise: str | None
+) -> Driver:
+    """The built-in ``overlay`` driver (its module, and pyroute2, imported only now); its
+    VTEP is this host's advertise address when there is a global store."""
     from libnet.drivers.overlay import OverlayDriver
 
-    return OverlayDriver(owner, store=store, host=host)
+    vtep = None
+    if store is not None:
+        from libnet.nodes import advertise_address
+
+        vtep = advertise_address(advertise)
+    return OverlayDriver(owner, store=store, host=host, vtep=vtep)
 
 
 GLOBAL_STORE_SETTING = "global_store= (libnet --global-store URL, or LIBNET_GLOBAL_STORE)"
@@ -179,6 +190,7 @@ class Controller:
         global_address_pools: Iterable[Any] | None = None,
         global_store: Store | str | None = None,
         host_id: str | None = None,
+        advertise_addr: str | None = None,
     ) -> None:
         if plugins not in ("lazy", "eager", "off"):
             raise InvalidOptionError(
@@ -201,12 +213,13 @@ class Controller:
         hid = self.host_id if self.global_store is not None else None
         if sys.platform == "linux":
             owner, gstore = self.owner, self.global_store
+            self._advertise_addr = advertise_addr
             self._registry.add_builtin(
                 "bridge", lambda: _bridge_driver(owner), Capability(Scope.LOCAL)
             )
             self._registry.add_builtin(
                 "overlay",
-                lambda: _overlay_driver(owner, gstore, hid),
+                lambda: _overlay_driver(owner, gstore, hid, advertise_addr),
                 Capability(Scope.GLOBAL, Scope.GLOBAL),
             )
             cni_dir = None if state_path is None else Path(state_path) / "cni"
@@ -272,6 +285,32 @@ class Controller:
         if self._host_id is None:
             self._host_id = _host_id(None, self._state_path)
         return self._host_id
+
+    def agent(self, *, ttl: int | None = None) -> Agent:
+        """This host's agent (a context manager; :meth:`Agent.run` blocks until
+        :meth:`Agent.stop`): it keeps the host's lease in the global store, tells the
+        global-scope drivers of hosts coming and going, and programs overlay peers.
+
+        Only one agent should run per host; ``libnet agent`` is the same as a process.
+        """
+        if self.global_store is None:
+            raise InvalidOptionError(
+                f"the agent needs a global store: give the controller {GLOBAL_STORE_SETTING}"
+            )
+        from libnet.agent import Agent
+        from libnet.drivers.overlay import OverlayDriver
+        from libnet.nodes import DEFAULT_TTL, advertise_address
+
+        overlay = self.resolve_driver("overlay").driver
+        if not isinstance(overlay, OverlayDriver):
+            raise InvalidOptionError("the agent needs libnet's built-in overlay driver")
+        return Agent(
+            self.global_store,
+            overlay,
+            self.host_id,
+            advertise_address(self._advertise_addr),
+            ttl=DEFAULT_TTL if ttl is None else ttl,
+        )
 
     # -- lifecycle -------------------------------------------------------------------
 

@@ -57,6 +57,8 @@ class CommandContext:
     """``--global-store``; None leaves it to the controller (``LIBNET_GLOBAL_STORE``)."""
     host_id: str | None = None
     """``--host-id``; None: the state directory's."""
+    advertise_addr: str | None = None
+    """``--advertise-addr``; None leaves it to the controller (``LIBNET_ADVERTISE_ADDR``)."""
     _controller: Controller | None = field(default=None, repr=False)
 
     def controller(
@@ -90,6 +92,7 @@ class CommandContext:
                 plugin_timeout=self.plugin_timeout,
                 global_store=None if stateless else self.global_store,
                 host_id=self.host_id,
+                advertise_addr=self.advertise_addr,
             )
         return self._controller
 

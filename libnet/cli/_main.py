@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 
 from libnet import __version__
 from libnet.cli import (
+    _agent,
     _completion,
     _doctor,
     _drivers,
@@ -77,6 +78,13 @@ def _add_globals(parser: argparse.ArgumentParser, subcommand: bool) -> None:
         "made in the state directory on first use)",
     )
     group.add_argument(
+        "--advertise-addr",
+        metavar="IP",
+        default=argparse.SUPPRESS if subcommand else None,
+        help="this host's address for the other hosts (overlay tunnels; default: "
+        "$LIBNET_ADVERTISE_ADDR, else the default route's)",
+    )
+    group.add_argument(
         "--plugin-timeout",
         type=_seconds,
         metavar="SECONDS",
@@ -136,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     _ipam.add_parser(sub)
     _new_driver.add_parser(sub)
     _serve.add_parser(sub)
+    _agent.add_parser(sub)
     _completion.add_parser(sub, parser)
     _finish(parser)
     parser.set_defaults(func=_print_help(parser))
@@ -149,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(levelname)s: %(message)s")
     if args.debug:  # libnet's own debug messages, not those of the libraries it uses
         logging.getLogger("libnet").setLevel(logging.DEBUG)
-    elif args.command != "serve":
+    elif args.command not in ("serve", "agent"):
         # A command reports each plugin failure itself, once: in the rows of `libnet
         # drivers` / `ipam ls`, or in the error of the command that needed the plugin.
         # A long-running server has no such reader and keeps the warnings.
@@ -162,6 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         plugin_timeout=args.plugin_timeout,
         global_store=args.global_store,
         host_id=args.host_id,
+        advertise_addr=args.advertise_addr,
     )
     try:
         status: int = args.func(args, ctx)
