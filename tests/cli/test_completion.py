@@ -33,8 +33,8 @@ def complete(state: Path, *words: str) -> list[str]:
 
 def test_commands_options_and_names_are_completed(state: Path) -> None:
     assert complete(state, "") == [
-        "completion", "doctor", "drivers", "endpoint", "info", "ipam", "network", "new-driver",
-        "sandbox", "serve",
+        "agent", "completion", "doctor", "drivers", "endpoint", "info", "ipam", "network",
+        "new-driver", "sandbox", "serve",
     ]  # fmt: skip
     assert complete(state, "network", "r") == ["remove", "rm"]
     assert complete(state, "network", "rm", "") == ["hostnet", "web"]
