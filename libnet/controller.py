@@ -44,7 +44,7 @@ from libnet.ipam import BUILTIN_IPAM_DRIVERS, IpamRegistry, defer_builtin_ipam_d
 from libnet.ipam.remote import IpamPlugins
 from libnet.network import Network
 from libnet.osl import check_key, create_namespace, delete_namespace
-from libnet.reconcile import Report, reconcile
+from libnet.reconcile import Report, networks_without_agent, reconcile
 from libnet.registry import DriverInfo, DriverOrigin, DriverRegistry, Registered
 from libnet.sandbox import Sandbox
 from libnet.store import MemoryStore, ScopedStore, SqliteStore, Store
@@ -606,9 +606,18 @@ class Controller:
         this state that no stored object owns and re-create stored ones that vanished.
 
         Runs as one operation (other processes' operations wait); see :mod:`libnet.reconcile`.
-        ``Controller()`` never runs it by itself: ``libnet doctor`` does.
+        ``Controller()`` never runs it by itself: ``libnet doctor`` does. Overlay endpoints
+        on this host while its agent is not registered are a finding repair cannot fix
+        (see :meth:`networks_without_agent`).
         """
-        return reconcile(self._rt, repair)
+        return reconcile(self._rt, repair, self.global_store)
+
+    def networks_without_agent(self) -> list[str]:
+        """Names of the overlay networks with endpoints on this host while no agent runs for
+        it (``libnet agent`` or :meth:`agent`: its node record in the global store is
+        absent, its lease revoked or expired); ``[]`` when the agent runs or none is needed.
+        Their peers on other hosts are not programmed meanwhile."""
+        return networks_without_agent(self._rt.read(), self.global_store, self._rt.host)
 
     def sandboxes(self) -> list[Sandbox]:
         """Every sandbox, in creation order."""

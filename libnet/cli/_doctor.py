@@ -17,8 +17,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "rules, network namespaces, interfaces in sandboxes) against the stored networks, "
         "endpoints and sandboxes. Objects carrying this state's marks that no stored object "
         "owns are orphans (left by a crash); stored objects whose kernel objects vanished are "
-        "missing. With --repair orphans are removed and missing objects re-created. The exit "
-        "status is 0 when nothing is left to repair, else 1.",
+        "missing. With --repair orphans are removed and missing objects re-created. Overlay "
+        "endpoints on this host while its agent is not running are reported too: start "
+        "'libnet agent'. The exit status is 0 when nothing is left to repair, else 1.",
     )
     p.add_argument(
         "--repair", action="store_true", help="remove orphans, re-create what is missing"
@@ -47,7 +48,8 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
             print("no problems found" if not report.findings else "all repaired")
         return 0
     if not args.json:
-        left = sum(f.action not in ("removed", "repaired") for f in report.findings)
-        hint = "" if args.repair else "; run 'libnet doctor --repair'"
-        print(f"{PROG}: {left} problem(s) left{hint}", file=sys.stderr)
+        left = [f for f in report.findings if f.action not in ("removed", "repaired")]
+        repairable = any(f.repairable for f in left)
+        hint = "; run 'libnet doctor --repair'" if repairable and not args.repair else ""
+        print(f"{PROG}: {len(left)} problem(s) left{hint}", file=sys.stderr)
     return 1

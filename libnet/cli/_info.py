@@ -1,16 +1,20 @@
 """``libnet info``: this host's ID, its two stores and their health, and counts, as
-``docker info`` gives them."""
+``docker info`` gives them, with its warnings (overlay endpoints here and no agent)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from libnet.cli._context import CommandContext
 from libnet.cli._format import print_json
 from libnet.errors import LibnetError
 from libnet.store import Store
+
+if TYPE_CHECKING:  # imported by the command when it runs (every command builds the parser)
+    from libnet.controller import Controller
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,6 +43,17 @@ def _describe(store: Store) -> str:
     return f"SQLite {path}" if path is not None else type(store).__name__
 
 
+def _warnings(controller: Controller) -> list[str]:
+    """What the user should fix; a global store that does not answer is shown unhealthy."""
+    from libnet.reconcile import agent_warning
+
+    try:
+        names = controller.networks_without_agent()
+    except LibnetError:
+        return []
+    return [agent_warning(names)] if names else []
+
+
 def info(ctx: CommandContext) -> dict[str, Any]:
     """What ``libnet info`` shows, as a dict."""
     controller = ctx.controller()  # makes the state directory and host ID, as a first use
@@ -63,6 +78,7 @@ def info(ctx: CommandContext) -> dict[str, Any]:
         },
         "network_drivers": sorted(d.name for d in drivers if d.status == "ok"),
         "ipam_drivers": sorted(d.name for d in controller.ipam_drivers()),
+        "warnings": _warnings(controller),
     }
 
 
@@ -89,4 +105,6 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     print(f"Drivers: {drv['total']} ({by_status})")
     print(f" Network: {' '.join(data['network_drivers'])}")
     print(f" IPAM: {' '.join(data['ipam_drivers'])}")
+    for warning in data["warnings"]:
+        print(f"WARNING: {warning}", file=sys.stderr)  # as docker info prints its own
     return 0

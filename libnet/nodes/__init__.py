@@ -8,6 +8,7 @@ from libnet.nodes._discovery import (
     DiscoveryType,
     NodeDiscovery,
     NodeRecord,
+    registered_node,
 )
 
 __all__ = [
@@ -19,4 +20,5 @@ __all__ = [
     "NodeRecord",
     "advertise_address",
     "default_route_address",
+    "registered_node",
 ]

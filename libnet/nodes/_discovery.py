@@ -26,7 +26,14 @@ from libnet.store import DriverStore, KVPair, Lease, Store
 from libnet.store.hostid import check_host_id
 from libnet.store.watch import PUT
 
-__all__ = ["DEFAULT_TTL", "NODE_PREFIX", "DiscoveryType", "NodeDiscovery", "NodeRecord"]
+__all__ = [
+    "DEFAULT_TTL",
+    "NODE_PREFIX",
+    "DiscoveryType",
+    "NodeDiscovery",
+    "NodeRecord",
+    "registered_node",
+]
 
 log = logging.getLogger("libnet")
 
@@ -57,6 +64,20 @@ def _decode(pair: KVPair) -> NodeRecord | None:
     except (ValueError, KeyError, TypeError):
         log.warning("node record %s is not libnet's: ignored", pair.key)
         return None
+
+
+def registered_node(
+    store: Store | DriverStore, host_id: str, *, prefix: str = NODE_PREFIX
+) -> NodeRecord | None:
+    """Host ``host_id``'s record while it is registered, else None.
+
+    The record lives under its agent's lease: the store removes it when the lease is
+    revoked (the agent stopped) or expires (the agent died, after the TTL), so a record
+    present is an agent alive within the TTL.
+    """
+    view = store if isinstance(store, DriverStore) else DriverStore(store, prefix)
+    pair = view.find(check_host_id(host_id))
+    return None if pair is None else _decode(pair)
 
 
 class NodeDiscovery:

@@ -26,13 +26,17 @@ class Finding:
     detail: str
     action: str = "reported"
     """``reported``, ``removed``, ``repaired`` or ``failed: REASON``."""
+    repairable: bool = True
+    """False for what ``repair`` cannot fix (a process that should run): ``detail`` says
+    what to do."""
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, str | bool]:
         return {
             "kind": self.kind,
             "object": self.object,
             "detail": self.detail,
             "action": self.action,
+            "repairable": self.repairable,
         }
 
 
