@@ -116,30 +116,48 @@ def test_no_warning_while_the_controllers_agent_runs(tmp_path: Path) -> None:
         assert c.networks_without_agent() == ["ov1"]  # its lease revoked at once
 
 
+@contextmanager
+def libnet_agent(c: libnet.Controller, url: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """``libnet agent --ttl 2`` on the controller's state, once it registered (killed at
+    the end if still running)."""
+    assert c.state_dir is not None
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIBNET_")}
+    argv = [sys.executable, "-m", "libnet", "--state-dir", str(c.state_dir)]
+    argv += ["--global-store", url, "--advertise-addr", ADDRESS, "agent", "--ttl", "2"]
+    with log.open("wb") as out:
+        agent = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        with EtcdStore(url) as store:
+            wait_for(lambda: store.exists(f"nodes/{c.host_id}"), 20, "the agent registered")
+        yield agent
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+        agent.wait()
+
+
 def test_no_warning_while_libnet_agent_runs_and_again_once_sigterm_stopped_it(
     tmp_path: Path,
 ) -> None:
     with host(tmp_path) as (c, url):
         overlay_with_endpoint(c)
-        assert c.state_dir is not None
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LIBNET_")}
-        argv = [sys.executable, "-m", "libnet", "--state-dir", str(c.state_dir)]
-        argv += ["--global-store", url, "--advertise-addr", ADDRESS, "agent", "--ttl", "5"]
         log = tmp_path / "agent.log"
-        with log.open("wb") as out:
-            agent = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            with EtcdStore(url) as store:
-                wait_for(lambda: store.exists(f"nodes/{c.host_id}"), 20, "the agent registered")
+        with libnet_agent(c, url, log) as agent:
             assert_no_warning(c, url)
             agent.send_signal(signal.SIGTERM)
             assert agent.wait(15) == 0, log.read_text()
-        finally:
-            if agent.poll() is None:
-                agent.kill()
-                agent.wait()
-        assert c.networks_without_agent() == ["ov1"]
+        assert c.networks_without_agent() == ["ov1"]  # the lease revoked: at once
         assert "WARNING: overlay network 'ov1' has endpoints" in cli(c, url, "info").stderr
+
+
+def test_after_sigkill_the_warning_comes_back_when_the_lease_expires(tmp_path: Path) -> None:
+    with host(tmp_path) as (c, url):
+        overlay_with_endpoint(c)
+        with libnet_agent(c, url, tmp_path / "agent.log") as agent:
+            agent.kill()
+            agent.wait()
+        wait_for(lambda: c.networks_without_agent() == ["ov1"], 20, "the lease expired")
+        assert "'ov1'" in cli(c, url, "info").stderr
 
 
 def test_no_warning_without_overlay_endpoints_on_this_host(tmp_path: Path) -> None:
