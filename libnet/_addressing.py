@@ -335,7 +335,7 @@ def release_claim(kv: Store, ipam: Callable[[str], Ipam], key: str) -> None:
             steps = json.loads(tx.get(key).value)
         except KeyNotFoundError:
             return
-        for _, name, method, *args in steps:
+        for _, name, method, *args in reversed(steps):  # newest first: addresses, then pools
             getattr(bind_ipam(ipam(name), tx), method)(*args)
         tx.delete(key)
 

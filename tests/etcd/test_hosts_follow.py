@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from _etcd import EtcdCluster
 
-from libnet import Controller
+from libnet import Controller, Network
 from libnet.driverapi import Capability, IPAMData, Scope
 from libnet.drivers.null import NullDriver
 
@@ -142,3 +142,52 @@ def test_a_failed_endpoint_on_a_global_network_gives_its_address_back(
         assert ctl.global_store is not None
         assert ctl.global_store.list("global/claim/") == []
         assert net.endpoints() == []
+
+
+def test_global_default_pools_are_configured_apart_and_shared_by_the_hosts(
+    tmp_path: Path, etcd1: EtcdCluster
+) -> None:
+    url = etcd1.url(f"pools-{uuid.uuid4().hex[:8]}/")
+    pools = {
+        "global_address_pools": [{"base": "10.124.0.0/16", "size": 24}],
+        "local_address_pools": [{"base": "10.50.0.0/24", "size": 25}],
+    }
+
+    def subnet(net: Network) -> str:
+        return str(net.to_dict()["ipam"]["config"][0]["subnet"])
+
+    with (
+        Controller(state_dir=tmp_path / "a", global_store=url, **pools) as a,
+        Controller(state_dir=tmp_path / "b", global_store=url, **pools) as b,
+    ):
+        for ctl in (a, b):  # the null driver serves one network: one type per network
+            for kind in ("g1", "g2"):
+                ctl.register_driver(kind, NullDriver(), Capability(Scope.GLOBAL))
+        assert subnet(a.new_network("g1", "g1")) == "10.124.0.0/24"
+        assert subnet(a.new_network("null", "l1", ipam={"driver": "default"})) == "10.50.0.0/25"
+        assert subnet(b.new_network("g2", "g2")) == "10.124.1.0/24"  # A's is taken
+        assert subnet(b.new_network("null", "l2", ipam={"driver": "default"})) == "10.50.0.0/25"
+
+
+class Refusing(NullDriver):
+    """Its networks cannot be made."""
+
+    def create_network(self, *args: Any, **kwargs: Any) -> None:
+        raise OSError("no room for a network")
+
+
+def test_a_failed_global_network_gives_its_pool_and_gateway_back(
+    tmp_path: Path, etcd1: EtcdCluster
+) -> None:
+    url = etcd1.url(f"refused-{uuid.uuid4().hex[:8]}/")
+    ipam = {"config": [{"subnet": "10.93.0.0/24", "aux_addresses": {"r": "10.93.0.9"}}]}
+    with Controller(state_dir=tmp_path, global_store=url) as ctl:
+        ctl.register_driver("refusing", Refusing(), Capability(Scope.GLOBAL))
+        ctl.register_driver("gnull", NullDriver(), Capability(Scope.GLOBAL))
+        assert ctl.global_store is not None
+        before = ctl.global_store.list("")
+        with pytest.raises(Exception, match="no room"):
+            ctl.new_network("refusing", "never", ipam=ipam)
+        assert ctl.global_store.list("global/claim/") == []
+        assert [p.key for p in ctl.global_store.list("ipam/")] == [p.key for p in before]
+        assert ctl.new_network("gnull", "after", ipam=ipam).name == "after"  # pool is free
