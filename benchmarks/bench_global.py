@@ -18,6 +18,7 @@ Docker, so its endpoint column is empty. Prints figures; asserts nothing.
 
 from __future__ import annotations
 
+import shutil
 import statistics
 import subprocess
 import sys
@@ -138,22 +139,25 @@ def main() -> None:
         sys.exit("etcd is not installed (apt-get install etcd-server)")
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 50
     base = Path(tempfile.mkdtemp(prefix="bench-global-"))
-    base_net, base_ep = lifecycles(base / "local", None, n)
-    rows: list[Row] = [("local SQLite (baseline)", base_net, base_ep, None)]
-    for size in (1, 3):
-        cluster = EtcdCluster(base / f"etcd{size}", size).start()
-        try:
-            url = cluster.url("bench/")
-            rows.append(
-                (
-                    f"etcd, {size} member{'s' * (size > 1)}",
-                    *lifecycles(base / f"g{size}", url, n),
-                    visibility(base / f"v{size}", url),
+    try:
+        base_net, base_ep = lifecycles(base / "local", None, n)
+        rows: list[Row] = [("local SQLite (baseline)", base_net, base_ep, None)]
+        for size in (1, 3):
+            cluster = EtcdCluster(base / f"etcd{size}", size).start()
+            try:
+                url = cluster.url("bench/")
+                rows.append(
+                    (
+                        f"etcd, {size} member{'s' * (size > 1)}",
+                        *lifecycles(base / f"g{size}", url, n),
+                        visibility(base / f"v{size}", url),
+                    )
                 )
-            )
-        finally:
-            cluster.stop()
-    rows += docker_rows(n)
+            finally:
+                cluster.stop()
+        rows += docker_rows(n)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
     print(f"{n} lifecycles each; ratios against local SQLite")
     print(
         f"{'store':26} {'net create+rm/s':>16} {'ratio':>6} {'ep create+rm/s':>15} {'ratio':>6}"
