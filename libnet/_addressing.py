@@ -5,16 +5,19 @@ auxiliary addresses, before the network driver creates it; an endpoint gets its 
 before its driver creates it. No request runs inside the operation's commit: with the
 ``default`` IPAM driver (which keeps its state in the store) the requests of one step run
 in a short transaction of their own that also records their release in the operation's
-intent; a driver that keeps its own state (a plugin) is called outside any transaction and
-each release is recorded just after. Either way a failed operation releases them, and a
-crashed one's intent does (``Runtime.recover``). Releases wait for the commit: the
-``default`` driver's run in the commit's own transaction, a plugin's once it committed (a
-failed delete keeps every address).
+intent (for a global network, whose allocations commit in the global store and the intent
+in the local one, in a *claim* in the global store that the intent names beforehand: see
+:func:`release_claim`); a driver that keeps its own state (a plugin) is called outside any
+transaction and each release is recorded just after. Either way a failed operation
+releases them, and a crashed one's intent does (``Runtime.recover``). Releases wait for the
+commit: the ``default`` driver's run in the commit's own transaction, a plugin's once it
+committed (a failed delete keeps every address).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -28,6 +31,7 @@ from libnet.errors import (
     AddressInUseError,
     InvalidAddressError,
     InvalidOptionError,
+    KeyNotFoundError,
     PoolExhaustedError,
 )
 from libnet.ipam import (
@@ -38,7 +42,7 @@ from libnet.ipam import (
     bind_ipam,
     validate_pool_config,
 )
-from libnet.store import KVOps
+from libnet.store import KVOps, Store
 
 Record = Callable[..., None]
 """``record(method, *args)``: the release of what an IPAM request just gave."""
@@ -47,9 +51,12 @@ Record = Callable[..., None]
 class IpamSteps(Protocol):
     """What the operation offers IPAM requests and releases (``Op`` in ``_runtime``)."""
 
-    def ipam(self, name: str, driver: Ipam) -> AbstractContextManager[tuple[Ipam, Record]]:
+    def ipam(
+        self, name: str, driver: Ipam, scope: str
+    ) -> AbstractContextManager[tuple[Ipam, Record]]:
         """The driver to request through (bound to a short transaction when it keeps its
-        state in the store) and the function recording each release to undo."""
+        state in the store) and the function recording each release to undo; ``scope``
+        is the network's (a global one's allocations commit in the global store)."""
         ...
 
     def at_commit(self, fn: Callable[[KVOps], None]) -> None:
@@ -151,7 +158,7 @@ def allocate_pools(
     """Request every pool with its gateway and auxiliary addresses; return the record."""
     what = f"IPAM of network {network!r}"
     record: dict[str, Any] = {"driver": request.driver, "options": request.options}
-    with op.ipam(request.driver, driver) as (drv, undo):
+    with op.ipam(request.driver, driver, scope) as (drv, undo):
         local_space, global_space = call_driver(what, drv.get_default_address_spaces)
         space = global_space if scope == "global" else local_space
         options = {**request.options, NETWORK_NAME_OPTION: network}
@@ -210,13 +217,14 @@ def allocate_endpoint(
     ipv6_address: str | None,
     what: str,
     options: Mapping[str, str] | None = None,
+    scope: str = "local",
 ) -> tuple[str | None, str | None, list[list[str]]]:
     """An IPv4 (and IPv6 when the network has it) address for an endpoint.
 
     Pools are tried in order, moving on when one is exhausted or does not contain the
     requested address, as Docker does. ``options`` go to every request_address (the
-    endpoint's MAC for drivers requiring it). Returns the addresses and (pool ID,
-    address) pairs.
+    endpoint's MAC for drivers requiring it); ``scope`` is the network's. Returns the
+    addresses and (pool ID, address) pairs.
     """
     allocations: list[list[str]] = []
     found: dict[str, str | None] = {}
@@ -228,7 +236,7 @@ def allocate_endpoint(
             )
         if wanted:
             _refuse_gateway(pools, wanted, what)
-    with op.ipam(record["driver"], driver) as (drv, undo):
+    with op.ipam(record["driver"], driver, scope) as (drv, undo):
         for family, wanted in (("ipv4", ipv4_address), ("ipv6", ipv6_address)):
             found[family] = None
             last: Exception | None = None
@@ -310,6 +318,26 @@ def _release_later(what: str, method: Callable[..., Any], *args: Any) -> None:
         method(*args)
     except Exception:
         log.warning("IPAM driver failed to release %s; it stays held", what, exc_info=True)
+
+
+CLAIMS = "global/claim/"
+"""Where the releases of a global network's allocations wait until its operation ends."""
+
+
+def release_claim(kv: Store, ipam: Callable[[str], Ipam], key: str) -> None:
+    """Release the allocations that claim ``key`` lists and delete it, in one transaction;
+    nothing if it is not stored (they never committed, or were released or kept already).
+
+    ``ipam(name)`` is the IPAM driver of that name (one keeping its state in the store).
+    """
+    with kv.transaction() as tx:
+        try:
+            steps = json.loads(tx.get(key).value)
+        except KeyNotFoundError:
+            return
+        for _, name, method, *args in reversed(steps):  # newest first: addresses, then pools
+            getattr(bind_ipam(ipam(name), tx), method)(*args)
+        tx.delete(key)
 
 
 def random_mac() -> str:

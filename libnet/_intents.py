@@ -11,7 +11,10 @@ a process that died mid-operation: the runtime rolls it back (see
 * ``["ipam", driver, method, *args]``: an IPAM allocation to release
   (``release_pool`` / ``release_address``);
 * ``["network", type, nid, options, ipv4, ipv6]``: a network the driver may have made;
-* ``["endpoint", nid, eid, interface, options]``: an endpoint the driver may have made.
+* ``["endpoint", nid, eid, interface, options]``: an endpoint the driver may have made;
+* ``["claim", key, steps]``: allocations of a global network, whose releases are stored at
+  ``key`` in the global store beside them (``steps`` is absent until they commit; see
+  ``libnet._addressing.release_claim``).
 """
 
 from __future__ import annotations

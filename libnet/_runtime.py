@@ -12,15 +12,22 @@ first call about a stored network or endpoint, the driver is told about it throu
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Set
 from contextlib import contextmanager
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from libnet._addressing import ipam_data, release_endpoint, release_network
+from libnet._addressing import (
+    CLAIMS,
+    ipam_data,
+    release_claim,
+    release_endpoint,
+    release_network,
+)
 from libnet._calls import call_driver, undo
 from libnet._intents import Intent, intents
 from libnet._journal import Journal
@@ -29,7 +36,7 @@ from libnet._output import plugin_code
 from libnet._records import EndpointRecord, NetworkRecord, new_id
 from libnet._state import RecordCache, State
 from libnet.driverapi import Driver, InterfaceInfo, IPAMData
-from libnet.errors import EndpointNotFoundError, SandboxNotFoundError
+from libnet.errors import EndpointNotFoundError, LibnetError, SandboxNotFoundError
 from libnet.ipam import Ipam, bind_ipam
 from libnet.osl import NETNS_DIR, OSLayerError, delete_namespace
 from libnet.registry import Registered
@@ -80,20 +87,24 @@ class DriverCache:
     next call about the endpoint.
     """
 
-    __slots__ = ("_endpoints", "_networks", "ipams", "networks")
+    __slots__ = ("_endpoints", "_networks", "find", "ipams", "networks")
 
     def __init__(self, networks: DriverSource, ipams: DriverSource) -> None:
         self.networks = networks
         """Network drivers by network type."""
         self.ipams = ipams
         """IPAM drivers by name."""
+        self.find: Callable[[str], NetworkRecord | None] = lambda _: None
+        """The stored network of an ID, or None (the runtime's reads; set by Runtime)."""
         self._networks: dict[str, str] = {}  # network ID -> network type
         self._endpoints: dict[str, str | None] = {}  # endpoint ID -> sandbox the driver knows
 
     def network_driver(self, net: NetworkRecord) -> Driver:
-        """The network's driver, told about the network first if it never was."""
+        """The network's driver, told about the network first if it never was (after
+        forgetting the networks of its type that are no longer stored)."""
         driver: Driver = self.networks.get(net.type).driver
         if net.id not in self._networks:
+            self.forget_missing(net.type)
             self.restore_network(driver, net)
         return driver
 
@@ -191,21 +202,32 @@ class DriverCache:
                 for ep in st.endpoints(net):
                     self._endpoints.pop(ep.id, None)
 
-    def forget_deleted(self, driver: Driver, network_type: str, stored: set[str]) -> None:
-        """Tell ``driver`` that networks it knows, but the store no longer has, are gone.
+    def known(self) -> list[str]:
+        """The networks this process's drivers were told about."""
+        return list(self._networks)
 
-        Another process deleted them; this process's driver still holds them (a ``null``
-        driver would refuse a new network). Its ``delete_network`` lets it forget; an error
-        there (the other process already removed what it had) is only logged.
+    def forget_missing(
+        self, network_type: str | None = None, listed: Set[str] = frozenset()
+    ) -> None:
+        """Let the drivers forget the networks (of ``network_type``) whose records are gone.
+
+        Another process or host deleted them; this process's driver still holds them (a
+        ``null`` driver would refuse a new network, a kernel driver would keep its state).
+        A network in ``listed`` is stored; any other is looked up, and kept when the store
+        cannot say (the global store unreachable). The driver's ``delete_network`` lets it
+        forget; an error there (the other process already removed what it had) is only
+        logged.
         """
-        gone = [
-            nid
-            for nid, kind in self._networks.items()
-            if kind == network_type and nid not in stored
-        ]
-        for nid in gone:
-            del self._networks[nid]
-            _forget(network_type, driver.delete_network, nid)
+        for nid, kind in list(self._networks.items()):
+            if nid in listed or network_type not in (None, kind):
+                continue
+            try:
+                gone = self.find(nid) is None
+            except LibnetError as exc:
+                log.debug("network %s kept in its driver: %s", nid[:12], exc)
+                continue
+            if gone:
+                self.forget_gone(nid)
 
 
 def _forget(network_type: str, method: Callable[..., Any], *ids: str) -> None:
@@ -273,7 +295,9 @@ class Op(Operation):
         self._at_commit.append(fn)
 
     @contextmanager
-    def ipam(self, name: str, driver: Ipam) -> Iterator[tuple[Ipam, Callable[..., None]]]:
+    def ipam(
+        self, name: str, driver: Ipam, scope: str = "local"
+    ) -> Iterator[tuple[Ipam, Callable[..., None]]]:
         """IPAM requests of one step (see :class:`~libnet._addressing.IpamSteps`)."""
         steps: list[list[Any]] = []
         # A driver keeping its own state (a plugin) is not bound to a transaction.
@@ -288,12 +312,45 @@ class Op(Operation):
         if direct:
             yield driver, record
             return
+        if scope == "global":
+            with self._claim() as claim, self._store.transaction() as tx:
+                yield bind_ipam(driver, tx), record
+                claim(tx, steps)
+            return
         with self._store.transaction() as tx:  # the allocations and their record, together
             yield bind_ipam(driver, tx), record
             self.intent.undo.extend(steps)
             self._save(tx)
         for _, _, method, *args in steps:
             self.on_failure(f"IPAM {method} {args[-1]}", getattr(driver, method), *args)
+
+    @contextmanager
+    def _claim(self) -> Iterator[Callable[[KVOps, list[list[Any]]], None]]:
+        """A claim for allocations committing in the global store.
+
+        The intent is local, so one transaction cannot hold both: a crash between the
+        global commit and the local one would leak the allocations. So the intent names the
+        claim first, durably; the allocations' transaction writes the claim (their
+        releases) beside them, and the intent's copy of the steps. A failed operation, or
+        recovery after a crash, releases what the claim lists in one transaction that
+        deletes it (nothing if it never committed); the operation's commit deletes it.
+        """
+        key = f"{CLAIMS}{self.intent.id}.{len(self.intent.undo)}"
+        at = len(self.intent.undo)
+        self.intend(["claim", key])
+        self.on_failure(f"IPAM allocations ({key})", self.release_claim, key)
+
+        def claim(tx: KVOps, steps: list[list[Any]]) -> None:
+            tx.put(key, json.dumps(steps, separators=(",", ":")).encode())
+            self.intent.undo[at] = ["claim", key, steps]
+            self._save(tx)
+
+        yield claim
+        self.at_commit(lambda tx: tx.delete(key) if tx.exists(key) else None)
+
+    def release_claim(self, key: str) -> None:
+        """Release what claim ``key`` lists (see :func:`~libnet._addressing.release_claim`)."""
+        release_claim(self._store, lambda name: self.drivers.ipams.get(name).driver, key)
 
     def release_addresses(self, net: NetworkRecord, ep: EndpointRecord | None = None) -> None:
         """Give back the endpoint's addresses, or (without ``ep``) the network's pools."""
@@ -343,6 +400,17 @@ class Runtime:
         """Serialises this controller's operations and driver calls between threads."""
         self.lock_timeout: float = getattr(store, "timeout", LOCK_TIMEOUT)
         """Seconds to wait for another operation's object lock (the store's timeout)."""
+        drivers.find = lambda nid: self.current().find_network(nid)
+
+    def networks(self) -> list[NetworkRecord]:
+        """Every stored network; this process's drivers forget the others they hold
+        (another host or process deleted them)."""
+        recs = self.read().networks()
+        listed = {rec.id for rec in recs}
+        if not listed.issuperset(self.drivers.known()):
+            with self.lock:
+                self.drivers.forget_missing(listed=listed)
+        return recs
 
     @contextmanager
     def operation(
@@ -490,6 +558,8 @@ class Runtime:
         if kind == "ipam":
             name, method, *rest = args
             getattr(self.drivers.ipams.get(name).driver, method)(*rest)
+        elif kind == "claim":
+            release_claim(self._store, lambda name: self.drivers.ipams.get(name).driver, args[0])
         elif kind == "network":
             network_type, nid, options, ipv4, ipv6 = args
             driver = self.drivers.networks.get(network_type).driver
@@ -542,8 +612,12 @@ def _interface(iface: dict[str, Any] | None, intent: Intent) -> InterfaceInfo:
     if iface is not None:
         return InterfaceInfo.from_record(iface)
     found: dict[int, str] = {}
-    for kind, *args in intent.undo:
-        if kind == "ipam" and args[1] == "release_address":
+    steps = [step for step in intent.undo if step[0] == "ipam"]
+    for step in intent.undo:
+        if step[0] == "claim" and len(step) > 2:
+            steps.extend(step[2])
+    for _, _, method, *args in steps:
+        if method == "release_address":
             address = str(args[-1])
             found.setdefault(6 if ":" in address else 4, address)
     return InterfaceInfo(address=found.get(4), address_ipv6=found.get(6))

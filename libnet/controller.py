@@ -487,7 +487,7 @@ class Controller:
         reg = drivers.networks.get(network_type)
         # The driver checks the new network against its others: it must know them all,
         # and forget those another process deleted.
-        drivers.forget_deleted(reg.driver, network_type, {other.id for other in existing})
+        drivers.forget_missing(network_type, {other.id for other in existing})
         for other in existing:
             if other.type == network_type:
                 drivers.network_driver(other)
@@ -525,12 +525,12 @@ class Controller:
 
     def networks(self) -> list[Network]:
         """Every network, sorted by name."""
-        recs = sorted(self._rt.read().networks(), key=lambda r: r.name)
+        recs = sorted(self._rt.networks(), key=lambda r: r.name)
         return [Network(self._rt, r.id) for r in recs]
 
     def network_by_name(self, name: str) -> Network:
         """The network named ``name``; NetworkNotFoundError if there is none."""
-        for rec in self._rt.read().networks():
+        for rec in self._rt.networks():
             if rec.name == name:
                 return Network(self._rt, rec.id)
         raise NetworkNotFoundError(f"network {name!r} not found")
@@ -538,12 +538,14 @@ class Controller:
     def network_by_id(self, network_id: str) -> Network:
         """The network with this full ID; NetworkNotFoundError if there is none."""
         if self._rt.read().find_network(network_id) is None:
+            with self._lock:  # another host or process deleted it: the driver forgets it
+                self._rt.drivers.forget_gone(network_id)
             raise NetworkNotFoundError(f"network with ID {network_id!r} not found")
         return Network(self._rt, network_id)
 
     def network(self, ref: str) -> Network:
         """The network named ``ref``, or with ID or unique ID prefix ``ref`` (as Docker does)."""
-        recs = self._rt.read().networks()
+        recs = self._rt.networks()
         for rec in recs:
             if rec.name == ref or rec.id == ref:
                 return Network(self._rt, rec.id)

@@ -162,6 +162,7 @@ class Network:
                     ipv6_address,
                     what,
                     ipam_options,
+                    net.scope,
                 )
             iface = InterfaceInfo(mac_address=mac, address=address, address_ipv6=address_ipv6)
             if not net.ipam:  # else the IPAM request stored the intent

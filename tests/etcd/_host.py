@@ -5,12 +5,17 @@ global store URL, with ``gnull``: the null driver registered as global-scope (a 
 driver; only its data scope differs), and prints one JSON line per result.
 Actions: ``create NAME [SUBNET]``, ``ls``, ``endpoints NAME COUNT PREFIX``, ``rm NAME``,
 ``hang NAME EP`` (creates an endpoint whose driver call never returns), ``recover``,
-``loop NAME SECONDS`` (creates and deletes endpoints until told to stop).
+``loop NAME SECONDS`` (creates and deletes endpoints until told to stop), ``die NAME EP``
+(creates an endpoint and SIGKILLs itself once its address is committed in etcd, before
+the rest of that transaction, the local part, is: the fault is this file's, see
+``die_after_global_allocation``).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 import time
 from typing import Any
@@ -32,6 +37,30 @@ class HangingNull(NullDriver):
             print(json.dumps({"hanging": True}), file=sys.__stdout__, flush=True)
             time.sleep(3600)
         return super().create_endpoint(*args, **kwargs)
+
+
+def die_after_global_allocation() -> None:
+    """SIGKILL this process right after a transaction that takes an address from the global
+    default pools commits its global part (etcd), before its local part (SQLite)."""
+    from libnet.store.scoped import ScopedTransaction
+
+    allocating: set[int] = set()
+    put, exit_ = ScopedTransaction.put, ScopedTransaction.__exit__
+
+    def noting_put(self: ScopedTransaction, key: str, value: bytes) -> Any:
+        if key.startswith("ipam/default/bits/GlobalDefault/"):
+            allocating.add(id(self))
+        return put(self, key, value)
+
+    def dying_exit(self: ScopedTransaction, *exc: Any) -> None:
+        if id(self) in allocating and exc[0] is None and self._global is not None:
+            self._global.__exit__(None, None, None)  # the address is in etcd now
+            print(json.dumps({"dying": True}), file=sys.__stdout__, flush=True)
+            os.kill(os.getpid(), signal.SIGKILL)
+        exit_(self, *exc)
+
+    ScopedTransaction.put = noting_put  # type: ignore[method-assign]
+    ScopedTransaction.__exit__ = dying_exit  # type: ignore[method-assign]
 
 
 def out(**data: Any) -> None:
@@ -59,6 +88,10 @@ def main(state: str, url: str, action: str, *args: str) -> None:
             elif action == "hang":
                 driver.hang = True
                 ctl.network(args[0]).create_endpoint(args[1])
+            elif action == "die":
+                net = ctl.network(args[0])
+                die_after_global_allocation()
+                net.create_endpoint(args[1])
             elif action == "recover":
                 ctl.network(args[0]).endpoints()  # an operation's start rolls back intents
                 ctl._rt.recover()

@@ -19,6 +19,7 @@ from libnet import Controller
 from libnet.driverapi import Capability, Scope
 from libnet.drivers.null import NullDriver
 from libnet.errors import InvalidOptionError, OperationTimeoutError
+from libnet.store.etcd import EtcdStore
 
 HOST = str(Path(__file__).with_name("_host.py"))
 
@@ -105,21 +106,46 @@ def test_a_killed_lock_holder_lets_the_other_host_proceed(tmp_path: Path, url: s
     holder.wait()
     (ep,) = host(b, url, "endpoints", "locked", "1", "on-b")  # waits for the lease to expire
     assert "address" in ep, ep
-
-    def allocated() -> set[str]:
-        with Controller(state_dir=b, global_store=url) as ctl:
-            ctl.register_driver("gnull", NullDriver(), Capability(Scope.GLOBAL))
-            net = ctl.network("locked")
-            assert [e.name for e in net.endpoints()] == ["on-b0"]  # nothing half-written
-            (pool,) = net._rec().ipam["ipv4"]
-            gateway = {pool["gateway"]} if pool["gateway"] else set()
-            ipam = ctl.resolve_ipam("default").driver
-            return set(ipam.addresses(pool["pool_id"])) - gateway  # type: ignore[attr-defined]
-
-    assert len(allocated()) == 2  # on-b's, and the one the killed operation took
+    endpoints, allocated = _seen_from(b, url, "locked")
+    assert endpoints == ["on-b0"]  # nothing half-written
+    assert len(allocated) == 2  # on-b's, and the one the killed operation took
     # A's next start rolls its intent back: that address is given back.
     assert host(a, url, "recover", "locked") == [{"recovered": True}]
-    assert allocated() == {ep["address"]}
+    assert _seen_from(b, url, "locked")[1] == {ep["address"]}
+
+
+def _seen_from(state: Path, url: str, name: str) -> tuple[list[str], set[str]]:
+    """Network ``name``'s endpoints and the addresses its global default pool holds (but
+    the gateway)."""
+    with Controller(state_dir=state, global_store=url) as ctl:
+        ctl.register_driver("gnull", NullDriver(), Capability(Scope.GLOBAL))
+        net = ctl.network(name)
+        (pool,) = net._rec().ipam["ipv4"]
+        gateway = {pool["gateway"]} if pool["gateway"] else set()
+        ipam = ctl.resolve_ipam("default").driver
+        held = set(ipam.addresses(pool["pool_id"])) - gateway  # type: ignore[attr-defined]
+        return [e.name for e in net.endpoints()], held
+
+
+def test_a_process_killed_once_its_address_is_in_etcd_leaks_nothing(
+    tmp_path: Path, url: str
+) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    host(a, url, "create", "leaky")
+    dying = start(a, url, "die", "leaky", "lost")
+    stdout, _ = dying.communicate(timeout=120)
+    assert dying.returncode == -signal.SIGKILL
+    assert json.loads(stdout.splitlines()[-1]) == {"dying": True}
+    endpoints, allocated = _seen_from(b, url, "leaky")
+    assert (endpoints, len(allocated)) == ([], 1)  # the address is in etcd, then the kill
+    with EtcdStore(url) as store:
+        assert len(store.list("global/claim/")) == 1  # and the claim naming it
+    # B waits for the dead process's lock to expire; A's next operation rolls it back.
+    (ep,) = host(b, url, "endpoints", "leaky", "1", "on-b")
+    assert host(a, url, "recover", "leaky") == [{"recovered": True}]
+    assert _seen_from(b, url, "leaky") == (["on-b0"], {ep["address"]})
+    with EtcdStore(url) as store:
+        assert store.list("global/claim/") == []  # nothing left behind
 
 
 def test_etcd_down_fails_global_operations_fast_and_leaves_local_ones(tmp_path: Path) -> None:
