@@ -199,6 +199,7 @@ def _make_vxlan(ipr: Any, links: Links, bridge: int) -> int:
         "vxlan_learning": 0,
         "vxlan_proxy": 1,
         "vxlan_link": _vtep_link(ipr, links.vtep),
+        "address": stable_mac(f"{links.mark}:{links.vxlan}"),  # the same when made again
     }
     spec["vxlan_local6" if _family(links.vtep) == AF_INET6 else "vxlan_local"] = links.vtep
     ipr.link("add", **spec)
