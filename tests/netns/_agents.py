@@ -54,14 +54,15 @@ class Agents:
             "--advertise-addr", host.vtep, "--host-id", host.name,
         ]  # fmt: skip
 
-    def libnet(self, n: int, *args: str) -> str:
-        """Run ``libnet ARGS`` in host ``n``; its output (fails the test if it fails)."""
+    def libnet(self, n: int, *args: str, status: int = 0) -> str:
+        """Run ``libnet ARGS`` in host ``n``; its output (fails the test unless it exits
+        with ``status``)."""
         argv = ["nsenter", f"--net={self.c.hosts[n - 1].key}", sys.executable, "-m", "libnet"]
         env = {k: v for k, v in os.environ.items() if not k.startswith("LIBNET_")}
         done = subprocess.run(
             [*argv, *self.options(n), *args], capture_output=True, text=True, env=env, timeout=60
         )
-        assert done.returncode == 0, f"libnet {' '.join(args)} on host {n}: {done.stderr}"
+        assert done.returncode == status, f"libnet {' '.join(args)} on host {n}: {done.stderr}"
         return done.stdout
 
     def start(self, n: int) -> None:

@@ -11,6 +11,7 @@ import contextlib
 import errno
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -33,7 +34,7 @@ from ._firewall import FailingTools, host_like, needs_iptables
 from ._kernel import iptables, snapshot
 from ._overlay import kernel_state, pings
 from .test_faults import Injector, inject
-from .test_overlay_firewall import docker_like
+from .test_overlay_firewall import docker_like, ipt_in
 
 SUBNET = "10.200.0.0/24"
 
@@ -100,6 +101,12 @@ def test_deleting_the_network_removes_every_link_fdb_and_neighbour_entry_on_ever
             state = host_state(a, n)
             assert [name for name, *_ in state["links"] if name.startswith("ovbr")]
             assert len(state["neigh"]) == 2
+        # libnet doctor, a process of its own, finds a rule removed by hand and repairs it.
+        (rule,) = [r for r in ipt_in(a.c.hosts[2].key, "-S").splitlines() if ":overlay:" in r]
+        ipt_in(a.c.hosts[2].key, *shlex.split(rule.replace("-A ", "-D ", 1)))
+        assert "firewall rule is missing" in a.libnet(3, "doctor", status=1)
+        a.libnet(3, "doctor", "--repair")
+        assert "no problems found" in a.libnet(3, "doctor")
         made = records(a)
         assert all(made[f"host{n}"] != stored.get(f"host{n}") for n in (1, 2, 3))
         assert any(key.startswith("overlay/") for key in made["global"])
