@@ -27,6 +27,7 @@ per change.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -35,6 +36,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from libnet.errors import OSLayerError
+from libnet.osl import _sys
 
 __all__ = [
     "CHAINS",
@@ -50,6 +52,7 @@ __all__ = [
     "Saved",
     "parse_save",
     "run_tool",
+    "run_tool_in",
 ]
 
 FILTER = "filter"
@@ -228,6 +231,28 @@ def run_tool(argv: Sequence[str], stdin: str | None) -> str:
     return done.stdout
 
 
+def run_tool_in(netns: str) -> Runner:
+    """A runner of the iptables tools inside the network namespace at ``netns`` (its file):
+    a short-lived thread enters it and starts the tool, which inherits the namespace."""
+
+    def run(argv: Sequence[str], stdin: str | None) -> str:
+        def enter_and_run() -> str:
+            try:
+                fd = os.open(netns, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError as exc:
+                what = f"cannot open network namespace {netns}: {exc.strerror}"
+                raise OSLayerError(what) from exc
+            try:
+                _sys.setns(fd, _sys.CLONE_NEWNET)
+            finally:
+                os.close(fd)
+            return run_tool(argv, stdin)
+
+        return _sys.in_thread(enter_and_run)
+
+    return run
+
+
 def _ordered(rules: Iterable[Words]) -> list[Words]:
     """DROP rules first (stable), so no ACCEPT of another network shadows them."""
     rules = list(rules)
@@ -241,13 +266,14 @@ Contents = dict[str, list[Words]]
 
 
 class Firewall:
-    """An owner's iptables chains (``tag``: the owner's 12 hex digits)."""
+    """An owner's iptables chains (``tag``: the owner's 12 hex digits), in this process's
+    network namespace or in the one whose file is ``netns``."""
 
-    def __init__(self, tag: str, runner: Runner | None = None) -> None:
+    def __init__(self, tag: str, runner: Runner | None = None, netns: str | None = None) -> None:
         if not re.fullmatch(r"[0-9a-f]{12}", tag):
             raise ValueError(f"firewall owner {tag!r} must be 12 hex digits")
         self.tag = tag
-        self._runner = runner
+        self._runner = runner if runner is not None or netns is None else run_tool_in(netns)
 
     def chain(self, kind: Chain | str) -> str:
         """The name of the owner's chain of ``kind`` (a table name gives its default kind)."""
@@ -296,6 +322,24 @@ class Firewall:
                     tool = TOOLS[family][0].split("-")[0]
                     out.append(f"{tool} -t {chain.table} {self.chain(chain)}")
         return out
+
+    def problems(
+        self, wanted: Sequence[Rule], comment: str, saved: Sequence[Saved], jumps: bool = True
+    ) -> list[str]:
+        """What differs between the rules carrying ``comment`` in ``saved`` (what
+        :meth:`rules` gave) and ``wanted``; with ``jumps``, the owner's chains not jumped to."""
+        if not wanted:
+            return []
+        missing = self.missing_tool({r.family for r in wanted})
+        if missing:
+            return [f"firewall rules cannot be checked: {missing} is not installed"]
+        have = {s for s in saved if s.comment == comment}
+        want = {r.saved() for r in wanted}
+        problems = [f"firewall rule is missing: {s}" for s in sorted(want - have, key=str)]
+        problems += [f"firewall rule is not expected: {s}" for s in sorted(have - want, key=str)]
+        if jumps:
+            problems += [f"firewall chain is not jumped to: {c}" for c in self.unhooked()]
+        return problems
 
     # -- changes -------------------------------------------------------------------------
 

@@ -3,7 +3,9 @@
 The test's own namespace joins the underlay bridge as ``192.168.77.254`` (veth ``eroot``),
 and etcd runs there, serving clients on loopback (the test's drivers) and on that address
 (the agents, which run in the host namespaces through ``nsenter``). Each agent has a state
-directory of its own and logs to ``agentN.log`` beside it.
+directory of its own and logs to ``agentN.log`` beside it. With ``cli`` the agents are
+``libnet agent`` (the controller's agent, its owner mark the state directory's) and
+:meth:`Agents.libnet` runs other ``libnet`` commands in a host with the same settings.
 """
 
 from __future__ import annotations
@@ -39,18 +41,42 @@ class Agents:
     url: str
     """The store URL as the agents reach it (over the underlay)."""
     procs: dict[int, subprocess.Popen[bytes]] = field(default_factory=dict)
+    cli: bool = False
+
+    def state(self, n: int) -> Path:
+        return self.base / f"state{n}"
+
+    def options(self, n: int) -> list[str]:
+        """The ``libnet`` global options of host ``n``."""
+        host = self.c.hosts[n - 1]
+        return [
+            "--global-store", self.url, "--state-dir", str(self.state(n)),
+            "--advertise-addr", host.vtep, "--host-id", host.name,
+        ]  # fmt: skip
+
+    def libnet(self, n: int, *args: str, status: int = 0) -> str:
+        """Run ``libnet ARGS`` in host ``n``; its output (fails the test unless it exits
+        with ``status``)."""
+        argv = ["nsenter", f"--net={self.c.hosts[n - 1].key}", sys.executable, "-m", "libnet"]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LIBNET_")}
+        done = subprocess.run(
+            [*argv, *self.options(n), *args], capture_output=True, text=True, env=env, timeout=60
+        )
+        assert done.returncode == status, f"libnet {' '.join(args)} on host {n}: {done.stderr}"
+        return done.stdout
 
     def start(self, n: int) -> None:
         """Start host ``n``'s agent (1-based) and wait until it registered."""
         host = self.c.hosts[n - 1]
-        state = self.base / f"state{n}"
         with (self.base / f"agent{n}.log").open("ab") as log:
-            args = [
-                "nsenter", f"--net={host.key}", sys.executable, "-m", "libnet.agent",
-                "--global-store", self.url, "--state-dir", str(state),
-                "--advertise-addr", host.vtep, "--host-id", host.name,
-                "--ttl", str(TTL), "--owner", host.driver.owner,
-            ]  # fmt: skip
+            if self.cli:
+                command = ["-m", "libnet", *self.options(n), "agent", "--ttl", str(TTL)]
+            else:
+                command = [
+                    "-m", "libnet.agent", *self.options(n),
+                    "--ttl", str(TTL), "--owner", host.driver.owner,
+                ]  # fmt: skip
+            args = ["nsenter", f"--net={host.key}", sys.executable, *command]
             self.procs[n] = subprocess.Popen(
                 args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
@@ -105,8 +131,9 @@ def _join_underlay(c: Cluster) -> None:
 
 
 @contextmanager
-def agents(base: Path, members: int = 1) -> Iterator[Agents]:
-    """Three hosts, etcd on the underlay, and an agent in each host (stopped at the end)."""
+def agents(base: Path, members: int = 1, cli: bool = False) -> Iterator[Agents]:
+    """Three hosts, etcd on the underlay, and an agent in each host (stopped at the end);
+    ``cli``: the agents are ``libnet agent``."""
     if ETCD is None:
         pytest.skip(SKIP_REASON)
     etcd = EtcdCluster(base / "etcd", members, also_on=ROOT_ADDR)
@@ -122,7 +149,8 @@ def agents(base: Path, members: int = 1) -> Iterator[Agents]:
             host.driver = OverlayDriver(
                 f"{n:012x}", store=store, vtep=host.vtep, host=host.name, netns=host.key
             )
-        group = Agents(probe, etcd, base, etcd.url("libnet/", host=ROOT_ADDR, timeout="15"))
+        url = etcd.url("libnet/", host=ROOT_ADDR, timeout="15")
+        group = Agents(probe, etcd, base, url, cli=cli)
         for n in (1, 2, 3):
             group.start(n)
         yield group

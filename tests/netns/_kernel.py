@@ -143,15 +143,17 @@ def _rules(ipr: Any) -> list[tuple[Any, ...]]:
     return sorted(out, key=repr)
 
 
-def iptables() -> dict[str, list[str]]:
-    """The chains and rules of ``iptables-save`` and ``ip6tables-save`` here (none where the
-    tools are missing); counters and comment lines left out, and a table holding only its
-    built-in chains with their default policy counts as no table."""
+def iptables(key: str | None = None) -> dict[str, list[str]]:
+    """The chains and rules of ``iptables-save`` and ``ip6tables-save`` here, or in the
+    namespace at ``key`` (none where the tools are missing); counters and comment lines left
+    out, and a table holding only its built-in chains with their default policy counts as no
+    table."""
     out: dict[str, list[str]] = {}
     for tool in ("iptables-save", "ip6tables-save"):
         if shutil.which(tool) is None:
             continue
-        text = subprocess.run([tool], capture_output=True, text=True, check=True).stdout
+        argv = [tool] if key is None else ["nsenter", f"--net={key}", tool]
+        text = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
         lines = []
         for line in text.splitlines():
             if line.startswith("-") or (line.startswith(":") and " ACCEPT " not in line):

@@ -80,8 +80,8 @@ class _Proxy:
 
 
 @contextmanager
-def inject(fail_at: int) -> Iterator[Injector]:
-    injector = Injector(fail_at)
+def inject(fail_at: int, injector: Injector | None = None) -> Iterator[Injector]:
+    injector = injector if injector is not None else Injector(fail_at)
     real_connect = rtnl.connect
 
     def connect(netns: str | None = None) -> Any:

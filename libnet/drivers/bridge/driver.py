@@ -608,18 +608,7 @@ class BridgeDriver(Driver):
         self, wanted: Sequence[Rule], mark: str, saved: Sequence[Saved], jumps: bool = True
     ) -> list[str]:
         """What differs between the rules marked ``mark`` in ``saved`` and ``wanted``."""
-        if not wanted:
-            return []
-        missing = Firewall.missing_tool({r.family for r in wanted})
-        if missing:
-            return [f"firewall rules cannot be checked: {missing} is not installed"]
-        have = {s for s in saved if s.comment == mark}
-        want = {r.saved() for r in wanted}
-        problems = [f"firewall rule is missing: {s}" for s in sorted(want - have, key=str)]
-        problems += [f"firewall rule is not expected: {s}" for s in sorted(have - want, key=str)]
-        if jumps:
-            problems += [f"firewall chain is not jumped to: {c}" for c in self.firewall.unhooked()]
-        return problems
+        return self.firewall.problems(wanted, mark, saved, jumps)
 
     def kernel_orphans(self, networks: Sequence[StoredNetwork]) -> list[Orphan]:
         live = {n.id: set(n.endpoints) for n in networks}
@@ -673,6 +662,8 @@ class BridgeDriver(Driver):
                         )
                     )
             for saved in self.firewall.rules():
+                if netlink.other_drivers_mark(saved.comment, self.owner):
+                    continue  # the owner's chains are shared with this state's other drivers
                 rule_mark = netlink.parse_mark(saved.comment)
                 if rule_mark is None or rule_mark.owner != self.owner or rule_mark.nid not in live:
                     detail = f"firewall rule of no stored network (comment {saved.comment!r})"

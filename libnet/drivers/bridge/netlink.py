@@ -93,6 +93,15 @@ def parse_mark(text: object) -> Mark | None:
     return None
 
 
+def other_drivers_mark(text: object, owner: str) -> bool:
+    """Whether ``text`` is a mark of ``owner`` that another driver made (its kind is neither
+    ``net`` nor ``ep``: the overlay driver's, for one)."""
+    prefix = f"{MARK}{owner}:"
+    if not isinstance(text, str) or not text.startswith(prefix):
+        return False
+    return text[len(prefix) :].split(":")[0] not in ("net", "ep")
+
+
 def owner_table(owner: str) -> int:
     """The routing table of ``owner``'s isolation routes."""
     return TABLE_BASE | int(owner[:4], 16)

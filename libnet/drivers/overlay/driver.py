@@ -13,6 +13,12 @@ the store holds when a network's links are first made on a host.
 The network is layer 2 only: the bridge has no address and join sets no gateway, so a
 sandbox reaches the overlay's subnet and nothing else through it.
 
+**Firewall.** Where a host's bridges call iptables (``br_netfilter``) and its ``FORWARD``
+policy is ``DROP`` (a Docker host), the frames the bridge passes between its ports go
+through ``FORWARD`` too: while a network has links on a host, that host has the rules of
+:mod:`.rules` (an ACCEPT per IP family whose iptables tools are installed), in the owner's
+chains of :mod:`libnet.osl.firewall`, marked like the links; they go with the links.
+
 The driver keeps its data in a store (``store``, the global one): without it, creating a
 network fails naming the setting.
 """
@@ -41,7 +47,7 @@ from libnet.driverapi import (
     StoredNetwork,
     mac_from_ip,
 )
-from libnet.drivers.overlay import netlink
+from libnet.drivers.overlay import netlink, rules
 from libnet.drivers.overlay.netlink import Links, OverlayMark, Peer
 from libnet.drivers.overlay.peerdb import DEFAULT_PREFIX, PeerDB, PeerRecord
 from libnet.drivers.overlay.vni import FIRST, LAST, VniAllocator
@@ -53,6 +59,7 @@ from libnet.errors import (
 )
 from libnet.nodes import DiscoveryType, default_route_address
 from libnet.osl import rtnl
+from libnet.osl.firewall import Firewall, Rule, Saved
 from libnet.store import DriverStore, Store
 
 log = logging.getLogger("libnet")
@@ -151,6 +158,7 @@ class OverlayDriver(Driver):
             raise InvalidOptionError(f"overlay VXLAN port {port} must be from 1 to 65535")
         self.port = port
         self.netns = netns
+        self.firewall = Firewall(self.owner, netns=netns)
         self.host = host or socket.gethostname()
         self._vtep = vtep
         self.db = PeerDB(store, prefix) if store is not None else None
@@ -213,20 +221,45 @@ class OverlayDriver(Driver):
     def _record(self, address: str, mac: str) -> PeerRecord:
         return PeerRecord(address.split("/")[0], mac, self.vtep, self.host)
 
-    def _ensure_links(self, ipr: Any, nid: str, net: _Network) -> tuple[Links, int, bool]:
-        """The network's bridge and vxlan device on this host, made and synced to the peer
-        database if missing: (links, bridge index, whether they were made)."""
+    def _ensure_links(
+        self, ipr: Any, nid: str, net: _Network, repair: bool = False
+    ) -> tuple[Links, int, bool]:
+        """The network's bridge, vxlan device and firewall rules on this host, made and
+        synced to the peer database if missing (the rules are checked when links are made
+        or ``repair`` is asked): (links, bridge index, whether the links were made)."""
         links = self._links(ipr, nid, net)
         made = netlink.lookup(ipr, links.vxlan) is None or netlink.lookup(ipr, links.bridge) is None
         bridge, vxlan = netlink.ensure_network(ipr, links)
-        if made and self.db is not None:
+        if made or repair:
             try:
-                netlink.sync_peers(ipr, vxlan, self._wanted(self.db.peers(nid).values()))
+                if made and self.db is not None:
+                    netlink.sync_peers(ipr, vxlan, self._wanted(self.db.peers(nid).values()))
+                self._set_rules(links)
             except BaseException:
-                netlink.remove_network(ipr, links)
+                if made:  # the rules are all or nothing: none were written
+                    netlink.remove_network(ipr, links)
                 raise
         net.links, net.vxlan_index = links, vxlan
         return links, bridge, made
+
+    def _rules(self, links: Links) -> list[Rule]:
+        return rules.network_rules(links.bridge, self.firewall.families(), comment=links.mark)
+
+    def _set_rules(self, links: Links) -> None:
+        wanted = self._rules(links)
+        if wanted:
+            self.firewall.set_rules(links.mark, wanted)
+
+    def _remove_links(self, ipr: Any, links: Links) -> None:
+        """The network's firewall rules, vxlan device (with its peers) and bridge on this
+        host; all or nothing."""
+        if self.firewall.families():
+            self.firewall.set_rules(links.mark, [])
+        try:
+            netlink.remove_network(ipr, links)
+        except BaseException:
+            self._set_rules(links)
+            raise
 
     # -- networks ------------------------------------------------------------------------
 
@@ -268,10 +301,10 @@ class OverlayDriver(Driver):
         db, vnis = self._store(nid)
         with self._lock:
             known = self._networks.get(nid)
-            if known is not None:  # a repair: links and peers as the store says
+            if known is not None:  # a repair: links, rules and peers as the store says
                 if known.endpoints:
                     with self._kernel() as ipr:
-                        _, _, made = self._ensure_links(ipr, nid, known)
+                        _, _, made = self._ensure_links(ipr, nid, known, repair=True)
                         if not made:
                             netlink.sync_peers(
                                 ipr, known.vxlan_index, self._wanted(db.peers(nid).values())
@@ -285,7 +318,18 @@ class OverlayDriver(Driver):
                 elif not vnis.allocated(vni):
                     vnis.reserve(vni)
                 vni = db.claim_network(nid, vni)
-            self._networks[nid] = _Network(vni, mtu)
+            net = self._networks[nid] = _Network(vni, mtu)
+            with self._kernel() as ipr:  # links of this state here: their rules too
+                links = self._links_here(ipr, nid, net)
+                if links is not None:
+                    self._set_rules(links)
+
+    def _links_here(self, ipr: Any, nid: str, net: _Network) -> Links | None:
+        """The network's links if its bridge with this state's mark is on this host."""
+        index = netlink.lookup(ipr, f"ovbr{net.vni}")
+        if index is None or netlink.get_link(ipr, index).get("ifalias") != self._mark(nid):
+            return None
+        return self._links(ipr, nid, net)
 
     def delete_network(self, nid: str) -> None:
         db, vnis = self._store(nid)
@@ -300,7 +344,7 @@ class OverlayDriver(Driver):
                 try:
                     if net.links is not None:  # else no links here (a crash's: reconcile's)
                         with self._kernel() as ipr:
-                            netlink.remove_network(ipr, net.links)
+                            self._remove_links(ipr, net.links)
                 except BaseException:
                     if owned:
                         vnis.reserve(net.vni)
@@ -356,7 +400,7 @@ class OverlayDriver(Driver):
                     raise
             except BaseException:
                 if made and not net.endpoints:
-                    netlink.remove_network(ipr, links)
+                    self._remove_links(ipr, links)
                     net.links = None
                 raise
         net.endpoints[eid] = record
@@ -392,7 +436,7 @@ class OverlayDriver(Driver):
                 try:
                     db.withdraw(nid, eid)
                     if len(net.endpoints) == 1 and net.links is not None:
-                        netlink.remove_network(ipr, net.links)
+                        self._remove_links(ipr, net.links)
                         net.links = None
                 except BaseException:  # all or nothing: links, veth and record come back
                     self._plumb(nid, eid, net, record, restore=True)
@@ -605,6 +649,10 @@ class OverlayDriver(Driver):
             with self._kernel() as ipr:
                 links = self._links(ipr, network.id, net)
                 out[""] = netlink.network_problems(ipr, links)
+                wanted = self._rules(links)
+                out[""] += self.firewall.problems(
+                    wanted, links.mark, self.firewall.rules() if wanted else []
+                )
                 vxlan = netlink.lookup(ipr, links.vxlan)
                 if vxlan is not None and self.db is not None:
                     fdb, neigh = netlink.kernel_peers(ipr, vxlan)
@@ -619,15 +667,28 @@ class OverlayDriver(Driver):
         live = {n.id: set(n.endpoints) for n in networks}
         out: list[Orphan] = []
         with self._kernel() as ipr:
+            bridges: set[str] = set()  # networks whose bridge stays on this host
             for mark, index, name in netlink.overlay_links(ipr, self.owner):
                 if mark.eid is None and mark.nid not in live:
                     out.append(Orphan("vxlan link", name, f"mark {mark}", (index, name, str(mark))))
                 elif mark.eid is not None and mark.eid not in live.get(mark.nid, set()):
                     out.append(Orphan("veth", name, f"mark {mark}", (index, name, str(mark))))
-        out.sort(key=lambda o: (o.kind != "veth", not o.name.startswith("ovvx")))
+                elif mark.eid is None and name.startswith("ovbr"):
+                    bridges.add(mark.nid)
+        for saved in self.firewall.rules() if self.firewall.families() else []:
+            rule_mark = netlink.parse_mark(saved.comment)
+            if rule_mark and rule_mark.owner == self.owner and rule_mark.nid not in bridges:
+                detail = f"firewall rule of no overlay bridge here (comment {saved.comment!r})"
+                out.append(Orphan("firewall", str(saved), detail, ("firewall", saved)))
+        order = {"firewall": 0, "veth": 1}
+        out.sort(key=lambda o: (order.get(o.kind, 2), not o.name.startswith("ovvx")))
         return out
 
     def remove_orphan(self, orphan: Orphan) -> None:
+        if orphan.handle[0] == "firewall":
+            saved: Saved = orphan.handle[1]
+            self.firewall.remove(saved)
+            return
         index, name, mark = orphan.handle
         with self._kernel() as ipr:
             if netlink.lookup(ipr, name) == index:

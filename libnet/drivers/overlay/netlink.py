@@ -161,18 +161,51 @@ def _vtep_link(ipr: Any, vtep: str) -> int:
     raise KernelError(f"no interface of this host has the VTEP address {vtep}")
 
 
+ONE_PER_VNI = (
+    "the kernel allows one VXLAN device per VNI and UDP port in a network namespace: run "
+    "each libnet state that uses this VNI in a network namespace of its own"
+)
+
+
 def _owned(ipr: Any, name: str, mark: str) -> int | None:
-    """The index of link ``name`` if it carries ``mark``; KernelError if it is someone else's."""
+    """The index of link ``name`` if it carries ``mark``; KernelError if it is someone else's
+    (naming the other libnet state, the owner of its mark, where it is one)."""
     index = lookup(ipr, name)
     if index is None:
         return None
     current = get_link(ipr, index).get("ifalias")
     if current != mark:
+        ours = parse_mark(mark)
+        theirs = parse_mark(current)
+        if ours is not None and theirs is not None and theirs.owner != ours.owner:
+            raise KernelError(
+                f"interface {name!r} belongs to another libnet state on this host (owner "
+                f"{theirs.owner}, its overlay network {theirs.nid[:12]}), which uses the same "
+                f"VNI; {ONE_PER_VNI}"
+            )
         raise KernelError(
             f"interface {name!r} exists but is not this overlay network's (its mark is "
             f"{current!r}); remove it, or use another VNI"
         )
     return index
+
+
+def _vni_holder(ipr: Any, vni: int, port: int) -> str:
+    """Which link holds VXLAN ``vni`` on UDP ``port`` here, for an error message."""
+    for link in ipr.get_links():
+        if link.get(("linkinfo", "kind")) != "vxlan":
+            continue
+        data = link.get_nested("IFLA_LINKINFO", "IFLA_INFO_DATA")
+        if data is None or data.get("IFLA_VXLAN_ID") != vni:
+            continue
+        if data.get("IFLA_VXLAN_PORT") != port:
+            continue
+        name = link.get("ifname")
+        mark = parse_mark(link.get("ifalias"))
+        if mark is not None:
+            return f"{name!r} of another libnet state (owner {mark.owner})"
+        return f"{name!r}"
+    return "another device"
 
 
 def _make_bridge(ipr: Any, links: Links) -> int:
@@ -199,9 +232,19 @@ def _make_vxlan(ipr: Any, links: Links, bridge: int) -> int:
         "vxlan_learning": 0,
         "vxlan_proxy": 1,
         "vxlan_link": _vtep_link(ipr, links.vtep),
+        "address": stable_mac(f"{links.mark}:{links.vxlan}"),  # the same when made again
     }
     spec["vxlan_local6" if _family(links.vtep) == AF_INET6 else "vxlan_local"] = links.vtep
-    ipr.link("add", **spec)
+    try:
+        ipr.link("add", **spec)
+    except Exception as exc:
+        if not _ignore(exc, errno.EEXIST):
+            raise
+        raise KernelError(
+            f"cannot make vxlan device {links.vxlan!r} for VNI {links.vni}: the VXLAN device "
+            f"{_vni_holder(ipr, links.vni, links.port)} has that VNI and UDP port "
+            f"{links.port}; {ONE_PER_VNI}"
+        ) from exc
     index = lookup(ipr, links.vxlan)
     if index is None:  # pragma: no cover
         raise KernelError(f"vxlan device {links.vxlan!r} vanished right after it was created")
