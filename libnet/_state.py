@@ -87,6 +87,17 @@ class RecordCache:
         self._items[pair.key] = (pair.index, _copy(record))
         return record
 
+    def peek(self, kind: type[Any], pair: KVPair) -> Any:
+        """The record of ``pair``, not copied: the caller only reads it."""
+        if pair.index < 0:
+            return _decode(kind, pair.key, pair.value)
+        hit = self._items.get(pair.key)
+        if hit is not None and hit[0] == pair.index:
+            return hit[1]
+        record = _decode(kind, pair.key, pair.value)
+        self._items[pair.key] = (pair.index, record)
+        return _copy(record)
+
     def update(self, changes: dict[str, tuple[int, Any] | None]) -> None:
         for key, entry in changes.items():
             if entry is None:
@@ -205,6 +216,12 @@ class State:
 
     def endpoints(self, net: NetworkRecord) -> list[EndpointRecord]:
         return self._list(EndpointRecord, f"{net.scope}/endpoint/{net.id}/")
+
+    def has_endpoint_named(self, net: NetworkRecord, name: str) -> bool:
+        """Whether an endpoint of ``net`` is named ``name`` (its records are not copied)."""
+        peek = self._cache.peek
+        prefix = f"{net.scope}/endpoint/{net.id}/"
+        return any(peek(EndpointRecord, pair).name == name for pair in self.kv.list(prefix))
 
     def put_endpoint(self, net: NetworkRecord, rec: EndpointRecord) -> None:
         self._put(endpoint_key(net.scope, net.id, rec.id), rec)

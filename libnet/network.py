@@ -136,7 +136,7 @@ class Network:
         ) as op:
             st, drivers = op.state, op.drivers
             net = st.network(self.id)
-            if any(ep.name == name for ep in st.endpoints(net)):
+            if st.has_endpoint_named(net, name):
                 raise EndpointExistsError(
                     f"endpoint {name!r} already exists on network {net.name!r}; choose another name"
                 )

@@ -163,8 +163,11 @@ class ThreadLocks(Locks):
         self._locks: dict[str, _RWLock] = {}
 
     def _lock(self, name: str) -> _RWLock:
-        with self._guard:
-            return self._locks.setdefault(name, _RWLock())
+        lock = self._locks.get(name)  # a dict read is atomic: no guard needed to find one
+        if lock is None:
+            with self._guard:
+                lock = self._locks.setdefault(name, _RWLock())
+        return lock
 
     def _take(
         self, names: Mapping[str, bool], timeout: float, what: Mapping[str, str]

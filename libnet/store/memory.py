@@ -45,6 +45,8 @@ class MemoryStore(WatchableStore):
 
     One lock guards the dict. A transaction holds the lock from start to end, buffers its
     writes and applies them when it commits, so other threads never see half of one.
+    Pairs are also filed by folder (the key up to its last '/'), so listing a prefix costs
+    the folders and pairs under it, not every key of the store.
     """
 
     __slots__ = (
@@ -52,6 +54,7 @@ class MemoryStore(WatchableStore):
         "_closed",
         "_compacted",
         "_data",
+        "_folders",
         "_index",
         "_leases",
         "_lock",
@@ -63,6 +66,7 @@ class MemoryStore(WatchableStore):
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._data: dict[str, KVPair] = {}
+        self._folders: dict[str, dict[str, KVPair]] = {}
         self._index = 0
         self._owner: int | None = None  # thread running a transaction
         self._closed = False
@@ -75,7 +79,7 @@ class MemoryStore(WatchableStore):
     def _record(self, kind: str, key: str, value: bytes, previous: KVPair | None) -> None:
         if kind == DELETE:
             self._index += 1
-            self._data.pop(key, None)
+            self._pop(key)
             for lease in self._leases.values():
                 lease.keys.discard(key)
         prev = None if previous is None else previous.value
@@ -99,7 +103,7 @@ class MemoryStore(WatchableStore):
     def _put(self, key: str, value: bytes) -> KVPair:
         previous = self._data.get(key)
         self._index += 1
-        pair = self._data[key] = KVPair(key, value, self._index)
+        pair = self._set(KVPair(key, value, self._index))
         for lease in self._leases.values():
             lease.keys.discard(key)
         self._record(PUT, key, value, previous)
@@ -158,6 +162,38 @@ class MemoryStore(WatchableStore):
             self._lock.release()
         return pair
 
+    def _set(self, pair: KVPair) -> KVPair:
+        """File ``pair`` (the lock held)."""
+        key = pair.key
+        self._data[key] = pair
+        folder = self._folders.get(_folder(key))
+        if folder is None:
+            folder = self._folders[_folder(key)] = {}
+        folder[key] = pair
+        return pair
+
+    def _pop(self, key: str) -> KVPair | None:
+        """Remove ``key`` (the lock held); its pair, or None if there was none."""
+        pair = self._data.pop(key, None)
+        if pair is not None:
+            name = _folder(key)
+            folder = self._folders[name]
+            del folder[key]
+            if not folder:
+                del self._folders[name]
+        return pair
+
+    def _under(self, prefix: str) -> dict[str, KVPair]:
+        """Every pair whose key starts with ``prefix``, unsorted (the lock held)."""
+        name = _folder(prefix)
+        found = {
+            key: pair for key, pair in self._folders.get(name, {}).items() if key.startswith(prefix)
+        }
+        for other, folder in self._folders.items():
+            if other != name and (other + "/").startswith(prefix):
+                found.update(folder)
+        return found
+
     def delete(self, key: str) -> None:
         self._acquire()
         try:
@@ -180,7 +216,7 @@ class MemoryStore(WatchableStore):
     def list(self, prefix: str) -> builtins.list[KVPair]:
         self._acquire()
         try:
-            found = [pair for key, pair in self._data.items() if key.startswith(prefix)]
+            found = list(self._under(prefix).values())
         finally:
             self._lock.release()
         found.sort(key=_by_key)
@@ -214,7 +250,7 @@ class MemoryStore(WatchableStore):
     def list_revision(self, prefix: str) -> tuple[builtins.list[KVPair], int]:
         self._acquire()
         try:
-            found = [pair for key, pair in self._data.items() if key.startswith(prefix)]
+            found = list(self._under(prefix).values())
             revision = self._index
         finally:
             self._lock.release()
@@ -285,6 +321,7 @@ class MemoryStore(WatchableStore):
         with self._lock:
             self._closed = True
             self._data = {}
+            self._folders = {}
             self._log = []
             self._leases = {}
             self._changed.notify_all()
@@ -338,6 +375,11 @@ class _MemoryWatch(Watch):
         self._closed = True
 
 
+def _folder(key: str) -> str:
+    """The folder of ``key``: all before its last '/' ('' if it has none)."""
+    return key.rpartition("/")[0]
+
+
 class _MemoryTransaction(BufferedTransaction):
     """A MemoryStore transaction: holds the store's lock and buffers writes until commit."""
 
@@ -378,7 +420,7 @@ class _MemoryTransaction(BufferedTransaction):
                         if previous is not None:
                             store._record(DELETE, key, b"", previous)
                     else:
-                        data[key] = pair
+                        store._set(pair)
                         for lease in store._leases.values():
                             lease.keys.discard(key)
                         store._log.append(WatchEvent(PUT, key, pair.value, _value(previous),
@@ -413,5 +455,5 @@ class _MemoryTransaction(BufferedTransaction):
 
     def list(self, prefix: str) -> builtins.list[KVPair]:
         self._check()
-        stored = {key: pair for key, pair in self._store._data.items() if key.startswith(prefix)}
+        stored = self._store._under(prefix)
         return self._overlay(stored, prefix)
