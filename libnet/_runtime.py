@@ -369,11 +369,10 @@ class Runtime:
         """
         with self.lock:
             self.recover()
-            held, names = self._take_locks(locks, exclusive, recheck)
+            held, names, journal = self._take_locks(locks, exclusive, recheck)
             op: Op | None = None
             try:
                 intent = Intent(new_id(), what, os.getpid(), this_process().command, names)
-                journal = Journal(self._store)
                 op = Op(State(journal, self._cache), self.drivers, self._store, intent)
                 if reserve is not None:
                     intent.reserve = list(reserve)
@@ -401,22 +400,24 @@ class Runtime:
 
     def _take_locks(
         self, locks: LockSpec | None, exclusive: bool, recheck: bool
-    ) -> tuple[Held, dict[str, bool]]:
-        """Take the locks ``locks`` asks for, again with more if the answer grew."""
+    ) -> tuple[Held, dict[str, bool], Journal]:
+        """Take the locks ``locks`` asks for, again with more if the answer grew; the
+        journal for the operation holds what the check made under the locks read."""
         wanted: dict[str, str] = dict(locks(self.read())) if locks is not None else {}
         store_locks = self._store.locks()
         while True:
             names = {ALL: exclusive, **{name: True for name in wanted}}
             held = store_locks.acquire(names, wanted, self.lock_timeout)
+            journal = Journal(self._store)
             if locks is None or not recheck:
-                return held, names
+                return held, names, journal
             try:
-                again = locks(self.read())
+                again = locks(State(journal, self._cache))
             except BaseException:
                 held.release()
                 raise
             if again.keys() <= wanted.keys():
-                return held, names
+                return held, names, journal
             held.release()
             wanted.update(again)
 
