@@ -6,6 +6,7 @@ Measured in this process, one operation after another, with the built-in ``null`
 * network create+delete: ``new_network`` then ``Network.delete``, per second;
 * endpoint lifecycle: ``create_endpoint``, ``join``, ``leave``, ``delete`` on one network
   and one sandbox, per second (four controller operations, four store transactions);
+  and the same on a network that already has ``--crowd`` other endpoints (how it scales);
 
 each with the memory store (``Controller()``) and with the SQLite store
 (``Controller(state_dir=...)``) in a state directory on tmpfs (``/dev/shm``) and on the
@@ -97,9 +98,14 @@ def network_cycles(controller: libnet.Controller, count: int, repeat: int) -> li
     return _runs(cycle, count, repeat)
 
 
-def endpoint_cycles(controller: libnet.Controller, count: int, repeat: int) -> list[float]:
+def endpoint_cycles(
+    controller: libnet.Controller, count: int, repeat: int, crowd: int = 0
+) -> list[float]:
+    """Endpoint lifecycles on a network that already has ``crowd`` other endpoints."""
     network = controller.new_network("null", "bench")
     sandbox = controller.new_sandbox("bench-container")
+    for i in range(crowd):
+        network.create_endpoint(f"crowd{i}")
 
     def cycle(i: int) -> None:
         endpoint = network.create_endpoint(f"e{i}")
@@ -111,7 +117,7 @@ def endpoint_cycles(controller: libnet.Controller, count: int, repeat: int) -> l
         return _runs(cycle, count, repeat)
     finally:
         sandbox.delete()
-        network.delete()
+        network.delete(force=crowd > 0)
 
 
 def fs_type(path: Path) -> str:
@@ -268,6 +274,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docker", action="store_true", help="measure a private dockerd")
     parser.add_argument("--profile", action="store_true", help="cProfile the memory lifecycle")
     parser.add_argument("--repeat", type=int, default=0, help="runs per figure (default 5)")
+    parser.add_argument(
+        "--crowd",
+        type=int,
+        default=2000,
+        help="endpoints already on the network in the crowded lifecycle (default 2000)",
+    )
     args = parser.parse_args(argv)
     quick = args.quick
     repeat = args.repeat or (2 if quick else 5)
@@ -286,6 +298,14 @@ def main(argv: list[str] | None = None) -> int:
         with controller_for(parent) as controller:
             results.append(Result("endpoint lifecycle", label, []))
             results[-1].rates = endpoint_cycles(controller, count, repeat)
+    for label, parent in places[:: len(places) - 1]:  # memory and the last file system
+        count = memory_n if parent is None else sqlite_n
+        with controller_for(parent) as controller:
+            crowded = f"endpoint lifecycle, {args.crowd} others"
+            results.append(Result(crowded, label, []))
+            results[-1].rates = endpoint_cycles(
+                controller, max(count // 20, 50), repeat, args.crowd
+            )
     print(f"SQLite durability in force: {durability(state_parents()[0][1])}")
     if args.docker:
         anchor, note = docker_anchor(cli_n, api_n, repeat)
