@@ -42,7 +42,8 @@ class ReadOnlyStore(MemoryStore):
     def __init__(self, path: Path, pairs: list[KVPair]) -> None:
         super().__init__()
         self.path = path
-        self._data = {pair.key: pair for pair in pairs}
+        for pair in pairs:
+            self._set(pair)
         self._index = max((pair.index for pair in pairs), default=0)
 
     def _refuse(self) -> StoreReadOnlyError:
