@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from libnet.errors import KeyNotFoundError, StaleVersionError
 from libnet.store import KVOps, KVPair, Store, Transaction
+from libnet.store._api import Encodable
 
 __all__ = ["PENDING", "Journal"]
 
@@ -28,7 +29,7 @@ class Journal(KVOps):
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._writes: dict[str, bytes | None] = {}  # None: deleted
+        self._writes: dict[str, bytes | Encodable | None] = {}  # None: deleted
         self._read: dict[str, int | None] = {}  # index at the first read; None: absent
         self._pairs: dict[str, KVPair | None] = {}
         """What ``get`` found: read once per operation (its locks keep the objects as
@@ -83,6 +84,10 @@ class Journal(KVOps):
         self._writes[key] = value
         return KVPair(key, value, PENDING)
 
+    def put_object(self, key: str, value: Encodable) -> KVPair:
+        self._writes[key] = value
+        return KVPair(key, value, PENDING)
+
     def delete(self, key: str) -> None:
         self.get(key)  # KeyNotFoundError if it is not there
         self._writes[key] = None
@@ -111,8 +116,10 @@ class Journal(KVOps):
                 if value is None:
                     if self._read[key] is not None if read else tx.exists(key):
                         tx.delete(key)
-                else:
+                elif isinstance(value, bytes):
                     indices[key] = tx.put(key, value).index
+                else:
+                    indices[key] = tx.put_object(key, value).index
             if extra is not None:
                 extra(tx)
         return indices

@@ -220,7 +220,8 @@ def _forget(network_type: str, method: Callable[..., Any], *ids: str) -> None:
 LockSpec = Callable[[State], Mapping[str, str]]
 """Which object locks an operation needs, given the state: lock name -> the object as
 error messages name it. Called before the locks are taken and again once they are held;
-the second answer must be covered by the first (else the locks are taken again)."""
+the second answer must be covered by the first (else the locks are taken again). The
+state's records are the kept ones, not copies: read them, never change them."""
 
 LOCK_TIMEOUT = 10.0
 """Seconds an operation waits for another one's object lock before giving up."""
@@ -403,7 +404,9 @@ class Runtime:
     ) -> tuple[Held, dict[str, bool], Journal]:
         """Take the locks ``locks`` asks for, again with more if the answer grew; the
         journal for the operation holds what the check made under the locks read."""
-        wanted: dict[str, str] = dict(locks(self.read())) if locks is not None else {}
+        wanted: dict[str, str] = (
+            dict(locks(State(self._store, self._cache, shared=True))) if locks is not None else {}
+        )
         store_locks = self._store.locks()
         while True:
             names = {ALL: exclusive, **{name: True for name in wanted}}
@@ -412,7 +415,7 @@ class Runtime:
             if locks is None or not recheck:
                 return held, names, journal
             try:
-                again = locks(State(journal, self._cache))
+                again = locks(State(journal, self._cache, shared=True))
             except BaseException:
                 held.release()
                 raise

@@ -25,7 +25,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from libnet.errors import StoreCorruptError, StoreError, StoreReadOnlyError
-from libnet.store._api import KVPair, Transaction
+from libnet.store._api import Encodable, KVPair, Transaction
 from libnet.store.memory import MemoryStore
 from libnet.store.sqlite import check_schema, db_path
 
@@ -53,6 +53,9 @@ class ReadOnlyStore(MemoryStore):
         )
 
     def put(self, key: str, value: bytes) -> KVPair:
+        raise self._refuse()
+
+    def put_object(self, key: str, value: Encodable) -> KVPair:
         raise self._refuse()
 
     def delete(self, key: str) -> None:
