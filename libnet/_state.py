@@ -200,17 +200,21 @@ class State:
 
     # networks
 
-    def find_network(self, nid: str) -> NetworkRecord | None:
+    def find_network(self, nid: str, *, shared: bool = False) -> NetworkRecord | None:
+        """Network ``nid``, or None; ``shared=True`` gives the kept record itself, for a
+        caller that only reads it (a network record never changes once created)."""
+        read = self._cache.peek if shared else self._read
         for scope in SCOPES:
             try:
-                rec: NetworkRecord = self._get(NetworkRecord, network_key(scope, nid))
+                pair = self.kv.get(network_key(scope, nid))
             except KeyNotFoundError:
                 continue
+            rec: NetworkRecord = read(NetworkRecord, pair)
             return rec
         return None
 
-    def network(self, nid: str) -> NetworkRecord:
-        rec = self.find_network(nid)
+    def network(self, nid: str, *, shared: bool = False) -> NetworkRecord:
+        rec = self.find_network(nid, shared=shared)
         if rec is None:
             raise NetworkNotFoundError(f"network {nid[:12]} not found")
         return rec
