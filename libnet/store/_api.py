@@ -85,6 +85,9 @@ class KVPair:
     def __hash__(self) -> int:
         return hash((self.key, self.index))
 
+    def __reduce__(self) -> tuple[type[KVPair], tuple[str, bytes | Encodable, int]]:
+        return KVPair, (self.key, self.record or self.value, self.index)
+
     def __repr__(self) -> str:
         return f"KVPair(key={self.key!r}, value={self.value!r}, index={self.index!r})"
 

@@ -3,7 +3,9 @@ and no reader or writer can change a kept record through the object it holds."""
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 from pathlib import Path
 
 import pytest
@@ -127,3 +129,12 @@ def test_a_caller_changing_an_endpoints_options_changes_nothing_kept() -> None:
         got["options"]["deep"]["list"].append(2)
         assert ep.to_dict()["options"] == {"deep": {"list": [1]}}
         assert controller.network_by_name("n").endpoint_by_name("e").to_dict() == ep.to_dict()
+
+
+def test_a_pair_of_a_kept_record_copies_and_pickles_as_its_bytes_say() -> None:
+    store = MemoryStore()
+    State(store).put_endpoint(NET, endpoint())
+    pair = store.get(endpoint_key("local", "n1", "e1"))
+    for other in (copy.copy(pair), copy.deepcopy(pair), pickle.loads(pickle.dumps(pair))):
+        assert other == pair
+        assert json.loads(other.value) == json.loads(pair.value)
