@@ -18,6 +18,7 @@ from typing import Any
 from libnet._records import EndpointRecord, NetworkRecord, SandboxRecord
 from libnet.errors import (
     EndpointNotFoundError,
+    InvalidOptionError,
     KeyNotFoundError,
     NetworkExistsError,
     NetworkNotFoundError,
@@ -153,6 +154,59 @@ def _thaw(value: Any) -> Any:
 
 
 _MUTABLE = frozenset((dict, list))
+_PLAIN = (str, int, float, type(None))  # bool is an int
+
+
+def _kept(key: str, record: Any) -> Any:
+    """The deep copy of ``record`` a store keeps; InvalidOptionError for a value JSON
+    cannot hold (checked for every store, so memory refuses what SQLite would)."""
+    new = object.__new__(type(record))
+    fields = new.__dict__
+    for name, value in vars(record).items():
+        try:
+            fields[name] = _plain(value)
+        except _Unstorable as exc:
+            where = name + "".join(f"[{step!r}]" for step in reversed(exc.path))
+            raise InvalidOptionError(
+                f"{where} of state record {key!r} is a {type(exc.value).__name__}, which the "
+                "state store cannot hold: use strings, numbers, booleans, None, lists and "
+                "mappings"
+            ) from None
+    return new
+
+
+class _Unstorable(Exception):
+    def __init__(self, value: object) -> None:
+        self.value = value
+        self.path: list[object] = []
+
+
+def _plain(value: Any) -> Any:
+    """A deep copy of ``value`` made of what JSON holds (tuples stay tuples)."""
+    if isinstance(value, _PLAIN):
+        return value
+    kind = type(value)
+    if kind is dict:
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, _PLAIN):
+                raise _Unstorable(k)
+            try:
+                out[k] = _plain(v)
+            except _Unstorable as exc:
+                exc.path.append(k)
+                raise
+        return out
+    if kind is list or kind is tuple:
+        items = []
+        for i, v in enumerate(value):
+            try:
+                items.append(_plain(v))
+            except _Unstorable as exc:
+                exc.path.append(i)
+                raise
+        return items if kind is list else tuple(items)
+    raise _Unstorable(value)
 
 
 class State:
@@ -190,7 +244,7 @@ class State:
         return [read(kind, pair) for pair in self.kv.list(prefix)]
 
     def _put(self, key: str, record: Any) -> None:
-        kept = _copy(record)  # the store and the cache share it, and only give out copies
+        kept = _kept(key, record)  # the store and the cache share it; they give out copies
         pair = self.kv.put_object(key, Stored(kept))
         self._changes[key] = (pair.index, kept)
 

@@ -14,7 +14,7 @@ import libnet
 from libnet._journal import Journal
 from libnet._records import EndpointRecord, NetworkRecord, SandboxRecord
 from libnet._state import State, Stored, endpoint_key, sandbox_key
-from libnet.errors import StoreReadOnlyError
+from libnet.errors import InvalidOptionError, StoreReadOnlyError
 from libnet.store import MemoryStore, SqliteStore, Store
 from libnet.store.readonly import ReadOnlyStore
 from libnet.store.watch import PUT
@@ -138,3 +138,14 @@ def test_a_pair_of_a_kept_record_copies_and_pickles_as_its_bytes_say() -> None:
     for other in (copy.copy(pair), copy.deepcopy(pair), pickle.loads(pickle.dumps(pair))):
         assert other == pair
         assert json.loads(other.value) == json.loads(pair.value)
+
+
+@pytest.mark.parametrize("where", ["memory", "sqlite"])
+def test_a_value_json_cannot_hold_is_refused_by_every_store(where: str, tmp_path: Path) -> None:
+    state_dir = None if where == "memory" else tmp_path / "state"
+    with libnet.Controller(state_dir=state_dir, plugins="off") as controller:
+        network = controller.new_network("null", "n")
+        with pytest.raises(InvalidOptionError, match=r"options\['x'\]\[1\] of state record .*set"):
+            network.create_endpoint("e", options={"x": ["ok", {1, 2}]})
+        assert network.endpoints() == []
+        network.create_endpoint("e", options={"x": ["ok", {"n": 1.5, "b": None}]})
