@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from libnet.errors import KeyNotFoundError, StaleVersionError
 from libnet.store import KVOps, KVPair, Store, Transaction
+from libnet.store._api import Encodable
 
 __all__ = ["PENDING", "Journal"]
 
@@ -24,12 +25,15 @@ PENDING = -1
 class Journal(KVOps):
     """Reads through ``store``, with this operation's pending writes laid over them."""
 
-    __slots__ = ("_read", "_store", "_writes")
+    __slots__ = ("_pairs", "_read", "_store", "_writes")
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._writes: dict[str, bytes | None] = {}  # None: deleted
+        self._writes: dict[str, bytes | Encodable | None] = {}  # None: deleted
         self._read: dict[str, int | None] = {}  # index at the first read; None: absent
+        self._pairs: dict[str, KVPair | None] = {}
+        """What ``get`` found: read once per operation (its locks keep the objects as
+        read; a key written meanwhile still fails the commit's check)."""
 
     def _seen(self, key: str, pair: KVPair | None) -> None:
         if key not in self._read and key not in self._writes:
@@ -41,12 +45,19 @@ class Journal(KVOps):
             if value is None:
                 raise KeyNotFoundError(key)
             return KVPair(key, value, PENDING)
+        if key in self._pairs:
+            found = self._pairs[key]
+            if found is None:
+                raise KeyNotFoundError(key)
+            return found
         try:
             pair = self._store.get(key)
         except KeyNotFoundError:
             self._seen(key, None)
+            self._pairs[key] = None
             raise
         self._seen(key, pair)
+        self._pairs[key] = pair
         return pair
 
     def exists(self, key: str) -> bool:
@@ -73,6 +84,10 @@ class Journal(KVOps):
         self._writes[key] = value
         return KVPair(key, value, PENDING)
 
+    def put_object(self, key: str, value: Encodable) -> KVPair:
+        self._writes[key] = value
+        return KVPair(key, value, PENDING)
+
     def delete(self, key: str) -> None:
         self.get(key)  # KeyNotFoundError if it is not there
         self._writes[key] = None
@@ -95,13 +110,16 @@ class Journal(KVOps):
         indices: dict[str, int] = {}
         with self._store.transaction() as tx:
             for key, value in self._writes.items():
-                if key in self._read:
+                read = key in self._read
+                if read:
                     _check(tx, key, self._read[key])
                 if value is None:
-                    if tx.exists(key):
+                    if self._read[key] is not None if read else tx.exists(key):
                         tx.delete(key)
-                else:
+                elif isinstance(value, bytes):
                     indices[key] = tx.put(key, value).index
+                else:
+                    indices[key] = tx.put_object(key, value).index
             if extra is not None:
                 extra(tx)
         return indices

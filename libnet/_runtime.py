@@ -242,7 +242,8 @@ def _forget(network_type: str, method: Callable[..., Any], *ids: str) -> None:
 LockSpec = Callable[[State], Mapping[str, str]]
 """Which object locks an operation needs, given the state: lock name -> the object as
 error messages name it. Called before the locks are taken and again once they are held;
-the second answer must be covered by the first (else the locks are taken again)."""
+the second answer must be covered by the first (else the locks are taken again). The
+state's records are the kept ones, not copies: read them, never change them."""
 
 LOCK_TIMEOUT = 10.0
 """Seconds an operation waits for another one's object lock before giving up."""
@@ -437,11 +438,10 @@ class Runtime:
         """
         with self.lock:
             self.recover()
-            held, names = self._take_locks(locks, exclusive, recheck)
+            held, names, journal = self._take_locks(locks, exclusive, recheck)
             op: Op | None = None
             try:
                 intent = Intent(new_id(), what, os.getpid(), this_process().command, names)
-                journal = Journal(self._store)
                 op = Op(State(journal, self._cache), self.drivers, self._store, intent)
                 if reserve is not None:
                     intent.reserve = list(reserve)
@@ -469,22 +469,26 @@ class Runtime:
 
     def _take_locks(
         self, locks: LockSpec | None, exclusive: bool, recheck: bool
-    ) -> tuple[Held, dict[str, bool]]:
-        """Take the locks ``locks`` asks for, again with more if the answer grew."""
-        wanted: dict[str, str] = dict(locks(self.read())) if locks is not None else {}
+    ) -> tuple[Held, dict[str, bool], Journal]:
+        """Take the locks ``locks`` asks for, again with more if the answer grew; the
+        journal for the operation holds what the check made under the locks read."""
+        wanted: dict[str, str] = (
+            dict(locks(State(self._store, self._cache, shared=True))) if locks is not None else {}
+        )
         store_locks = self._store.locks()
         while True:
             names = {ALL: exclusive, **{name: True for name in wanted}}
             held = store_locks.acquire(names, wanted, self.lock_timeout)
+            journal = Journal(self._store)
             if locks is None or not recheck:
-                return held, names
+                return held, names, journal
             try:
-                again = locks(self.read())
+                again = locks(State(journal, self._cache, shared=True))
             except BaseException:
                 held.release()
                 raise
             if again.keys() <= wanted.keys():
-                return held, names
+                return held, names, journal
             held.release()
             wanted.update(again)
 

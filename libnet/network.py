@@ -135,8 +135,8 @@ class Network:
             f"creation of endpoint {name!r}", locks=self._locks, recheck=False
         ) as op:
             st, drivers = op.state, op.drivers
-            net = st.network(self.id)
-            if any(ep.name == name for ep in st.endpoints(net)):
+            net = st.network(self.id, shared=True)
+            if st.has_endpoint_named(net, name):
                 raise EndpointExistsError(
                     f"endpoint {name!r} already exists on network {net.name!r}; choose another name"
                 )
@@ -384,7 +384,7 @@ class Endpoint:
         self, op: Op, sandbox_id: str, opts: dict[str, Any], ifname: str | None = None
     ) -> None:
         st = op.state
-        net = st.network(self.network.id)
+        net = st.network(self.network.id, shared=True)
         ep = st.endpoint(net, self.id)
         sbox = st.sandbox(sandbox_id)
         what = _what(net, ep)
@@ -429,7 +429,7 @@ class Endpoint:
         with self.network._rt.operation(
             "leave of an endpoint", locks=lambda st: self._locks(st, sandbox.id), recheck=False
         ) as op:
-            net = op.state.network(self.network.id)
+            net = op.state.network(self.network.id, shared=True)
             ep = op.state.endpoint(net, self.id)
             if ep.sandbox_id != sandbox.id:
                 raise ForbiddenError(
@@ -477,7 +477,7 @@ class Endpoint:
     def delete(self, force: bool = False) -> None:
         """Delete the endpoint; a joined one needs ``force=True`` (it then leaves first)."""
         with self.network._rt.operation("deletion of an endpoint", locks=self._locks) as op:
-            net = op.state.network(self.network.id)
+            net = op.state.network(self.network.id, shared=True)
             self._delete(op, net, op.state.endpoint(net, self.id), force)
 
     def _locks(self, st: State, sandbox_id: str | None = None) -> dict[str, str]:

@@ -1,34 +1,95 @@
 """The state-store contract, after docker/libkv: KVPair, Store and Transaction.
 
 Keys are '/'-separated strings such as ``local/network/<id>``; values are bytes (callers
-store JSON). Every write gives the key a new ``index`` taken from a store-wide counter, as
-libkv's LastIndex does, so an index is never reused: a key deleted and created again never
-matches a KVPair read before the delete.
+store JSON). A caller may also hand a value over as an :class:`Encodable` object with
+:meth:`KVOps.put_object`: stores that persist write its bytes, the memory store keeps the
+object itself (``KVPair.record``), so an in-memory host does not pay for encoding. Every
+write gives the key a new ``index`` taken from a store-wide counter, as libkv's LastIndex
+does, so an index is never reused: a key deleted and created again never matches a KVPair
+read before the delete.
 """
 
 from __future__ import annotations
 
 import builtins
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import FrozenInstanceError
 from types import TracebackType
 from typing import TypeVar
 
 from libnet.errors import BadRequestError, KeyNotFoundError, StaleVersionError
 from libnet.store._locks import Locks, ThreadLocks
 
-__all__ = ["BufferedTransaction", "KVOps", "KVPair", "Store", "Transaction"]
+__all__ = ["BufferedTransaction", "Encodable", "KVOps", "KVPair", "Store", "Transaction"]
 
 _S = TypeVar("_S", bound="Store")
 
 
-@dataclass(frozen=True, slots=True)
+class Encodable(ABC):
+    """A value kept as an object: its bytes are made only when a store or reader needs them.
+
+    It must not change once handed to a store (readers share it): give out copies.
+    """
+
+    __slots__ = ()
+
+    @abstractmethod
+    def encode(self) -> bytes:
+        """The value's bytes, as a store that persists it writes them."""
+
+
+_set = object.__setattr__
+
+
 class KVPair:
-    """A key, its value and its index (the store's write counter at the key's last write)."""
+    """A key, its value and its index (the store's write counter at the key's last write).
+
+    Made with an :class:`Encodable` instead of bytes, the pair keeps it as ``record`` and
+    encodes ``value`` on first use.
+    """
+
+    __slots__ = ("_value", "index", "key", "record")
 
     key: str
-    value: bytes
     index: int
+    record: Encodable | None
+    _value: bytes | None
+
+    def __init__(self, key: str, value: bytes | Encodable, index: int) -> None:
+        _set(self, "key", key)
+        _set(self, "index", index)
+        if isinstance(value, bytes):
+            _set(self, "_value", value)
+            _set(self, "record", None)
+        else:
+            _set(self, "_value", None)
+            _set(self, "record", value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r} of a KVPair")
+
+    @property
+    def value(self) -> bytes:
+        value = self._value
+        if value is None:  # two threads may both encode: same bytes
+            assert self.record is not None
+            value = self.record.encode()
+            _set(self, "_value", value)
+        return value
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, KVPair):
+            return NotImplemented
+        return (self.key, self.index, self.value) == (other.key, other.index, other.value)
+
+    def __hash__(self) -> int:
+        return hash((self.key, self.index))
+
+    def __reduce__(self) -> tuple[type[KVPair], tuple[str, bytes | Encodable, int]]:
+        return KVPair, (self.key, self.record or self.value, self.index)
+
+    def __repr__(self) -> str:
+        return f"KVPair(key={self.key!r}, value={self.value!r}, index={self.index!r})"
 
 
 class KVOps(ABC):
@@ -43,6 +104,11 @@ class KVOps(ABC):
     @abstractmethod
     def put(self, key: str, value: bytes) -> KVPair:
         """Store ``value`` at ``key``, creating or replacing it; return the new pair."""
+
+    def put_object(self, key: str, value: Encodable) -> KVPair:
+        """Store ``value`` at ``key`` as :meth:`put` does; a store that keeps objects keeps
+        it as is (never changed afterwards), the others write its bytes."""
+        return self.put(key, value.encode())
 
     @abstractmethod
     def delete(self, key: str) -> None:

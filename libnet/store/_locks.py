@@ -27,6 +27,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from libnet.errors import LockTimeoutError, StoreError
 
@@ -123,64 +124,63 @@ def _timeout_error(
 # -- in one process ------------------------------------------------------------------------
 
 
-class _RWLock:
-    __slots__ = ("cond", "exclusive", "holder", "shared")
-
-    def __init__(self) -> None:
-        self.cond = threading.Condition(threading.Lock())
-        self.shared = 0
-        self.exclusive = False
-        self.holder: Holder | None = None
-
-    def take(self, exclusive: bool, deadline: float) -> bool:
-        with self.cond:
-            while self.exclusive or (exclusive and self.shared):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self.cond.wait(left)
-            if exclusive:
-                self.exclusive = True
-                self.holder = this_process()
-            else:
-                self.shared += 1
-            return True
-
-    def give(self, exclusive: bool) -> None:
-        with self.cond:
-            if exclusive:
-                self.exclusive = False
-            else:
-                self.shared -= 1
-            self.cond.notify_all()
-
-
 class ThreadLocks(Locks):
-    """Locks between the threads of one process (a store living in memory)."""
+    """Locks between the threads of one process (a store living in memory).
+
+    One condition guards the state of every lock, and a lock exists only while it is held
+    (its entry goes with its last holder): the names of objects long deleted keep nothing.
+    """
 
     def __init__(self) -> None:
-        self._guard = threading.Lock()
-        self._locks: dict[str, _RWLock] = {}
-
-    def _lock(self, name: str) -> _RWLock:
-        with self._guard:
-            return self._locks.setdefault(name, _RWLock())
+        self._cond = threading.Condition(threading.Lock())
+        self._held: dict[str, list[Any]] = {}
+        """Lock name -> [holders sharing it, time.time() it was taken exclusive or None]."""
+        self._waiting = 0  # threads waiting for a lock
 
     def _take(
         self, names: Mapping[str, bool], timeout: float, what: Mapping[str, str]
     ) -> Held | None:
-        taken: list[tuple[_RWLock, bool]] = []
-        deadline = time.monotonic() + timeout
-        for name, exclusive in _order(names):
-            lock = self._lock(name)
-            if not lock.take(exclusive, deadline):
-                for got, excl in reversed(taken):
-                    got.give(excl)
-                if not timeout:
-                    return None
-                raise _timeout_error(name, what, lock.holder, timeout)
-            taken.append((lock, exclusive))
-        return _ThreadHeld(taken)
+        taken: list[tuple[str, bool]] = []
+        held = self._held
+        deadline = None
+        with self._cond:
+            for name, exclusive in _order(names):
+                while (entry := held.get(name)) is not None and (entry[1] is not None or exclusive):
+                    if deadline is None:
+                        deadline = time.monotonic() + timeout
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        self._give(taken)
+                        if not timeout:
+                            return None
+                        since = entry[1]
+                        holder = None if since is None else _holder(since)
+                        raise _timeout_error(name, what, holder, timeout)
+                    self._waiting += 1
+                    try:
+                        self._cond.wait(left)
+                    finally:
+                        self._waiting -= 1
+                if exclusive:
+                    held[name] = [0, time.time()]
+                elif entry is None:
+                    held[name] = [1, None]
+                else:
+                    entry[0] += 1
+                taken.append((name, exclusive))
+        return _ThreadHeld(self, taken)
+
+    def _give(self, taken: list[tuple[str, bool]]) -> None:
+        """Release ``taken`` (the condition held)."""
+        held = self._held
+        for name, exclusive in reversed(taken):
+            entry = held[name]
+            if exclusive or entry[0] == 1:
+                del held[name]
+            else:
+                entry[0] -= 1
+        if self._waiting:
+            self._cond.notify_all()
 
     def acquire(self, names: Mapping[str, bool], what: Mapping[str, str], timeout: float) -> Held:
         held = self._take(names, timeout, what)
@@ -190,15 +190,30 @@ class ThreadLocks(Locks):
     def try_acquire(self, names: Mapping[str, bool]) -> Held | None:
         return self._take(names, 0.0, {})
 
+    def held(self) -> int:
+        """How many locks are held now (each name counts once)."""
+        with self._cond:
+            return len(self._held)
+
+
+def _holder(since: float) -> Holder:
+    """This process as the holder of a lock taken exclusive at ``since``."""
+    me = this_process()
+    return Holder(me.pid, me.command, since)
+
 
 class _ThreadHeld(Held):
-    def __init__(self, taken: list[tuple[_RWLock, bool]]) -> None:
+    __slots__ = ("_locks", "_taken")
+
+    def __init__(self, locks: ThreadLocks, taken: list[tuple[str, bool]]) -> None:
+        self._locks = locks
         self._taken = taken
 
     def release(self, discard: frozenset[str] = frozenset()) -> None:
         taken, self._taken = self._taken, []
-        for lock, exclusive in reversed(taken):
-            lock.give(exclusive)
+        if taken:
+            with self._locks._cond:
+                self._locks._give(taken)
 
 
 # -- between processes ---------------------------------------------------------------------

@@ -3,6 +3,9 @@
 It is a :class:`~libnet.store.watch.WatchableStore`: every change is kept in a log (the
 last ``LOG_SIZE``; older revisions count as compacted) for watches, and leases expire
 ``ttl`` seconds after their last keepalive (checked on every call and while watching).
+
+It keeps objects: a value given with ``put_object`` is kept as that object (the pair's
+``record``) and encoded only if someone reads its bytes (a watch, ``pair.value``).
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ import builtins
 import itertools
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from types import TracebackType
 
 from libnet.errors import KeyNotFoundError, StoreCompactedError, StoreError, StoreLeaseLostError
 from libnet.store._api import (
     BufferedTransaction,
+    Encodable,
     KVPair,
     Transaction,
     check_previous,
@@ -30,6 +35,8 @@ LOG_SIZE = 10000
 """How many changes a MemoryStore keeps for its watches."""
 
 _get_ident = threading.get_ident
+_Change = tuple[int, str, str, KVPair | None, KVPair | None]
+"""A logged change: revision, PUT or DELETE, key, new pair (a PUT's), previous pair."""
 _lease_ids = itertools.count(0x1000)
 
 
@@ -45,6 +52,8 @@ class MemoryStore(WatchableStore):
 
     One lock guards the dict. A transaction holds the lock from start to end, buffers its
     writes and applies them when it commits, so other threads never see half of one.
+    Pairs are also filed by folder (the key up to its last '/'), so listing a prefix costs
+    the folders and pairs under it, not every key of the store.
     """
 
     __slots__ = (
@@ -52,57 +61,64 @@ class MemoryStore(WatchableStore):
         "_closed",
         "_compacted",
         "_data",
+        "_folders",
         "_index",
         "_leases",
         "_lock",
         "_log",
         "_owner",
+        "_waiting",
     )
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._data: dict[str, KVPair] = {}
+        self._folders: dict[str, dict[str, KVPair]] = {}
         self._index = 0
         self._owner: int | None = None  # thread running a transaction
         self._closed = False
-        self._log: list[WatchEvent] = []
+        self._log: deque[_Change] = deque()
+        self._waiting = 0  # watches waiting for a change
         self._compacted = 0  # changes up to this revision are no longer in the log
         self._leases: dict[int, _Lease] = {}
 
     # Changes, recorded for watches (the lock held).
 
-    def _record(self, kind: str, key: str, value: bytes, previous: KVPair | None) -> None:
-        if kind == DELETE:
-            self._index += 1
-            self._data.pop(key, None)
+    def _delete(self, key: str, previous: KVPair) -> None:
+        """Remove ``key`` and log it (the lock held)."""
+        self._index += 1
+        self._pop(key)
+        if self._leases:
             for lease in self._leases.values():
                 lease.keys.discard(key)
-        prev = None if previous is None else previous.value
-        event = WatchEvent(PUT if kind == PUT else DELETE, key, value, prev, self._index)
-        self._log.append(event)
-        self._trim()
-        self._changed.notify_all()
+        self._log.append((self._index, DELETE, key, None, previous))
+        self._changed_now()
+
+    def _changed_now(self) -> None:
+        """Keep the log to LOG_SIZE and wake the waiting watches (the lock held)."""
+        if len(self._log) > LOG_SIZE:
+            self._trim()
+        if self._waiting:
+            self._changed.notify_all()
 
     def _trim(self, upto: int = 0) -> None:
         """Drop the changes beyond the last LOG_SIZE, and those up to revision ``upto``."""
         log = self._log
-        drop = max(len(log) - LOG_SIZE, 0)
-        while drop < len(log) and log[drop].revision <= upto:
-            drop += 1
-        if drop:
-            self._compacted = max(self._compacted, log[drop - 1].revision, upto)
-            del log[:drop]
-        elif upto:
-            self._compacted = max(self._compacted, upto)
+        dropped = 0
+        while log and (len(log) > LOG_SIZE or log[0][0] <= upto):
+            dropped = log.popleft()[0]
+        self._compacted = max(self._compacted, dropped, upto)
 
-    def _put(self, key: str, value: bytes) -> KVPair:
+    def _put(self, key: str, value: bytes | Encodable) -> KVPair:
         previous = self._data.get(key)
         self._index += 1
-        pair = self._data[key] = KVPair(key, value, self._index)
-        for lease in self._leases.values():
-            lease.keys.discard(key)
-        self._record(PUT, key, value, previous)
+        pair = self._set(KVPair(key, value, self._index))
+        if self._leases:
+            for lease in self._leases.values():
+                lease.keys.discard(key)
+        self._log.append((self._index, PUT, key, pair, previous))
+        self._changed_now()
         return pair
 
     def _expire(self) -> None:
@@ -113,7 +129,9 @@ class MemoryStore(WatchableStore):
     def _end(self, lease_id: int) -> None:
         lease = self._leases.pop(lease_id)
         for key in sorted(lease.keys):
-            self._record(DELETE, key, b"", self._data.get(key))
+            previous = self._data.get(key)
+            if previous is not None:
+                self._delete(key, previous)
 
     def _events(self, prefix: str, after: int) -> list[WatchEvent]:
         log = self._log
@@ -124,7 +142,17 @@ class MemoryStore(WatchableStore):
                 "again and watch from there",
                 self._compacted + 1,
             )
-        return [e for e in log if e.revision > after and e.key.startswith(prefix)]
+        return [
+            WatchEvent(
+                PUT if kind == PUT else DELETE,
+                key,
+                b"" if new is None else new.value,
+                None if previous is None else previous.value,
+                revision,
+            )
+            for revision, kind, key, new, previous in log
+            if revision > after and key.startswith(prefix)
+        ]
 
     def _acquire(self) -> None:
         if self._owner == _get_ident():
@@ -151,6 +179,13 @@ class MemoryStore(WatchableStore):
 
     def put(self, key: str, value: bytes) -> KVPair:
         check_write(key, value)
+        return self._put_now(key, value)
+
+    def put_object(self, key: str, value: Encodable) -> KVPair:
+        check_write(key, b"")
+        return self._put_now(key, value)
+
+    def _put_now(self, key: str, value: bytes | Encodable) -> KVPair:
         self._acquire()
         try:
             pair = self._put(key, value)
@@ -158,12 +193,44 @@ class MemoryStore(WatchableStore):
             self._lock.release()
         return pair
 
+    def _set(self, pair: KVPair) -> KVPair:
+        """File ``pair`` (the lock held)."""
+        key = pair.key
+        self._data[key] = pair
+        folder = self._folders.get(_folder(key))
+        if folder is None:
+            folder = self._folders[_folder(key)] = {}
+        folder[key] = pair
+        return pair
+
+    def _pop(self, key: str) -> KVPair | None:
+        """Remove ``key`` (the lock held); its pair, or None if there was none."""
+        pair = self._data.pop(key, None)
+        if pair is not None:
+            name = _folder(key)
+            folder = self._folders[name]
+            del folder[key]
+            if not folder:
+                del self._folders[name]
+        return pair
+
+    def _under(self, prefix: str) -> dict[str, KVPair]:
+        """Every pair whose key starts with ``prefix``, unsorted (the lock held)."""
+        name = _folder(prefix)
+        found = {
+            key: pair for key, pair in self._folders.get(name, {}).items() if key.startswith(prefix)
+        }
+        for other, folder in self._folders.items():
+            if other != name and (other + "/").startswith(prefix):
+                found.update(folder)
+        return found
+
     def delete(self, key: str) -> None:
         self._acquire()
         try:
             pair = self._data.get(key)
             if pair is not None:
-                self._record(DELETE, key, b"", pair)
+                self._delete(key, pair)
         finally:
             self._lock.release()
         if pair is None:
@@ -180,7 +247,7 @@ class MemoryStore(WatchableStore):
     def list(self, prefix: str) -> builtins.list[KVPair]:
         self._acquire()
         try:
-            found = [pair for key, pair in self._data.items() if key.startswith(prefix)]
+            found = list(self._under(prefix).values())
         finally:
             self._lock.release()
         found.sort(key=_by_key)
@@ -202,7 +269,8 @@ class MemoryStore(WatchableStore):
         try:
             current = self._data.get(key)
             check_previous(key, None if current is None else current.index, previous)
-            self._record(DELETE, key, b"", current)
+            assert current is not None  # check_previous refuses an absent key
+            self._delete(key, current)
         finally:
             self._lock.release()
 
@@ -214,7 +282,7 @@ class MemoryStore(WatchableStore):
     def list_revision(self, prefix: str) -> tuple[builtins.list[KVPair], int]:
         self._acquire()
         try:
-            found = [pair for key, pair in self._data.items() if key.startswith(prefix)]
+            found = list(self._under(prefix).values())
             revision = self._index
         finally:
             self._lock.release()
@@ -285,21 +353,14 @@ class MemoryStore(WatchableStore):
         with self._lock:
             self._closed = True
             self._data = {}
-            self._log = []
+            self._folders = {}
+            self._log = deque()
             self._leases = {}
             self._changed.notify_all()
 
 
 def _by_key(pair: KVPair) -> str:
     return pair.key
-
-
-def _by_revision(event: WatchEvent) -> int:
-    return event.revision
-
-
-def _value(pair: KVPair | None) -> bytes | None:
-    return None if pair is None else pair.value
 
 
 class _MemoryWatch(Watch):
@@ -325,7 +386,11 @@ class _MemoryWatch(Watch):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
-                store._changed.wait(min(remaining, 0.1))
+                store._waiting += 1
+                try:
+                    store._changed.wait(min(remaining, 0.1))
+                finally:
+                    store._waiting -= 1
                 if store._closed:
                     raise StoreError("the memory store is closed")
                 if store._leases:
@@ -336,6 +401,15 @@ class _MemoryWatch(Watch):
 
     def close(self) -> None:
         self._closed = True
+
+
+def _by_revision(change: _Change) -> int:
+    return change[0]
+
+
+def _folder(key: str) -> str:
+    """The folder of ``key``: all before its last '/' ('' if it has none)."""
+    return key.rpartition("/")[0]
 
 
 class _MemoryTransaction(BufferedTransaction):
@@ -371,21 +445,7 @@ class _MemoryTransaction(BufferedTransaction):
         store = self._store
         try:
             if exc_type is None:
-                data = store._data
-                for key, pair in self._writes.items():
-                    previous = data.get(key)
-                    if pair is None:
-                        if previous is not None:
-                            store._record(DELETE, key, b"", previous)
-                    else:
-                        data[key] = pair
-                        for lease in store._leases.values():
-                            lease.keys.discard(key)
-                        store._log.append(WatchEvent(PUT, key, pair.value, _value(previous),
-                                                     pair.index))  # fmt: skip
-                store._log.sort(key=_by_revision)
-                store._trim()
-                store._changed.notify_all()
+                self._commit(store)
             else:
                 store._index = self._start_index
         finally:
@@ -405,7 +465,33 @@ class _MemoryTransaction(BufferedTransaction):
             return self._writes[key]
         return self._store._data.get(key)
 
-    def _write(self, key: str, value: bytes) -> KVPair:
+    def _commit(self, store: MemoryStore) -> None:
+        """Apply the writes and log them in revision order (the lock held)."""
+        data, leases = store._data, store._leases
+        changes: builtins.list[_Change] = []
+        for key, pair in self._writes.items():
+            previous = data.get(key)
+            if pair is None:
+                if previous is not None:
+                    store._index += 1  # a delete's revision comes after every write's
+                    store._pop(key)
+                    changes.append((store._index, DELETE, key, None, previous))
+            else:
+                store._set(pair)
+                changes.append((pair.index, PUT, key, pair, previous))
+            if leases:
+                for lease in leases.values():
+                    lease.keys.discard(key)
+        changes.sort(key=_by_revision)  # only this transaction's: later than all logged
+        store._log.extend(changes)
+        store._changed_now()
+
+    def put_object(self, key: str, value: Encodable) -> KVPair:
+        check_write(key, b"")
+        self._check()
+        return self._write(key, value)
+
+    def _write(self, key: str, value: bytes | Encodable) -> KVPair:
         store = self._store
         store._index += 1
         pair = self._writes[key] = KVPair(key, value, store._index)
@@ -413,5 +499,5 @@ class _MemoryTransaction(BufferedTransaction):
 
     def list(self, prefix: str) -> builtins.list[KVPair]:
         self._check()
-        stored = {key: pair for key, pair in self._store._data.items() if key.startswith(prefix)}
+        stored = self._store._under(prefix)
         return self._overlay(stored, prefix)

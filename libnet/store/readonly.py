@@ -25,7 +25,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from libnet.errors import StoreCorruptError, StoreError, StoreReadOnlyError
-from libnet.store._api import KVPair, Transaction
+from libnet.store._api import Encodable, KVPair, Transaction
 from libnet.store.memory import MemoryStore
 from libnet.store.sqlite import check_schema, db_path
 
@@ -42,7 +42,8 @@ class ReadOnlyStore(MemoryStore):
     def __init__(self, path: Path, pairs: list[KVPair]) -> None:
         super().__init__()
         self.path = path
-        self._data = {pair.key: pair for pair in pairs}
+        for pair in pairs:
+            self._set(pair)
         self._index = max((pair.index for pair in pairs), default=0)
 
     def _refuse(self) -> StoreReadOnlyError:
@@ -52,6 +53,9 @@ class ReadOnlyStore(MemoryStore):
         )
 
     def put(self, key: str, value: bytes) -> KVPair:
+        raise self._refuse()
+
+    def put_object(self, key: str, value: Encodable) -> KVPair:
         raise self._refuse()
 
     def delete(self, key: str) -> None:

@@ -79,6 +79,20 @@ def test_list_returns_pairs_under_prefix_sorted_by_key(store: Store) -> None:
     assert store.list("a/1") == [store.get("a/1"), store.get("a/10")]
 
 
+def test_list_reaches_nested_keys_and_forgets_deleted_ones(store: Store) -> None:
+    keys = ["x", "x/a", "x/a/1", "x/a/b/2", "x/ab/3", "x/b", "xa/4"]
+    for key in keys:
+        store.put(key, b"")
+    assert [p.key for p in store.list("x/a")] == ["x/a", "x/a/1", "x/a/b/2", "x/ab/3"]
+    assert [p.key for p in store.list("x/a/")] == ["x/a/1", "x/a/b/2"]
+    assert [p.key for p in store.list("x")] == keys
+    store.delete("x/a/b/2")
+    with store.transaction() as tx:
+        tx.delete("x/a/1")
+        tx.put("x/a/c/5", b"")
+    assert [p.key for p in store.list("x/a/")] == ["x/a/c/5"]
+
+
 def test_list_with_empty_prefix_returns_everything(store: Store) -> None:
     store.put("b", b"")
     store.put("a", b"")

@@ -67,6 +67,21 @@ def test_a_waiter_gets_the_lock_when_it_is_released(locks: Locks) -> None:
     timer.join()
 
 
+def test_thread_locks_keep_nothing_for_a_lock_no_one_holds() -> None:
+    locks = ThreadLocks()
+    for i in range(100):
+        with locks.acquire({ALL: False, f"network-{i}": True, "sandbox-s": False}, {}, 1.0):
+            assert locks.held() == 3
+    shared = [locks.try_acquire({"sandbox-s": False}) for _ in range(3)]
+    assert locks.try_acquire({"sandbox-s": True}) is None  # refused: nothing kept from it
+    assert locks.held() == 1
+    for held in shared:
+        assert held is not None
+        held.release()
+        held.release()  # idempotent
+    assert locks.held() == 0
+
+
 def test_a_removed_lock_file_is_taken_again_by_its_waiter(tmp_path: Path) -> None:
     locks = FileLocks(tmp_path / "locks")
     held = locks.try_acquire({"network-a": True})
