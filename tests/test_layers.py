@@ -248,6 +248,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("libnet.store._etcdgw",),
     ("libnet.store.view",),
     ("libnet.store.watch",),
+    ("libnet.store._guarded",),
     ("libnet.store._api", "libnet.store.etcdurl", "libnet.store.hostid", "libnet.store.lock"),
     ("libnet.store._locks",),
     ("libnet._resolver", "libnet.registry"),
