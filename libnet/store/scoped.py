@@ -220,8 +220,12 @@ class ScopedHeld(Held):
         self._store = store
         self._local = local
         self._global = global_
-        self._fences: builtins.list[StoreLock] = list(getattr(global_, "fences", []))
+        self._fences: builtins.list[StoreLock] = list(global_.fences)
         store._fenced(self._fences, True)
+
+    @property
+    def fences(self) -> builtins.list[StoreLock]:
+        return self._fences
 
     def release(self, discard: frozenset[str] = frozenset()) -> None:
         self._store._fenced(self._fences, False)
