@@ -27,12 +27,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from libnet.errors import LockTimeoutError, StoreError
-
-if TYPE_CHECKING:  # the fencing contract (lock.py) is a layer above
-    from libnet.store.lock import StoreLock
+from libnet.store.lock import StoreLock
 
 __all__ = ["ALL", "FileLocks", "Holder", "Locks", "ThreadLocks", "this_process"]
 
