@@ -248,8 +248,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("libnet.store._etcdgw",),
     ("libnet.store.view",),
     ("libnet.store.watch",),
-    ("libnet.store._api", "libnet.store.etcdurl", "libnet.store.hostid", "libnet.store.lock"),
+    ("libnet.store._guarded",),
+    ("libnet.store._api", "libnet.store.etcdurl", "libnet.store.hostid"),
     ("libnet.store._locks",),
+    ("libnet.store.lock",),
     ("libnet._resolver", "libnet.registry"),
     ("libnet._calls",),
     (

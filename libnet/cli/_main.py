@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from libnet import __version__
 from libnet.cli import (
@@ -49,46 +50,40 @@ def _add_globals(parser: argparse.ArgumentParser, subcommand: bool) -> None:
     overwrite the value given before the subcommand (``libnet --debug network ls``).
     """
     group = parser.add_argument_group("global options")
-    group.add_argument(
+
+    def option(flag: str, default: object = None, **kwargs: Any) -> None:
+        group.add_argument(flag, default=argparse.SUPPRESS if subcommand else default, **kwargs)
+
+    option(
         "--state-dir",
         type=_directory,
         metavar="DIR",
-        default=argparse.SUPPRESS if subcommand else None,
         help=f"directory of the state file state.db (default: ${STATE_DIR_ENV}, else "
         "/var/lib/libnet for root, else $XDG_STATE_HOME/libnet or ~/.local/state/libnet)",
     )
-    group.add_argument(
-        "--debug",
-        action="store_true",
-        default=argparse.SUPPRESS if subcommand else False,
-        help="log debug messages and show tracebacks",
-    )
-    group.add_argument(
+    option("--debug", False, action="store_true", help="log debug messages and show tracebacks")
+    option(
         "--global-store",
         metavar="URL",
-        default=argparse.SUPPRESS if subcommand else None,
         help="etcd store shared by the hosts, for global-scope networks: "
         "etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (default: $LIBNET_GLOBAL_STORE)",
     )
-    group.add_argument(
+    option(
         "--host-id",
         metavar="ID",
-        default=argparse.SUPPRESS if subcommand else None,
         help="this host's ID among the hosts sharing the global store (default: the one "
         "made in the state directory on first use)",
     )
-    group.add_argument(
+    option(
         "--advertise-addr",
         metavar="IP",
-        default=argparse.SUPPRESS if subcommand else None,
         help="this host's address for the other hosts (overlay tunnels; default: "
         "$LIBNET_ADVERTISE_ADDR, else the default route's)",
     )
-    group.add_argument(
+    option(
         "--plugin-timeout",
         type=_seconds,
         metavar="SECONDS",
-        default=argparse.SUPPRESS if subcommand else None,
         help="seconds a Docker plugin has for a whole call (default: $LIBNET_PLUGIN_TIMEOUT, "
         "else 30)",
     )

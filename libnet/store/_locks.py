@@ -24,12 +24,13 @@ import sys
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from libnet.errors import LockTimeoutError, StoreError
+from libnet.store.lock import StoreLock
 
 __all__ = ["ALL", "FileLocks", "Holder", "Locks", "ThreadLocks", "this_process"]
 
@@ -96,6 +97,12 @@ class Held(ABC):
     @abstractmethod
     def release(self, discard: frozenset[str] = frozenset()) -> None:
         """Release; ``discard`` names locks whose object is gone (their files may go)."""
+
+    @property
+    def fences(self) -> Sequence[StoreLock]:
+        """The fenced locks among these: a store's commits made while they are held can be
+        fenced by them (``EtcdStore.transaction(fence=...)``); none for local locks."""
+        return ()
 
     def __enter__(self) -> Held:
         return self

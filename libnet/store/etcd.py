@@ -35,10 +35,8 @@ from __future__ import annotations
 import builtins
 import contextlib
 import itertools
-import threading
 import uuid
 from collections.abc import Iterator
-from types import TracebackType
 from typing import Any
 
 from libnet.errors import (
@@ -54,6 +52,7 @@ from libnet.errors import (
 )
 from libnet.store._api import BufferedTransaction, KVPair, check_previous, check_write
 from libnet.store._etcdgw import MAX_REQUEST_BYTES, MAX_TXN_OPS, Gateway, b64, flag, num, unb64
+from libnet.store._guarded import GuardedStore, GuardedTransaction
 from libnet.store._locks import Locks
 from libnet.store.etcdurl import EtcdConfig, parse_etcd_url
 from libnet.store.etcdwatch import EtcdWatch
@@ -67,7 +66,6 @@ PROVISIONAL_INDEX = 1 << 62
 
 _PAGE = 1000
 _MARKER_TTL = 3600
-_get_ident = threading.get_ident
 Json = dict[str, Any]
 
 
@@ -82,33 +80,24 @@ def _compare(key: bytes, target: str, value: int, result: str = "EQUAL") -> Json
     return {"key": b64(key), "target": target, "result": result, field: str(value)}
 
 
-class EtcdStore(WatchableStore):
+class EtcdStore(GuardedStore, WatchableStore):
     """A Store in an etcd cluster; thread-safe; see the module's docstring.
 
     ``config`` is an :class:`EtcdConfig` or an ``etcd://`` URL (:func:`parse_etcd_url`).
     Nothing is contacted until the first call.
     """
 
-    __slots__ = (
-        "_closed",
-        "_config",
-        "_gw",
-        "_lock",
-        "_marker",
-        "_marker_lease",
-        "_owner",
-        "_prefix",
-    )
+    __slots__ = ("_config", "_gw", "_marker", "_marker_lease", "_prefix")
+
+    KIND = "etcd store"
 
     def __init__(self, config: EtcdConfig | str) -> None:
         if isinstance(config, str):
             config = parse_etcd_url(config)
+        super().__init__()
         self._config = config
         self._prefix = config.prefix.encode()
         self._gw = Gateway(config)
-        self._lock = threading.Lock()
-        self._owner: int | None = None  # thread running a transaction
-        self._closed = False
         # Every conditional write also writes this key (outside the prefix, under a lease)
         # with a fresh value, so a write whose answer was lost can be checked and resent.
         self._marker = config.prefix.rstrip("/").encode() + b".txn/" + uuid.uuid4().hex.encode()
@@ -145,16 +134,8 @@ class EtcdStore(WatchableStore):
 
     # Locking, as the other backends: a transaction holds the lock from start to end.
 
-    def _acquire(self) -> None:
-        if self._owner == _get_ident():
-            raise StoreError(
-                f"the etcd store at {self._gw.where} was used directly inside one of its own "
-                "transactions; use the transaction object instead"
-            )
-        self._lock.acquire()
-        if self._closed:
-            self._lock.release()
-            raise StoreError(f"the etcd store at {self._gw.where} is closed")
+    def _name(self) -> str:
+        return f"the etcd store at {self._gw.where}"
 
     # Calls, made with the lock held.
 
@@ -343,7 +324,7 @@ class EtcdStore(WatchableStore):
 
     def watch(self, prefix: str, after: int) -> EtcdWatch:
         if self._closed:
-            raise StoreError(f"the etcd store at {self._gw.where} is closed")
+            raise StoreError(f"{self._name()} is closed")
         start = self.raw_key(prefix)
         return EtcdWatch(self._gw, start, _range_end(start), after, self._watched_key)
 
@@ -410,10 +391,7 @@ class EtcdStore(WatchableStore):
         return EtcdObjectLocks(self)
 
     def close(self) -> None:
-        if self._owner == _get_ident():
-            raise StoreError(
-                f"the etcd store at {self._gw.where} cannot be closed inside its transaction"
-            )
+        self._check_close()
         with self._lock:
             if not self._closed:
                 if self._marker_lease:
@@ -431,10 +409,7 @@ class EtcdStore(WatchableStore):
             )
 
 
-_NEW, _ACTIVE, _DONE = 0, 1, 2
-
-
-class EtcdTransaction(BufferedTransaction):
+class EtcdTransaction(GuardedTransaction["EtcdStore"], BufferedTransaction):
     """An optimistic EtcdStore transaction (see the module's docstring)."""
 
     __slots__ = (
@@ -443,16 +418,13 @@ class EtcdTransaction(BufferedTransaction):
         "_prefixes",
         "_reads",
         "_revision",
-        "_state",
-        "_store",
         "_writes",
         "revision",
     )
 
     def __init__(self, store: EtcdStore, fence: StoreLock | None) -> None:
-        self._store = store
+        super().__init__(store)
         self._fence = fence
-        self._state = _NEW
         self._revision = 0  # the snapshot every read is made at; 0 until the first read
         self._reads: dict[bytes, int] = {}  # key -> mod_revision seen (0: absent)
         self._prefixes: set[str] = set()
@@ -461,42 +433,11 @@ class EtcdTransaction(BufferedTransaction):
         self.revision: int | None = None
         """The revision of the commit, once the block ended without error (None until)."""
 
-    def __enter__(self) -> EtcdTransaction:
-        if self._state != _NEW:
-            raise StoreError("an etcd store transaction cannot be started twice")
-        store = self._store
-        if store._owner == _get_ident():
-            raise StoreError("etcd store transactions cannot be nested")
-        store._acquire()
-        store._owner = _get_ident()
-        self._state = _ACTIVE
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._state != _ACTIVE:
-            return
-        self._state = _DONE
-        store = self._store
-        try:
-            if exc_type is None:
-                self._commit()
-        finally:
-            store._owner = None
-            store._lock.release()
+    def _end(self, commit: bool) -> None:
+        if commit:
+            self._commit()
 
     # Reads, from one snapshot, remembered for the commit's compares.
-
-    def _check(self) -> EtcdStore:
-        if self._state != _ACTIVE:
-            raise StoreError(
-                "the etcd store transaction is not active: use it inside its 'with' block"
-            )
-        return self._store
 
     def _current(self, key: str) -> KVPair | None:
         store = self._check()

@@ -39,7 +39,7 @@ class EtcdObjectLocks(Locks):
         try:
             for name in sorted(names):
                 try:
-                    held.fences.append(self._locks.acquire(name, wait=timeout))
+                    held.locks.append(self._locks.acquire(name, wait=timeout))
                 except StoreLockTimeoutError as exc:
                     raise LockTimeoutError(
                         f"{what.get(name, name)} is busy on another host or process: {exc}"
@@ -53,7 +53,7 @@ class EtcdObjectLocks(Locks):
         held = EtcdHeld([])
         try:
             for name in sorted(names):
-                held.fences.append(self._locks.acquire(name, wait=0))
+                held.locks.append(self._locks.acquire(name, wait=0))
         except StoreLockTimeoutError:
             held.release()
             return None
@@ -66,12 +66,17 @@ class EtcdObjectLocks(Locks):
 class EtcdHeld(Held):
     """etcd locks taken together."""
 
-    __slots__ = ("fences",)
+    __slots__ = ("locks",)
 
     def __init__(self, locks: list[EtcdLock]) -> None:
-        self.fences = locks
+        self.locks = locks
+
+    @property
+    def fences(self) -> list[EtcdLock]:
+        """Every lock held: each is fenced."""
+        return self.locks
 
     def release(self, discard: frozenset[str] = frozenset()) -> None:
-        locks, self.fences = self.fences, []
+        locks, self.locks = self.locks, []
         for lock in reversed(locks):
             lock.release()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import builtins
 import threading
+from abc import abstractmethod
 from collections.abc import Mapping
 from types import TracebackType
 
@@ -45,26 +46,14 @@ def is_global(key: str) -> bool:
     )
 
 
-class ScopedStore(Store):
-    """``local`` for local keys, ``global_`` for global ones (see the module docstring)."""
+class _Routed(KVOps):
+    """The reads and writes of the contract, each sent to the part ``_for`` picks."""
 
-    __slots__ = ("_fences", "global_", "local")
+    __slots__ = ()
 
-    def __init__(self, local: Store, global_: Store) -> None:
-        self.local = local
-        self.global_ = global_
-        self._fences = threading.local()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.local!r}, {self.global_!r})"
-
-    @property
-    def path(self) -> object:
-        """The local store's file, if it has one (the controller's state directory)."""
-        return getattr(self.local, "path", None)
-
-    def _for(self, key: str) -> Store:
-        return self.global_ if is_global(key) else self.local
+    @abstractmethod
+    def _for(self, key: str) -> KVOps:
+        """The store or transaction that holds ``key``."""
 
     def get(self, key: str) -> KVPair:
         return self._for(key).get(key)
@@ -86,6 +75,28 @@ class ScopedStore(Store):
 
     def atomic_delete(self, key: str, previous: KVPair) -> None:
         self._for(key).atomic_delete(key, previous)
+
+
+class ScopedStore(_Routed, Store):
+    """``local`` for local keys, ``global_`` for global ones (see the module docstring)."""
+
+    __slots__ = ("_fences", "global_", "local")
+
+    def __init__(self, local: Store, global_: Store) -> None:
+        self.local = local
+        self.global_ = global_
+        self._fences = threading.local()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.local!r}, {self.global_!r})"
+
+    @property
+    def path(self) -> object:
+        """The local store's file, if it has one (the controller's state directory)."""
+        return getattr(self.local, "path", None)
+
+    def _for(self, key: str) -> Store:
+        return self.global_ if is_global(key) else self.local
 
     def transaction(self) -> ScopedTransaction:
         return ScopedTransaction(self)
@@ -114,7 +125,7 @@ class ScopedStore(Store):
                     held.remove(lock)
 
 
-class ScopedTransaction(Transaction):
+class ScopedTransaction(_Routed, Transaction):
     """A transaction over both stores; the global one is opened on first use."""
 
     __slots__ = ("_global", "_local", "_store")
@@ -156,27 +167,6 @@ class ScopedTransaction(Transaction):
             tx.__enter__()
             self._global = tx
         return self._global
-
-    def get(self, key: str) -> KVPair:
-        return self._for(key).get(key)
-
-    def put(self, key: str, value: bytes) -> KVPair:
-        return self._for(key).put(key, value)
-
-    def delete(self, key: str) -> None:
-        self._for(key).delete(key)
-
-    def exists(self, key: str) -> bool:
-        return self._for(key).exists(key)
-
-    def list(self, prefix: str) -> builtins.list[KVPair]:
-        return self._for(prefix).list(prefix)
-
-    def atomic_put(self, key: str, value: bytes, previous: KVPair | None) -> KVPair:
-        return self._for(key).atomic_put(key, value, previous)
-
-    def atomic_delete(self, key: str, previous: KVPair) -> None:
-        self._for(key).atomic_delete(key, previous)
 
 
 class ScopedLocks(Locks):
@@ -230,8 +220,12 @@ class ScopedHeld(Held):
         self._store = store
         self._local = local
         self._global = global_
-        self._fences: builtins.list[StoreLock] = list(getattr(global_, "fences", []))
+        self._fences: builtins.list[StoreLock] = list(global_.fences)
         store._fenced(self._fences, True)
+
+    @property
+    def fences(self) -> builtins.list[StoreLock]:
+        return self._fences
 
     def release(self, discard: frozenset[str] = frozenset()) -> None:
         self._store._fenced(self._fences, False)

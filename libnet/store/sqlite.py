@@ -20,7 +20,6 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import Literal
 
 from libnet.errors import (
@@ -33,12 +32,12 @@ from libnet.errors import (
 )
 from libnet.store._api import (
     KVPair,
-    Store,
     Transaction,
     check_previous,
     check_write,
     prefix_end,
 )
+from libnet.store._guarded import GuardedStore, GuardedTransaction
 from libnet.store._locks import FileLocks, Locks
 
 __all__ = [
@@ -78,8 +77,6 @@ _DELETE = "DELETE FROM kv WHERE key = ?"
 _LAST_INDEX = "SELECT value FROM meta WHERE name = 'last_index'"
 _SET_LAST_INDEX = "UPDATE meta SET value = ? WHERE name = 'last_index'"
 
-_get_ident = threading.get_ident
-
 
 def db_path(path: Path) -> Path:
     """``path`` itself if it names a ``.db`` file, else ``path/state.db``."""
@@ -117,7 +114,7 @@ def check_schema(conn: sqlite3.Connection, path: Path) -> None:
         )
 
 
-class SqliteStore(Store):
+class SqliteStore(GuardedStore):
     """A Store in a SQLite file, safe to share between threads and processes.
 
     ``path`` is the state directory (created with mode 0700 if missing), holding
@@ -126,7 +123,9 @@ class SqliteStore(Store):
     and left unchanged. One connection, guarded by a lock, serves all threads.
     """
 
-    __slots__ = ("_closed", "_conn", "_cur", "_lock", "_locks", "_owner", "_path", "_timeout")
+    __slots__ = ("_conn", "_cur", "_locks", "_path", "_timeout")
+
+    KIND = "state store"
 
     def __init__(
         self,
@@ -140,11 +139,9 @@ class SqliteStore(Store):
                 f"synchronous={synchronous!r} is not valid for the SQLite store: "
                 "use 'NORMAL' or 'FULL'"
             )
+        super().__init__()
         self._path = db_path(Path(path))
         self._timeout = timeout
-        self._lock = threading.Lock()
-        self._owner: int | None = None  # thread running a transaction
-        self._closed = False
         self._conn = self._open(synchronous)
         self._cur = self._conn.cursor()  # one cursor, used with the lock held
         self._locks = FileLocks(self._path.with_name(f"{self._path.name}.locks"))
@@ -288,47 +285,32 @@ class SqliteStore(Store):
 
     # Locking. The lock guards the connection; a transaction holds it from start to end.
 
-    def _acquire(self) -> None:
-        if self._owner == _get_ident():
-            raise StoreError(
-                f"state store {self._path} was used directly inside one of its own "
-                "transactions; use the transaction object instead"
-            )
-        self._lock.acquire()
-        if self._closed:
-            self._lock.release()
-            raise StoreError(f"state store {self._path} is closed")
+    def _name(self) -> str:
+        return f"state store {self._path}"
 
-    def _begin(self) -> None:
-        self._acquire()
+    def _start(self) -> None:
         try:
             self._cur.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as e:
-            self._lock.release()
             raise self._error(e, "start a write transaction on") from e
-        self._owner = _get_ident()
 
     def _end(self, commit: bool, last_index: int | None) -> None:
         cur = self._cur
-        try:
-            if commit:
-                try:
-                    if last_index is not None:
-                        cur.execute(_SET_LAST_INDEX, (last_index,))
-                    cur.execute("COMMIT")
-                except sqlite3.Error as e:
-                    if self._conn.in_transaction:
-                        with contextlib.suppress(sqlite3.Error):
-                            cur.execute("ROLLBACK")
-                    raise self._error(e, "commit to") from e
-            elif self._conn.in_transaction:
-                try:
-                    cur.execute("ROLLBACK")
-                except sqlite3.Error as e:
-                    raise self._error(e, "roll back a transaction on") from e
-        finally:
-            self._owner = None
-            self._lock.release()
+        if commit:
+            try:
+                if last_index is not None:
+                    cur.execute(_SET_LAST_INDEX, (last_index,))
+                cur.execute("COMMIT")
+            except sqlite3.Error as e:
+                if self._conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        cur.execute("ROLLBACK")
+                raise self._error(e, "commit to") from e
+        elif self._conn.in_transaction:
+            try:
+                cur.execute("ROLLBACK")
+            except sqlite3.Error as e:
+                raise self._error(e, "roll back a transaction on") from e
 
     # SQL, run with the lock held.
 
@@ -433,56 +415,29 @@ class SqliteStore(Store):
         return self._locks
 
     def close(self) -> None:
-        if self._owner == _get_ident():
-            raise StoreError(f"state store {self._path} cannot be closed inside its transaction")
+        self._check_close()
         with self._lock:
             if not self._closed:
                 self._closed = True
                 self._conn.close()
 
 
-_NEW, _ACTIVE, _DONE = 0, 1, 2
-
-
-class _SqliteTransaction(Transaction):
+class _SqliteTransaction(GuardedTransaction["SqliteStore"]):
     """A SqliteStore transaction: ``BEGIN IMMEDIATE`` ... ``COMMIT``, holding the store's lock.
 
     The store-wide index counter is read at the first write and saved once at commit.
     """
 
-    __slots__ = ("_index", "_loaded", "_state", "_store")
+    __slots__ = ("_index", "_loaded")
 
     def __init__(self, store: SqliteStore) -> None:
-        self._store = store
-        self._state = _NEW
+        super().__init__(store)
         self._index = 0
         self._loaded = -1  # the counter as read from the file; -1: not read yet
 
-    def __enter__(self) -> _SqliteTransaction:
-        if self._state != _NEW:
-            raise StoreError("a state store transaction cannot be started twice")
-        self._store._begin()
-        self._state = _ACTIVE
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._state != _ACTIVE:
-            return
-        self._state = _DONE
+    def _end(self, commit: bool) -> None:
         changed = self._loaded >= 0 and self._index != self._loaded
-        self._store._end(exc_type is None, self._index if changed else None)
-
-    def _check(self) -> SqliteStore:
-        if self._state != _ACTIVE:
-            raise StoreError(
-                "the state store transaction is not active: use it inside its 'with' block"
-            )
-        return self._store
+        self._store._end(commit, self._index if changed else None)
 
     def _next_index(self) -> int:
         if self._loaded < 0:

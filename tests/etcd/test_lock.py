@@ -23,7 +23,9 @@ from libnet.errors import (
     StoreLockTimeoutError,
     StoreUnavailableError,
 )
-from libnet.store import EtcdLocks, EtcdStore, LockService, StoreLock
+from libnet.store import EtcdLocks, EtcdStore, LockService, MemoryStore, StoreLock
+from libnet.store.etcdlock import EtcdLock
+from libnet.store.scoped import ScopedStore
 
 NewEtcd = Callable[[int], EtcdCluster]
 
@@ -129,6 +131,32 @@ def test_a_holder_whose_lease_expired_cannot_commit(url: str, etcd1: EtcdCluster
         _wait_until(lambda: stale.lost)  # its keepalive noticed too
         stale.release()  # quiet
         newer.release()
+
+
+def test_object_locks_in_a_scoped_store_fence_its_global_commits(
+    url: str, etcd1: EtcdCluster
+) -> None:
+    """The global object locks an operation holds (``Held.fences``) fence the commits of the
+    ScopedStore it took them from: a lost one lets nothing through, local part included."""
+    with ScopedStore(MemoryStore(), EtcdStore(url)) as store:
+        names = {"global/network/n1": True, "local/sandbox/s1": True}
+        held = store.locks().acquire(names, {}, 5.0)
+        (lock,) = held.fences
+        assert isinstance(lock, EtcdLock) and lock.name == "global/network/n1"
+        assert store.fence() is lock
+        with store.transaction() as txn:
+            txn.put("global/network/n1", b"held")
+        gateway_call(etcd1.members[0].client_port, "lease/revoke", {"ID": str(lock.lease)})
+        lost = pytest.raises(StoreLockLostError, match="global/network/n1")
+        with lost, store.transaction() as txn:
+            txn.put("local/sandbox/s1", b"stale")
+            txn.put("global/network/n1", b"stale")
+        assert store.get("global/network/n1").value == b"held"
+        assert not store.exists("local/sandbox/s1")
+        held.release()
+        assert store.fence() is None and held.fences == []
+        with store.locks().acquire({"local/sandbox/s1": True}, {}, 5.0) as local:
+            assert local.fences == ()
 
 
 def test_a_lease_that_is_kept_alive_outlives_its_ttl(url: str) -> None:

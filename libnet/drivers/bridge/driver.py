@@ -61,6 +61,7 @@ from libnet.driverapi import (
     mac_from_ip,
 )
 from libnet.drivers.bridge import netlink, ports, rules
+from libnet.drivers.wellknown import generic_options, internal_option, mtu_option
 from libnet.errors import EndpointNotFoundError, InvalidOptionError, NetworkNotFoundError
 from libnet.osl import rtnl
 from libnet.osl.firewall import Firewall, Rule, Saved
@@ -72,7 +73,6 @@ _IFNAME = re.compile(r"[A-Za-z0-9_.-]{1,15}")
 """A bridge name libnet accepts: no '%' (the kernel would number it), no NUL or '/'."""
 
 NAME = "bridge"
-MTU = labels.MTU
 ENABLE_ICC = labels.ENABLE_ICC
 FIREWALL_ENV = "LIBNET_BRIDGE_FIREWALL"
 _UNSPECIFIED = {4: "0.0.0.0", 6: "::"}
@@ -107,18 +107,6 @@ def _flag(value: Any, what: str) -> bool:
     if text in {"0", "false", "no", "off"}:
         return False
     raise InvalidOptionError(f"option {what}={value!r} must be true or false")
-
-
-def _mtu(value: Any) -> int | None:
-    if value in (None, ""):
-        return None
-    try:
-        mtu = int(value)
-    except (TypeError, ValueError):
-        mtu = 0
-    if not 68 <= mtu <= 65535:
-        raise InvalidOptionError(f"option {MTU}={value!r} must be an MTU from 68 to 65535")
-    return mtu
 
 
 def _names(eid: str, iface: InterfaceInfo | None = None) -> _Endpoint:
@@ -192,7 +180,7 @@ class BridgeDriver(Driver):
         ipv6: Sequence[IPAMData],
         nid: str,
     ) -> _Network:
-        generic = dict(options.get(labels.GENERIC) or {})
+        generic = generic_options(options)
         name = str(generic.get(labels.BRIDGE_NAME) or f"br-{nid[:12]}")
         if not _IFNAME.fullmatch(name) or name in (".", ".."):
             raise InvalidOptionError(
@@ -204,9 +192,9 @@ class BridgeDriver(Driver):
             bridge=name,
             gateways=[d.gateway for d in pools if d.gateway],
             subnets=[str(ipaddress.ip_network(d.pool, strict=False)) for d in pools if d.pool],
-            mtu=_mtu(generic.get(MTU)),
+            mtu=mtu_option(generic),
             icc=_flag(generic.get(ENABLE_ICC, True), ENABLE_ICC),
-            internal=bool(options.get(labels.INTERNAL, False)),
+            internal=internal_option(options),
             masquerade=_flag(
                 generic.get(labels.ENABLE_IP_MASQUERADE, True), labels.ENABLE_IP_MASQUERADE
             ),

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from libnet import labels
+from libnet.drivers.wellknown import generic_options
 from libnet.errors import InvalidOptionError
 
 CONFLIST = "io.libnet.cni.conflist"
@@ -45,7 +45,7 @@ class Conflist:
 
 def load(nid: str, options: Mapping[str, Any]) -> Conflist:
     """The network's configuration from its options; InvalidOptionError names what is wrong."""
-    generic = dict(options.get(labels.GENERIC) or {})
+    generic = generic_options(options)
     source, inline = generic.get(CONFLIST), generic.get(CONFIG)
     if (source is None) == (inline is None):
         raise InvalidOptionError(

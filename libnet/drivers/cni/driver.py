@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from libnet import labels
 from libnet.driverapi import (
     Capability,
     Driver,
@@ -41,6 +40,7 @@ from libnet.driverapi import (
 )
 from libnet.drivers.cni import runner
 from libnet.drivers.cni.conflist import Conflist, load
+from libnet.drivers.wellknown import internal_option
 from libnet.errors import (
     DriverError,
     EndpointNotFoundError,
@@ -113,7 +113,7 @@ class CniDriver(Driver):
                 own_ipam=own,
                 gateway=None if own else _gateway(ipv4_data),
                 gateway_ipv6=None if own else _gateway(ipv6_data),
-                internal=bool(options.get(labels.INTERNAL, False)),
+                internal=internal_option(options),
             )
 
     def delete_network(self, nid: str) -> None:

@@ -34,7 +34,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from libnet import labels
 from libnet.driverapi import (
     Capability,
     Driver,
@@ -51,6 +50,7 @@ from libnet.drivers.overlay import netlink, rules
 from libnet.drivers.overlay.netlink import Links, OverlayMark, Peer
 from libnet.drivers.overlay.peerdb import DEFAULT_PREFIX, PeerDB, PeerRecord
 from libnet.drivers.overlay.vni import FIRST, LAST, VniAllocator
+from libnet.drivers.wellknown import generic_options, mtu_option
 from libnet.errors import (
     EndpointNotFoundError,
     InvalidOptionError,
@@ -107,19 +107,6 @@ def _vni_option(generic: Mapping[str, Any]) -> int | None:
             "overlay networks have one VXLAN per network)"
         )
     return vnis[0]
-
-
-def _mtu_option(generic: Mapping[str, Any]) -> int | None:
-    value = generic.get(labels.MTU)
-    if value in (None, ""):
-        return None
-    try:
-        mtu = int(value)
-    except (TypeError, ValueError):
-        mtu = 0
-    if not 68 <= mtu <= 65535:
-        raise InvalidOptionError(f"option {labels.MTU}={value!r} must be an MTU from 68 to 65535")
-    return mtu
 
 
 def default_vtep(netns: str | None = None) -> str | None:
@@ -270,8 +257,8 @@ class OverlayDriver(Driver):
         ipv4_data: list[IPAMData],
         ipv6_data: list[IPAMData],
     ) -> None:
-        generic = dict(options.get(labels.GENERIC) or {})
-        asked, mtu = _vni_option(generic), _mtu_option(generic)
+        generic = generic_options(options)
+        asked, mtu = _vni_option(generic), mtu_option(generic)
         db, vnis = self._store(nid)
         with self._lock:
             if asked is not None:
@@ -296,8 +283,8 @@ class OverlayDriver(Driver):
     ) -> None:
         """Adopt the network's VNI from the store (another host may have created it); its
         links are adopted or made again when its endpoints are restored."""
-        generic = dict(options.get(labels.GENERIC) or {})
-        mtu = _mtu_option(generic)
+        generic = generic_options(options)
+        mtu = mtu_option(generic)
         db, vnis = self._store(nid)
         with self._lock:
             known = self._networks.get(nid)
@@ -628,8 +615,7 @@ class OverlayDriver(Driver):
         vni = self.db.network_vni(network.id)
         if vni is None:
             return None
-        generic = dict(network.options.get(labels.GENERIC) or {})
-        net = _Network(vni, _mtu_option(generic))
+        net = _Network(vni, mtu_option(generic_options(network.options)))
         for eid, record in self.db.peers(network.id).items():
             if record.host == self.host and eid in network.endpoints:
                 net.endpoints[eid] = record
