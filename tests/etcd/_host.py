@@ -99,14 +99,24 @@ def main(state: str, url: str, action: str, *args: str) -> None:
             elif action == "loop":
                 net = ctl.network(args[0])
                 deadline, done = time.monotonic() + float(args[1]), 0
-                retried = 0
+                retried, attempt, unsure = 0, 0, []
                 while time.monotonic() < deadline:
+                    attempt += 1  # a new name each time: a timed-out call may have applied
                     try:
-                        ep = net.create_endpoint(f"loop{done}")
+                        ep = net.create_endpoint(f"loop{attempt}")
                         ep.delete()
                         done += 1
                     except OperationTimeoutError:  # retryable: etcd choosing a new leader
                         retried += 1
+                        unsure.append(f"loop{attempt}")
+                for name in unsure:  # settle what a timeout left unknown, as a caller would
+                    for _ in range(20):
+                        try:
+                            if name in {e.name for e in net.endpoints()}:
+                                net.endpoint(name).delete()
+                            break
+                        except OperationTimeoutError:
+                            time.sleep(0.5)
                 out(loops=done, retried=retried)
         except LibnetError as exc:
             out(error=type(exc).__name__, message=str(exc))
