@@ -453,10 +453,7 @@ class Controller:
         nid = new_id()
 
         def unique(st: State) -> None:
-            if any(rec.name == name for rec in st.networks()):
-                raise NetworkExistsError(
-                    f"network {name!r} already exists; choose another name or remove it first"
-                )
+            _name_free(st.networks(), name)
 
         with self._rt.operation(
             f"creation of network {name!r}",
@@ -484,6 +481,9 @@ class Controller:
     ) -> NetworkRecord:
         st, drivers = op.state, op.drivers
         existing = st.networks()
+        # Checked again: another host may have committed the name since the intent was
+        # made, and its network must not reach this host's driver as a rival first.
+        _name_free(existing, name)
         reg = drivers.networks.get(network_type)
         # The driver checks the new network against its others: it must know them all,
         # and forget those another process deleted.
@@ -669,3 +669,11 @@ def _by_prefix(kind: str, prefix: str, ids: list[str]) -> str:
     raise AmbiguousIDError(
         f"{kind} ID prefix {prefix!r} matches {len(matches)} {kind}s; give more characters"
     )
+
+
+def _name_free(networks: Iterable[NetworkRecord], name: str) -> None:
+    """NetworkExistsError if one of ``networks`` is called ``name``."""
+    if any(rec.name == name for rec in networks):
+        raise NetworkExistsError(
+            f"network {name!r} already exists; choose another name or remove it first"
+        )
