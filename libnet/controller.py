@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import sys
@@ -43,15 +42,13 @@ from libnet.errors import (
 from libnet.ipam import BUILTIN_IPAM_DRIVERS, IpamRegistry, defer_builtin_ipam_drivers
 from libnet.ipam.remote import IpamPlugins
 from libnet.network import Network
-from libnet.osl import check_key, create_namespace, delete_namespace
-from libnet.reconcile import Report, reconcile
 from libnet.registry import DriverInfo, DriverOrigin, DriverRegistry, Registered
 from libnet.sandbox import Sandbox
-from libnet.store import MemoryStore, ScopedStore, SqliteStore, Store
-from libnet.store.hostid import check_host_id, host_id
+from libnet.store import MemoryStore, Store
 
 if TYPE_CHECKING:
     from libnet.agent import Agent
+    from libnet.reconcile import Report
 
 __all__ = ["BUILTIN_DRIVERS", "Controller"]
 
@@ -111,8 +108,17 @@ def _global_store(value: Store | str | None) -> Store | None:
     return EtcdStore(value)
 
 
+def _sqlite_store(state_dir: Path) -> Store:
+    """The SQLite store of a state directory (SQLite imported only now)."""
+    from libnet.store.sqlite import SqliteStore
+
+    return SqliteStore(state_dir)
+
+
 def _host_id(value: str | None, state_dir: str | os.PathLike[str] | None) -> str:
     """The host ID given (checked), else the state directory's, else a random one."""
+    from libnet.store.hostid import check_host_id, host_id
+
     if value is not None:
         return check_host_id(value)
     if state_dir is not None:
@@ -208,7 +214,7 @@ class Controller:
         """Names this state in the marks of the kernel objects it owns (see reconcile)."""
         self.global_store = _global_store(global_store)
         """The store shared with other hosts (global-scope networks), or None."""
-        self._host_id = host_id if host_id is None else check_host_id(host_id)
+        self._host_id = host_id if host_id is None else _host_id(host_id, None)
         self._state_path = state_path
         hid = self.host_id if self.global_store is not None else None
         if sys.platform == "linux":
@@ -248,10 +254,12 @@ class Controller:
         if plugins == "eager":
             self._remote.load_all()
         if store is None:
-            store = SqliteStore(Path(state_dir)) if state_dir is not None else MemoryStore()
+            store = _sqlite_store(Path(state_dir)) if state_dir is not None else MemoryStore()
         self.local_store = store
         """The store of this host's own state (local networks, sandboxes, intents)."""
         if self.global_store is not None:
+            from libnet.store.scoped import ScopedStore
+
             store = ScopedStore(store, self.global_store)
         self._store = store
         self.state_dir = None if state_dir is None else Path(state_dir)
@@ -575,6 +583,8 @@ class Controller:
                 raise InvalidOptionError(f"sandbox key {key!r} must be a non-empty path")
             # Stored absolute, so the key means the same from any working directory.
             key = os.path.abspath(key)
+            from libnet.osl import check_key
+
             check_key(key)
 
         def unique(st: State) -> None:
@@ -594,6 +604,8 @@ class Controller:
             check=unique,
         ) as op:
             if create:
+                from libnet.osl import create_namespace, delete_namespace
+
                 op.intend(["namespace", namespace_name(self.owner, sandbox.id)])
                 sandbox.key = create_namespace(namespace_name(self.owner, sandbox.id))
                 sandbox.owns_key = True
@@ -608,6 +620,8 @@ class Controller:
         Runs as one operation (other processes' operations wait); see :mod:`libnet.reconcile`.
         ``Controller()`` never runs it by itself: ``libnet doctor`` does.
         """
+        from libnet.reconcile import reconcile
+
         return reconcile(self._rt, repair)
 
     def sandboxes(self) -> list[Sandbox]:
@@ -644,6 +658,8 @@ def _owner(path: str | os.PathLike[str] | None) -> str:
     every process using it), else random (the state lives and dies with this controller)."""
     if path is None:
         return os.urandom(6).hex()
+    import hashlib
+
     return hashlib.sha256(os.fsencode(os.path.realpath(path))).hexdigest()[:12]
 
 

@@ -252,6 +252,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("libnet.store._locks",),
     ("libnet._resolver", "libnet.registry"),
     ("libnet._calls",),
+    ("libnet._checks",),
     (
         "libnet.driverapi",
         "libnet._contract",
@@ -260,7 +261,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "libnet.labels",
         "libnet.portmap",
     ),
-    ("libnet", "libnet._version"),
+    ("libnet", "libnet._lazy", "libnet._version"),
 )
 """ARCHITECTURE.md's layer list, top first: a module belongs to the longest prefix named."""
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from libnet._runtime import Runtime
 from libnet.driverapi import KernelObjects, Orphan, StoredNetwork, kernel_objects
-from libnet.reconcile._namespaces import reconcile_sandboxes
 from libnet.reconcile._networks import network_status, reconcile_networks, stored_network
 from libnet.reconcile._report import Finding, Report
 
@@ -42,6 +41,9 @@ __all__ = [
 
 def reconcile(runtime: Runtime, repair: bool) -> Report:
     """Check (and with ``repair``, fix) the kernel against the store; see the module doc."""
+    # Imported only now: network_status (``libnet network ls``) needs no OS layer.
+    from libnet.reconcile._namespaces import reconcile_sandboxes
+
     report = Report()
     with runtime.operation("reconciliation", exclusive=True) as op:
         recreated = reconcile_networks(op.drivers, op.state, repair, report)

@@ -20,11 +20,11 @@ two processes writing at once leave one complete file. ``LIBNET_NO_INDEX=1`` tur
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import sys
 import time
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,7 +117,9 @@ def _key() -> dict[str, Any]:
 def index_file(key: Mapping[str, Any] | None = None) -> Path:
     """The index file for ``key`` (this interpreter and ``sys.path`` by default)."""
     blob = json.dumps(_key() if key is None else key, sort_keys=True).encode()
-    return cache_dir() / f"discovery-{hashlib.sha256(blob).hexdigest()[:24]}.json"
+    # The file holds its key, checked at every read: a clash of names costs a scan, never
+    # a wrong answer, so a checksum (no hashlib, whose import costs more) names it.
+    return cache_dir() / f"discovery-{zlib.crc32(blob):08x}{zlib.adler32(blob):08x}.json"
 
 
 def installed(*, refresh: bool = False) -> Installed:
@@ -191,7 +193,7 @@ def _save(file: Path, key: Mapping[str, Any], started: int, result: Scan) -> Non
         file.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         with os.fdopen(fd, "w") as f:
-            json.dump(data, f, separators=(",", ":"))
+            f.write(json.dumps(data, separators=(",", ":")))  # dump() encodes in Python
         os.replace(tmp, file)
         _prune(file)
     except OSError:
