@@ -65,7 +65,7 @@ def _plain(text: str, running: str) -> str | None:
     match = _PLAIN.fullmatch(text)
     if match is None or _RELEASE.fullmatch(running) is None:
         return None
-    clauses = {(op, version) for op, version in _SPLIT.findall(match["specs"])}
+    clauses = _SPLIT.findall(match["specs"])
     have = _release(running)
     if all(_COMPARE[op](have, _release(version)) for op, version in clauses):
         return ""
