@@ -31,7 +31,6 @@ from libnet._output import plugin_code
 from libnet.drivers.remote.index import Installed
 from libnet.drivers.remote.index import installed as installed_now
 from libnet.drivers.remote.installed import load_target, normalize_dist_name
-from libnet.drivers.remote.requires import version_mismatch
 from libnet.errors import PluginLoadError
 from libnet.registry import DriverInfo
 
@@ -391,6 +390,8 @@ class PluginLoader:
             for s in (*self._disabled, *(f.spec for f in self._conflicts))
             if s.dist_key == spec.dist_key
         )
+        from libnet.drivers.remote.requires import version_mismatch  # at the first load
+
         mismatch = version_mismatch(spec.requires)
         if mismatch is not None:
             for s in group:

@@ -82,12 +82,13 @@ class Scan:
     """The metadata folders and files read for the entry points found, with their stamps."""
 
 
-_TARGET = re.compile(r"(?P<module>[\w.]+)\s*(?::\s*(?P<attr>[\w.]+)\s*)?(?:\[.*\]\s*)?$")
+_TARGET = r"(?P<module>[\w.]+)\s*(?::\s*(?P<attr>[\w.]+)\s*)?(?:\[.*\]\s*)?$"
+"""An entry point's target (compiled at the first load, not at every start)."""
 
 
 def load_target(value: str) -> object:
     """Import what an entry point's ``value`` (``module`` or ``module:attr.attr``) names."""
-    match = _TARGET.match(value)
+    match = re.match(_TARGET, value)
     if match is None:
         raise ValueError(f"entry point target {value!r} is not 'module' or 'module:attribute'")
     import importlib
