@@ -33,7 +33,6 @@ from typing import Any
 from libnet.drivers.remote.installed import (
     InstalledEntryPoint,
     Scan,
-    Stamp,
     other_finders,
     scan,
     scan_with_importlib,
@@ -154,12 +153,12 @@ def _load(file: Path, key: Mapping[str, Any]) -> tuple[InstalledEntryPoint, ...]
             data = json.loads(f.read())
         if data["key"] != key:
             return None
-        started = int(data["scanned_at"])
+        racy = int(data["scanned_at"]) - RACY_NS
         for path, recorded in [*data["paths"], *data["files"]]:
-            now = _as_stamp(recorded)
-            if now is not None and now[3] >= started - RACY_NS:
+            now = stamp(path)  # compared as JSON gives it back: a list, or None
+            if (None if now is None else list(now)) != recorded:
                 return None
-            if stamp(path) != now:
+            if now is not None and now[3] >= racy:
                 return None
         return tuple(
             InstalledEntryPoint(g, n, v, d, ver, tuple(req))
@@ -167,13 +166,6 @@ def _load(file: Path, key: Mapping[str, Any]) -> tuple[InstalledEntryPoint, ...]
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
-
-
-def _as_stamp(value: Any) -> Stamp:
-    if value is None:
-        return None
-    mode, ino, dev, mtime, size = (int(v) for v in value)
-    return (mode, ino, dev, mtime, size)
 
 
 def _save(file: Path, key: Mapping[str, Any], started: int, result: Scan) -> None:

@@ -39,9 +39,12 @@ GROUP_PREFIX = "libnet."
 """Every entry-point group of libnet starts so: ``libnet.drivers``, ``libnet.ipam``, ..."""
 
 
+_SEPARATORS = re.compile(r"[-_.]+")
+
+
 def normalize_dist_name(name: str) -> str:
     """Normalise a distribution name as PEP 503 does (``My_Pkg`` -> ``my-pkg``)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+    return _SEPARATORS.sub("-", name).lower()
 
 
 @dataclass(frozen=True)
