@@ -407,7 +407,7 @@ def ratio(
     text = f"  {label:<58} {of_medians:6.2f}x {of_minima:6.2f}x"
     if target is not None:
         verdict = "within" if of_medians <= target else "ABOVE"
-        text += f"   (target: at most {target:.1f}x; {verdict} target)"
+        text += f"   (target: at most {target:g}x; {verdict} target)"
     print(text)
 
 

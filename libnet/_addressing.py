@@ -23,7 +23,7 @@ import os
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from libnet._calls import call_driver
 from libnet.driverapi import IPAMData
@@ -34,15 +34,11 @@ from libnet.errors import (
     KeyNotFoundError,
     PoolExhaustedError,
 )
-from libnet.ipam import (
-    GATEWAY_OPTIONS,
-    NETWORK_NAME_OPTION,
-    Ipam,
-    PoolConfig,
-    bind_ipam,
-    validate_pool_config,
-)
-from libnet.store import KVOps, Store
+from libnet.ipam import GATEWAY_OPTIONS, NETWORK_NAME_OPTION, Ipam, bind_ipam
+
+if TYPE_CHECKING:
+    from libnet.ipam import PoolConfig
+    from libnet.store import KVOps, Store
 
 Record = Callable[..., None]
 """``record(method, *args)``: the release of what an IPAM request just gave."""
@@ -103,6 +99,8 @@ def parse_ipam(
             f"IPAM settings of network {network!r} have unknown keys {sorted(unknown)}; "
             "use driver, options and config"
         )
+    from libnet.ipam import validate_pool_config  # with the pool configuration's module
+
     driver = ipam.get("driver") or default_driver
     options = {str(k): str(v) for k, v in dict(ipam.get("options") or {}).items()}
     v4: list[PoolConfig] = []

@@ -36,9 +36,13 @@ from libnet._output import plugin_code
 from libnet._records import EndpointRecord, NetworkRecord, new_id
 from libnet._state import RecordCache, State
 from libnet.driverapi import Driver, InterfaceInfo, IPAMData
-from libnet.errors import EndpointNotFoundError, LibnetError, SandboxNotFoundError
+from libnet.errors import (
+    EndpointNotFoundError,
+    LibnetError,
+    OSLayerError,
+    SandboxNotFoundError,
+)
 from libnet.ipam import Ipam, bind_ipam
-from libnet.osl import NETNS_DIR, OSLayerError, delete_namespace
 from libnet.registry import Registered
 from libnet.store import ALL, Held, KVOps, Store, this_process
 
@@ -574,6 +578,8 @@ class Runtime:
                 self.drivers.forget_network(nid)
                 driver.delete_network(nid)
         elif kind == "namespace":
+            from libnet.osl import NETNS_DIR, delete_namespace
+
             (name,) = args
             if not any(sbox.key and sbox.key.endswith("/" + name) for sbox in st.sandboxes()):
                 with contextlib.suppress(OSLayerError):

@@ -1,34 +1,39 @@
 """The controller's side of real sandboxes: joins programmed through the OS layer, and the
 check of a joined interface (any driver: the driver names the interface, the OS layer
-moves it). Reconciliation's repairs are in :mod:`libnet.reconcile`."""
+moves it). Reconciliation's repairs are in :mod:`libnet.reconcile`.
+
+The OS layer is imported only when a sandbox with a namespace is touched.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from libnet._operation import Operation
 from libnet._records import EndpointRecord
 from libnet._state import State
 from libnet.driverapi import InterfaceInfo, StaticRoute
-from libnet.osl import (
-    NAMESPACE_PREFIX,
-    InterfaceSpec,
-    Namespace,
-)
+
+if TYPE_CHECKING:
+    from libnet.osl import InterfaceSpec
 
 log = logging.getLogger("libnet")
 
 
 def namespace_name(owner: str, sandbox_id: str) -> str:
     """The name under /run/netns of the namespace libnet creates for a sandbox."""
+    from libnet.osl import NAMESPACE_PREFIX
+
     return f"{NAMESPACE_PREFIX}{owner}-{sandbox_id[:12]}"
 
 
 def interface_spec(
     join: dict[str, Any], iface: InterfaceInfo | None, mtu: int | None, dst_name: str | None
 ) -> InterfaceSpec:
+    from libnet.osl import InterfaceSpec
+
     iface = iface or InterfaceInfo()
     disabled = bool(join.get("disable_gateway_service"))
     return InterfaceSpec(
@@ -56,6 +61,8 @@ def plumb(
     The undo (moving it back) is registered first: it undoes a plumbing that stopped
     half way too.
     """
+    from libnet.osl import Namespace
+
     ns = Namespace(key)
     spec = interface_spec(join, iface, mtu, join.get("dst_name"))
     progress: dict[str, str] = {}  # plumb records the name it chose before it moves
@@ -80,6 +87,8 @@ def unplumb(
     endpoints still in the sandbox, in join order) with a gateway gets it, as libnetwork
     moves the gateway to another endpoint.
     """
+    from libnet.osl import Namespace
+
     name = join["interface"]
     spec = interface_spec(join, iface, mtu, name)
     ns = Namespace(key)
@@ -119,6 +128,8 @@ def sandbox_problems(st: State, ep: EndpointRecord) -> list[str]:
         return [f"its sandbox {ep.sandbox_id[:12]} is not stored"]
     if not sbox.key:
         return []
+    from libnet.osl import Namespace
+
     ns = Namespace(sbox.key)
     if not ns.exists():
         return [f"the namespace {sbox.key} of sandbox {sbox.id[:12]} is gone"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import sys
@@ -43,15 +42,13 @@ from libnet.errors import (
 from libnet.ipam import BUILTIN_IPAM_DRIVERS, IpamRegistry, defer_builtin_ipam_drivers
 from libnet.ipam.remote import IpamPlugins
 from libnet.network import Network
-from libnet.osl import check_key, create_namespace, delete_namespace
-from libnet.reconcile import Report, networks_without_agent, reconcile
 from libnet.registry import DriverInfo, DriverOrigin, DriverRegistry, Registered
 from libnet.sandbox import Sandbox
-from libnet.store import MemoryStore, ScopedStore, SqliteStore, Store
-from libnet.store.hostid import check_host_id, host_id
+from libnet.store import MemoryStore, Store
 
 if TYPE_CHECKING:
     from libnet.agent import Agent
+    from libnet.reconcile import Report
 
 __all__ = ["BUILTIN_DRIVERS", "Controller"]
 
@@ -111,8 +108,17 @@ def _global_store(value: Store | str | None) -> Store | None:
     return EtcdStore(value)
 
 
+def _sqlite_store(state_dir: Path) -> Store:
+    """The SQLite store of a state directory (SQLite imported only now)."""
+    from libnet.store.sqlite import SqliteStore
+
+    return SqliteStore(state_dir)
+
+
 def _host_id(value: str | None, state_dir: str | os.PathLike[str] | None) -> str:
     """The host ID given (checked), else the state directory's, else a random one."""
+    from libnet.store.hostid import check_host_id, host_id
+
     if value is not None:
         return check_host_id(value)
     if state_dir is not None:
@@ -208,7 +214,7 @@ class Controller:
         """Names this state in the marks of the kernel objects it owns (see reconcile)."""
         self.global_store = _global_store(global_store)
         """The store shared with other hosts (global-scope networks), or None."""
-        self._host_id = host_id if host_id is None else check_host_id(host_id)
+        self._host_id = host_id if host_id is None else _host_id(host_id, None)
         self._state_path = state_path
         hid = self.host_id if self.global_store is not None else None
         if sys.platform == "linux":
@@ -248,10 +254,12 @@ class Controller:
         if plugins == "eager":
             self._remote.load_all()
         if store is None:
-            store = SqliteStore(Path(state_dir)) if state_dir is not None else MemoryStore()
+            store = _sqlite_store(Path(state_dir)) if state_dir is not None else MemoryStore()
         self.local_store = store
         """The store of this host's own state (local networks, sandboxes, intents)."""
         if self.global_store is not None:
+            from libnet.store.scoped import ScopedStore
+
             store = ScopedStore(store, self.global_store)
         self._store = store
         self.state_dir = None if state_dir is None else Path(state_dir)
@@ -577,6 +585,8 @@ class Controller:
                 raise InvalidOptionError(f"sandbox key {key!r} must be a non-empty path")
             # Stored absolute, so the key means the same from any working directory.
             key = os.path.abspath(key)
+            from libnet.osl import check_key
+
             check_key(key)
 
         def unique(st: State) -> None:
@@ -596,6 +606,8 @@ class Controller:
             check=unique,
         ) as op:
             if create:
+                from libnet.osl import create_namespace, delete_namespace
+
                 op.intend(["namespace", namespace_name(self.owner, sandbox.id)])
                 sandbox.key = create_namespace(namespace_name(self.owner, sandbox.id))
                 sandbox.owns_key = True
@@ -612,6 +624,8 @@ class Controller:
         on this host while its agent is not registered are a finding repair cannot fix
         (see :meth:`networks_without_agent`).
         """
+        from libnet.reconcile import reconcile
+
         return reconcile(self._rt, repair, self.global_store)
 
     def networks_without_agent(self) -> list[str]:
@@ -619,6 +633,8 @@ class Controller:
         it (``libnet agent`` or :meth:`agent`: its node record in the global store is
         absent, its lease revoked or expired); ``[]`` when the agent runs or none is needed.
         Their peers on other hosts are not programmed meanwhile."""
+        from libnet.reconcile import networks_without_agent
+
         return networks_without_agent(self._rt.read(), self.global_store, self._rt.host)
 
     def sandboxes(self) -> list[Sandbox]:
@@ -655,6 +671,8 @@ def _owner(path: str | os.PathLike[str] | None) -> str:
     every process using it), else random (the state lives and dies with this controller)."""
     if path is None:
         return os.urandom(6).hex()
+    import hashlib
+
     return hashlib.sha256(os.fsencode(os.path.realpath(path))).hexdigest()[:12]
 
 

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 from libnet import _sandboxes, labels
 from libnet._addressing import allocate_endpoint, ipam_summary, random_mac
 from libnet._calls import call_driver
-from libnet._publish import check_clashes, made_bindings, publish_options
 from libnet._records import (
     EndpointRecord,
     NetworkRecord,
@@ -43,10 +42,9 @@ from libnet.errors import (
     UnknownDriverError,
 )
 from libnet.ipam import MAC_ADDRESS_OPTION
-from libnet.portmap import PortBinding, from_wire
-from libnet.reconcile import network_status
 
 if TYPE_CHECKING:
+    from libnet.portmap import PortBinding
     from libnet.sandbox import Sandbox
 
 __all__ = ["Endpoint", "Network"]
@@ -307,7 +305,7 @@ class Network:
             "driver": net.type,
             "scope": net.scope,
             "status": "ok" if self._rt.drivers.networks.available(net.type) else "unavailable",
-            "kernel": network_status(self._rt.drivers, net, st),
+            "kernel": _kernel_status(self._rt, net, st),
             "created": net.created,
             "internal": net.internal,
             "enable_ipv6": net.enable_ipv6,
@@ -372,6 +370,8 @@ class Endpoint:
         ``ifname`` names the interface in the sandbox, whatever the driver asks for (a CNI
         runtime's ``CNI_IFNAME``); else the driver's ``dst_name``, else its prefix and a number.
         """
+        from libnet._publish import publish_options
+
         opts = publish_options(check_mapping("join options", options), publish)
         if ifname is not None:
             check_ifname(ifname)
@@ -383,6 +383,8 @@ class Endpoint:
     def _join(
         self, op: Op, sandbox_id: str, opts: dict[str, Any], ifname: str | None = None
     ) -> None:
+        from libnet._publish import check_clashes, made_bindings
+
         st = op.state
         net = st.network(self.network.id, shared=True)
         ep = st.endpoint(net, self.id)
@@ -555,7 +557,16 @@ def _what(net: NetworkRecord, ep: EndpointRecord) -> str:
     return f"endpoint {ep.name!r} on network {net.name!r}"
 
 
+def _kernel_status(rt: Runtime, net: NetworkRecord, st: State) -> dict[str, Any]:
+    """The ``kernel`` field of :meth:`Network.to_dict` (reconciliation imported only now)."""
+    from libnet.reconcile import network_status
+
+    return network_status(rt.drivers, net, st)
+
+
 def _info(ep: EndpointRecord) -> dict[str, Any]:
+    from libnet.portmap import from_wire
+
     join = ep.join or {}
     return {
         "id": ep.id,

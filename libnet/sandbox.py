@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from libnet._records import SandboxRecord
 from libnet._runtime import network_lock, sandbox_lock
 from libnet._state import State
+from libnet.errors import OSLayerError
 from libnet.network import Endpoint, Network
-from libnet.osl import OSLayerError, delete_namespace
 
 if TYPE_CHECKING:
     from libnet._runtime import Runtime
@@ -104,6 +104,8 @@ class Sandbox:
 
 
 def _delete_namespace(key: str) -> None:
+    from libnet.osl import delete_namespace
+
     try:
         delete_namespace(key)
     except OSLayerError as exc:

@@ -254,6 +254,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("libnet.store.lock",),
     ("libnet._resolver", "libnet.registry"),
     ("libnet._calls",),
+    ("libnet._checks",),
     (
         "libnet.driverapi",
         "libnet._contract",
@@ -262,7 +263,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "libnet.labels",
         "libnet.portmap",
     ),
-    ("libnet", "libnet._version"),
+    ("libnet", "libnet._lazy", "libnet._version"),
 )
 """ARCHITECTURE.md's layer list, top first: a module belongs to the longest prefix named."""
 

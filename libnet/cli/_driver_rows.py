@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from libnet.cli._format import distribution_cell
 from libnet.cli._listing import Listing
-from libnet.registry import DriverInfo
+
+if TYPE_CHECKING:
+    from libnet.registry import DriverInfo
 
 DRIVER_FILTERS = ["name", "source", "status", "scope"]
 """The ``--filter`` keys of a driver listing."""

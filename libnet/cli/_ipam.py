@@ -21,7 +21,6 @@ from libnet.cli._format import distribution_cell, print_failures, print_json, pr
 from libnet.cli._listing import add_format
 from libnet.errors import InvalidAddressError, InvalidPoolError
 from libnet.ipam import IpamCapability
-from libnet.ipam._config import parse_subnet
 
 Subnet = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -181,6 +180,8 @@ def pool_configs(
     address may be used (not the network address, say) is the controller's check.
     Raises InvalidPoolError or InvalidAddressError.
     """
+    from libnet.ipam._config import parse_subnet  # network create only
+
     if len(ip_ranges) > len(subnets) or len(gateways) > len(subnets):
         raise InvalidPoolError(
             f"every --ip-range and --gateway needs a --subnet it belongs to: got "

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from libnet._checks import path_list
 from libnet.errors import (
-    InvalidOptionError,
     PluginNotFoundError,
     PluginSpecError,
 )
@@ -272,9 +272,7 @@ class PluginDirs:
             dirs = [d for d in env[PLUGIN_DIRS_ENV].split(":") if d]
         if dirs is None:
             return cls()
-        if isinstance(dirs, (str, os.PathLike)):
-            raise InvalidOptionError("plugin_dirs must be a list of directories, not one path")
-        paths = tuple(Path(d) for d in dirs)
+        paths = tuple(Path(d) for d in path_list(dirs, "plugin_dirs"))
         return cls(paths, paths)
 
     @property

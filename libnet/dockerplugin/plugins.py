@@ -24,10 +24,10 @@ import threading
 from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
+from libnet._checks import positive_seconds
 from libnet.dockerplugin.discovery import PluginAddress, PluginDirs
 from libnet.errors import (
     DriverRegistrationError,
-    InvalidOptionError,
     LibnetError,
     PluginCallError,
     PluginError,
@@ -89,12 +89,6 @@ def __getattr__(name: str) -> Any:
 _DEFAULT_TIMEOUT = 30.0
 
 
-def _check_timeout(value: object, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise InvalidOptionError(f"{what} must be a positive number of seconds, not {value!r}")
-    return float(value)
-
-
 class DockerPlugins:
     """Finds, activates and registers Docker network plugins for one controller.
 
@@ -115,11 +109,11 @@ class DockerPlugins:
     ) -> None:
         self._registry = registry
         self.dirs = dirs if dirs is not None else PluginDirs.resolve()
-        self.timeout = _check_timeout(
+        self.timeout = positive_seconds(
             _DEFAULT_TIMEOUT if timeout is None else timeout, "plugin_timeout"
         )
         self.timeouts = {
-            str(k): _check_timeout(v, f"plugin_timeouts[{k!r}]")
+            str(k): positive_seconds(v, f"plugin_timeouts[{k!r}]")
             for k, v in (timeouts or {}).items()
         }
         self.on_lost_state = on_lost_state

@@ -6,12 +6,12 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from libnet.ipam._api import DEFAULT_IPAM, NULL_IPAM, Ipam, IpamCallback, IpamCapability
-from libnet.ipam._config import PoolSpec
 from libnet.ipam._registry import IpamRegistry
-from libnet.store import Store
 
 if TYPE_CHECKING:
+    from libnet.ipam._config import PoolSpec
     from libnet.ipam.default import DefaultIpam, PoolSpecLike
+    from libnet.store import Store
 
 __all__ = ["BUILTIN_IPAM_DRIVERS", "defer_builtin_ipam_drivers", "register_builtin_ipam_drivers"]
 
@@ -45,8 +45,7 @@ def defer_builtin_ipam_drivers(
 ) -> None:
     """Register ``default`` and ``null`` in ``registry``, each made (and its module
     imported) at its first use; the pools are checked now."""
-    local = None if local_pools is None else PoolSpec.many(local_pools)
-    global_ = None if global_pools is None else PoolSpec.many(global_pools)
+    local, global_ = _checked(local_pools), _checked(global_pools)
 
     def default() -> Ipam:
         from libnet.ipam.default import DefaultIpam
@@ -60,3 +59,12 @@ def defer_builtin_ipam_drivers(
 
     registry.add_builtin(DEFAULT_IPAM, default, IpamCapability())
     registry.add_builtin(NULL_IPAM, null, IpamCapability())
+
+
+def _checked(pools: Iterable[PoolSpecLike] | None) -> tuple[PoolSpec, ...] | None:
+    """The pools given, checked (their module imported only then); None if none given."""
+    if pools is None:
+        return None
+    from libnet.ipam._config import PoolSpec
+
+    return PoolSpec.many(pools)

@@ -33,7 +33,7 @@ import ipaddress
 import itertools
 import json
 import os
-import socket
+from _socket import AF_INET, AF_INET6, inet_ntop, inet_pton  # socket's C part: lighter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -77,9 +77,6 @@ _SPACES = (LOCAL_DEFAULT, GLOBAL_DEFAULT)
 _ULA_PREFIX = 48
 _ULA_SIZE = 64
 _ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
-_inet_pton = socket.inet_pton
-_inet_ntop = socket.inet_ntop
-_AF_INET = socket.AF_INET
 _urandom = os.urandom
 
 PoolSpecLike = PoolSpec | Mapping[str, Any] | tuple[str, int]
@@ -179,16 +176,16 @@ class _Pool:
         value = self.base + offset
         if self.v6:
             return str(ipaddress.IPv6Address(value)) + self.suffix
-        return _inet_ntop(_AF_INET, value.to_bytes(4, "big")) + self.suffix
+        return inet_ntop(AF_INET, value.to_bytes(4, "big")) + self.suffix
 
     def offset(self, text: object, what: str) -> int:
         """The offset of address ``text`` (bare or with a prefix length) in this pool."""
-        family = socket.AF_INET6 if self.v6 else _AF_INET
+        family = AF_INET6 if self.v6 else AF_INET
         bare = text
         if isinstance(text, str) and text.endswith(self.suffix):
             bare = text[: -len(self.suffix)]
         try:
-            packed = _inet_pton(family, bare)  # type: ignore[arg-type]
+            packed = inet_pton(family, bare)  # type: ignore[arg-type]
         except (OSError, TypeError, ValueError):
             packed = self._parse_slow(text, what)
         offset = int.from_bytes(packed, "big") - self.base

@@ -7,11 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from libnet._resolver import _Drivers
-from libnet.dockerplugin.plugins import DockerPlugins
 from libnet.drivers.remote.entrypoints import PluginFilter, PluginLoader
 from libnet.drivers.remote.group import PluginGroup
 from libnet.drivers.remote.index import Installed
-from libnet.drivers.remote.sources import DockerIpams
+from libnet.drivers.remote.sources import DockerIpams, DockerSource
 from libnet.ipam._api import Ipam, IpamCapability
 from libnet.registry import DriverRegistry
 
@@ -34,7 +33,7 @@ class IpamPlugins(_Drivers[Ipam, IpamCapability]):
         plugin_filter: PluginFilter,
         strict: bool,
         enabled: bool = True,
-        docker: DockerPlugins | None = None,
+        docker: DockerSource | None = None,
         installed: Installed | None = None,
     ) -> None:
         self.entry_points = PluginGroup(

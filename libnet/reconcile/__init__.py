@@ -27,7 +27,6 @@ from __future__ import annotations
 from libnet._runtime import Runtime
 from libnet.driverapi import KernelObjects, Orphan, StoredNetwork, kernel_objects
 from libnet.reconcile._agent import agent_warning, check_agent, networks_without_agent
-from libnet.reconcile._namespaces import reconcile_sandboxes
 from libnet.reconcile._networks import network_status, reconcile_networks, stored_network
 from libnet.reconcile._report import Finding, Report
 from libnet.store import Store
@@ -50,6 +49,9 @@ __all__ = [
 def reconcile(runtime: Runtime, repair: bool, global_store: Store | None = None) -> Report:
     """Check (and with ``repair``, fix) the kernel against the store; see the module doc.
     ``global_store`` is where this host's agent registers (its absence is a finding)."""
+    # Imported only now: network_status (``libnet network ls``) needs no OS layer.
+    from libnet.reconcile._namespaces import reconcile_sandboxes
+
     report = Report()
     with runtime.operation("reconciliation", exclusive=True) as op:
         recreated = reconcile_networks(op.drivers, op.state, repair, report)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from libnet._state import State
 from libnet.errors import LibnetError
-from libnet.nodes import registered_node
 from libnet.reconcile._report import Finding, Report
 from libnet.store import Store
 
@@ -39,7 +38,12 @@ def networks_without_agent(st: State, global_store: Store | None, host: str | No
     if global_store is None or host is None:
         return []
     names = _networks_here(st, host)
-    if not names or registered_node(global_store, host) is not None:
+    if not names:
+        return names
+    # Imported only now: node discovery brings the OS layer, which `network ls` does without.
+    from libnet.nodes import registered_node
+
+    if registered_node(global_store, host) is not None:
         return []
     return names
 

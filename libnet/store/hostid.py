@@ -13,7 +13,6 @@ import contextlib
 import os
 import re
 import threading
-import uuid
 from pathlib import Path
 
 from libnet.errors import InvalidOptionError, StoreCorruptError, StoreError
@@ -57,6 +56,8 @@ def host_id(state_dir: str | os.PathLike[str]) -> str:
 
 
 def _create(directory: Path, path: Path) -> None:
+    import uuid  # only to make an ID: reading one is cheaper without it
+
     fresh = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.new")
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)

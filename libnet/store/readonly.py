@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -155,7 +154,9 @@ def _copy(path: Path) -> list[KVPair] | None:
             return _rows(conn, path)
         finally:
             conn.close()
-    with tempfile.NamedTemporaryFile(prefix="libnet-state-", suffix=".db") as copy:  # 3.10
+    import tempfile  # Python 3.10 only: not imported by every read
+
+    with tempfile.NamedTemporaryFile(prefix="libnet-state-", suffix=".db") as copy:
         copy.write(first)
         copy.flush()
         return _read(_uri(Path(copy.name), "ro"), path)

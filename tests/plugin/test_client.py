@@ -320,7 +320,7 @@ def test_a_stale_socket_is_retried_within_the_budget_then_fails(
     with pytest.raises(UnknownDriverError, match="does not accept connections"):
         c.new_network("dead", "n1")
     elapsed = time.perf_counter() - started
-    client = c._remote.docker.plugins()["dead"].client
+    client = c._remote.docker.get().plugins()["dead"].client
     print(f"\ngave up after {client.connect_attempts} attempts in {elapsed:.2f} s")
     assert client.connect_attempts > 1
 

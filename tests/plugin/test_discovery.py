@@ -243,7 +243,7 @@ def test_an_absent_plugin_is_never_contacted_and_fails_at_once(
         c.new_network("nosuch", "n")
     elapsed = time.perf_counter() - started
     print(f"\nunknown network type failed in {elapsed * 1000:.2f} ms (Docker: ~17 s)")
-    assert c._remote.docker.plugins() == {}  # no client made: zero connection attempts
+    assert c._remote.docker.get().plugins() == {}  # no client made: zero connection attempts
 
 
 def test_plugin_lookup_is_off_with_an_empty_list_or_plugins_off(

@@ -6,11 +6,12 @@ discovery index, :mod:`~libnet.drivers.remote.index`), sorts them and applies th
 deny-lists, all without importing anything. Two distributions advertising one name are a
 conflict: neither serves it until an allow- or deny-list entry picks one. Loading
 (:class:`PluginLoader`) first checks the distribution's ``Requires-Dist`` on libnet against
-the running version, then imports one plugin on demand, registers it with a pluggy
-``PluginManager`` built on :mod:`libnet.hookspecs`, and runs its init hook with a callback
-scoped to that plugin. A plugin that fails at any step is unregistered, undone and recorded
-as a :class:`PluginFailure`; nothing else is affected. Whatever a plugin prints while libnet
-runs its code goes to stderr (:func:`libnet._output.plugin_code`).
+the running version (:mod:`~libnet.drivers.remote.requires`), then imports one plugin on
+demand, registers it with a pluggy ``PluginManager`` built on :mod:`libnet.hookspecs`, and
+runs its init hook with a callback scoped to that plugin. A plugin that fails at any step
+is unregistered, undone and recorded as a :class:`PluginFailure`; nothing else is
+affected. Whatever a plugin prints while libnet runs its code goes to stderr
+(:func:`libnet._output.plugin_code`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     import pluggy
 
 from libnet._output import plugin_code
-from libnet._version import __version__
 from libnet.drivers.remote.index import Installed
 from libnet.drivers.remote.index import installed as installed_now
 from libnet.drivers.remote.installed import load_target, normalize_dist_name
@@ -42,7 +42,6 @@ __all__ = [
     "PluginSpec",
     "discover",
     "normalize_dist_name",
-    "version_mismatch",
 ]
 
 log = logging.getLogger("libnet.plugins")
@@ -184,35 +183,6 @@ def _conflict(kind: str, name: str, others: list[PluginSpec]) -> str:
         f"with an allow-list (LIBNET_PLUGINS / plugins_allow) or a deny-list entry "
         f"(LIBNET_DISABLE_PLUGINS / plugins_deny), such as LIBNET_DISABLE_PLUGINS={example}"
     )
-
-
-_OPERATOR_ORDER = ("===", "==", "~=", ">=", ">", "!=", "<=", "<")
-"""Specifiers in a message: lower bounds before upper ones (``libnet>=2,<3``)."""
-
-
-def version_mismatch(spec: PluginSpec, running: str = __version__) -> str | None:
-    """Why ``spec``'s distribution cannot run with libnet ``running``, or None if it can.
-
-    Requirements with an environment marker count only where the marker holds (an extra's
-    requirement never does).
-    """
-    if not spec.requires:
-        return None
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    for text in spec.requires:
-        try:
-            req = Requirement(text)
-        except InvalidRequirement as exc:
-            return f"its Requires-Dist {text!r} is not a valid requirement ({exc})"
-        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
-            continue
-        if not req.specifier.contains(running, prereleases=True):
-            wanted = sorted(
-                req.specifier, key=lambda s: (_OPERATOR_ORDER.index(s.operator), str(s))
-            )
-            return f"requires libnet{','.join(map(str, wanted))}; this is {running}"
-    return None
 
 
 class _ScopedCallback:
@@ -420,7 +390,9 @@ class PluginLoader:
             for s in (*self._disabled, *(f.spec for f in self._conflicts))
             if s.dist_key == spec.dist_key
         )
-        mismatch = version_mismatch(spec)
+        from libnet.drivers.remote.requires import version_mismatch  # at the first load
+
+        mismatch = version_mismatch(spec.requires)
         if mismatch is not None:
             for s in group:
                 self._fail(PluginFailure(s, "version check", mismatch))

@@ -20,11 +20,11 @@ two processes writing at once leave one complete file. ``LIBNET_NO_INDEX=1`` tur
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import sys
 import time
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +33,6 @@ from typing import Any
 from libnet.drivers.remote.installed import (
     InstalledEntryPoint,
     Scan,
-    Stamp,
     other_finders,
     scan,
     scan_with_importlib,
@@ -117,7 +116,9 @@ def _key() -> dict[str, Any]:
 def index_file(key: Mapping[str, Any] | None = None) -> Path:
     """The index file for ``key`` (this interpreter and ``sys.path`` by default)."""
     blob = json.dumps(_key() if key is None else key, sort_keys=True).encode()
-    return cache_dir() / f"discovery-{hashlib.sha256(blob).hexdigest()[:24]}.json"
+    # The file holds its key, checked at every read: a clash of names costs a scan, never
+    # a wrong answer, so a checksum (no hashlib, whose import costs more) names it.
+    return cache_dir() / f"discovery-{zlib.crc32(blob):08x}{zlib.adler32(blob):08x}.json"
 
 
 def installed(*, refresh: bool = False) -> Installed:
@@ -152,12 +153,12 @@ def _load(file: Path, key: Mapping[str, Any]) -> tuple[InstalledEntryPoint, ...]
             data = json.loads(f.read())
         if data["key"] != key:
             return None
-        started = int(data["scanned_at"])
+        racy = int(data["scanned_at"]) - RACY_NS
         for path, recorded in [*data["paths"], *data["files"]]:
-            now = _as_stamp(recorded)
-            if now is not None and now[3] >= started - RACY_NS:
+            now = stamp(path)  # compared as JSON gives it back: a list, or None
+            if (None if now is None else list(now)) != recorded:
                 return None
-            if stamp(path) != now:
+            if now is not None and now[3] >= racy:
                 return None
         return tuple(
             InstalledEntryPoint(g, n, v, d, ver, tuple(req))
@@ -165,13 +166,6 @@ def _load(file: Path, key: Mapping[str, Any]) -> tuple[InstalledEntryPoint, ...]
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
-
-
-def _as_stamp(value: Any) -> Stamp:
-    if value is None:
-        return None
-    mode, ino, dev, mtime, size = (int(v) for v in value)
-    return (mode, ino, dev, mtime, size)
 
 
 def _save(file: Path, key: Mapping[str, Any], started: int, result: Scan) -> None:
@@ -191,7 +185,7 @@ def _save(file: Path, key: Mapping[str, Any], started: int, result: Scan) -> Non
         file.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         with os.fdopen(fd, "w") as f:
-            json.dump(data, f, separators=(",", ":"))
+            f.write(json.dumps(data, separators=(",", ":")))  # dump() encodes in Python
         os.replace(tmp, file)
         _prune(file)
     except OSError:

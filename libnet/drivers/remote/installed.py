@@ -39,9 +39,12 @@ GROUP_PREFIX = "libnet."
 """Every entry-point group of libnet starts so: ``libnet.drivers``, ``libnet.ipam``, ..."""
 
 
+_SEPARATORS = re.compile(r"[-_.]+")
+
+
 def normalize_dist_name(name: str) -> str:
     """Normalise a distribution name as PEP 503 does (``My_Pkg`` -> ``my-pkg``)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+    return _SEPARATORS.sub("-", name).lower()
 
 
 @dataclass(frozen=True)
@@ -82,12 +85,13 @@ class Scan:
     """The metadata folders and files read for the entry points found, with their stamps."""
 
 
-_TARGET = re.compile(r"(?P<module>[\w.]+)\s*(?::\s*(?P<attr>[\w.]+)\s*)?(?:\[.*\]\s*)?$")
+_TARGET = r"(?P<module>[\w.]+)\s*(?::\s*(?P<attr>[\w.]+)\s*)?(?:\[.*\]\s*)?$"
+"""An entry point's target (compiled at the first load, not at every start)."""
 
 
 def load_target(value: str) -> object:
     """Import what an entry point's ``value`` (``module`` or ``module:attr.attr``) names."""
-    match = _TARGET.match(value)
+    match = re.match(_TARGET, value)
     if match is None:
         raise ValueError(f"entry point target {value!r} is not 'module' or 'module:attribute'")
     import importlib

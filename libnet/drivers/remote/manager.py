@@ -4,7 +4,7 @@
 among the ``libnet.drivers`` entry points (a :class:`~libnet.drivers.remote.group.PluginGroup`
 registering each driver a plugin offers wrapped in a
 :class:`~libnet.drivers.remote.proxy.RemoteDriver`), then among Docker plugins
-(:class:`~libnet.dockerplugin.plugins.DockerPlugins`).
+(:class:`~libnet.dockerplugin.plugins.DockerPlugins`, made when one is first looked for).
 """
 
 from __future__ import annotations
@@ -14,14 +14,12 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from libnet._resolver import _Drivers
-from libnet.dockerplugin.discovery import PluginDirs
-from libnet.dockerplugin.plugins import DockerPlugins
 from libnet.driverapi import Capability, Driver
 from libnet.drivers.remote.entrypoints import PluginFilter, PluginLoader
 from libnet.drivers.remote.group import PluginGroup
 from libnet.drivers.remote.index import Installed
 from libnet.drivers.remote.proxy import RemoteDriver
-from libnet.drivers.remote.sources import DockerDrivers
+from libnet.drivers.remote.sources import DockerDrivers, DockerSource
 from libnet.registry import DriverRegistry
 
 if TYPE_CHECKING:
@@ -50,12 +48,13 @@ class RemoteManager(_Drivers[Driver, Capability]):
         on_lost_state: LostStateFn | None = None,
         installed: Installed | None = None,
     ) -> None:
-        self.docker = DockerPlugins(
+        self.docker = DockerSource(
             registry,
-            dirs=PluginDirs.resolve(plugin_dirs) if enabled else PluginDirs((), ()),
+            dirs=plugin_dirs,
             timeout=plugin_timeout,
             timeouts=plugin_timeouts,
             on_lost_state=on_lost_state,
+            enabled=enabled,
         )
         self.entry_points = PluginGroup(
             registry,

@@ -1,8 +1,9 @@
 """libnet-macvlan: an example libnet driver plugin that gives endpoints macvlan links.
 
 Installing the distribution makes the ``macvlan`` network type available to every
-:class:`libnet.Controller`; the plugin module (and pyroute2) is imported the first time a
-``macvlan`` network is used.
+:class:`libnet.Controller`; the plugin module is imported the first time a ``macvlan``
+network is used (or ``libnet drivers`` lists it), pyroute2 when the driver first talks to the
+kernel.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""MacvlanDriver: one macvlan link per endpoint on a host interface, through pyroute2."""
+"""MacvlanDriver: one macvlan link per endpoint on a host interface, through pyroute2.
+
+pyroute2 is imported when the driver first talks to the kernel, not with the module: a
+host that loads every plugin (``libnet drivers``) does not pay for it.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import libnet
 import libnet.labels
@@ -24,8 +28,9 @@ from libnet.errors import (
     NetworkExistsError,
     NetworkNotFoundError,
 )
-from pyroute2 import IPRoute
-from pyroute2.netlink.exceptions import NetlinkError
+
+if TYPE_CHECKING:
+    from pyroute2 import IPRoute
 
 __all__ = ["MODES", "NETWORK_OPTIONS", "MacvlanDriver", "link_name"]
 
@@ -90,6 +95,8 @@ class MacvlanDriver(libnet.Driver):
     @contextmanager
     def _ipr(self) -> Iterator[IPRoute]:
         """A netlink socket in the configured namespace, which must already exist."""
+        from pyroute2 import IPRoute
+
         if self._netns is None:
             ipr = IPRoute(groups=0)
         else:
@@ -204,6 +211,8 @@ class MacvlanDriver(libnet.Driver):
             _apply_mac_option(iface, options)
             name = link_name(eid)
             with self._ipr() as ipr:
+                from pyroute2.netlink.exceptions import NetlinkError
+
                 self._add_link(ipr, net, name, iface.mac_address)
                 try:
                     if iface.mac_address is None:
@@ -241,6 +250,8 @@ class MacvlanDriver(libnet.Driver):
             net.endpoints[eid] = _Endpoint(name, restored=True)
 
     def _add_link(self, ipr: IPRoute, net: _Network, name: str, mac: str | None) -> None:
+        from pyroute2.netlink.exceptions import NetlinkError
+
         parent_index = self._parent_index(ipr, net.parent)
         extra = {"address": mac} if mac else {}
         try:
@@ -390,6 +401,8 @@ def _apply_mac_option(iface: libnet.InterfaceInfo, options: Mapping[str, Any]) -
 
 def _find_link(ipr: IPRoute, name: str) -> dict[str, Any] | None:
     """The kernel's view of link ``name``, or None if there is none."""
+    from pyroute2.netlink.exceptions import NetlinkError
+
     links = ipr.get_links(ifname=name)
     if not links:
         return None
@@ -420,6 +433,8 @@ def _read_link(ipr: IPRoute, name: str) -> dict[str, Any]:
 
 def _delete_link(ipr: IPRoute, name: str) -> bool:
     """Delete link ``name``; False if it did not exist."""
+    from pyroute2.netlink.exceptions import NetlinkError
+
     try:
         ipr.link("del", ifname=name)
     except NetlinkError as exc:
