@@ -78,7 +78,7 @@ def _cni_driver(results_dir: Path | None) -> Driver:
 
 
 def _overlay_driver(
-    owner: str, store: Store | None, host: str | None, advertise: str | None
+    owner: str, store: Store | None, host: str | None, advertise: str | None, port: int | None
 ) -> Driver:
     """The built-in ``overlay`` driver (its module, and pyroute2, imported only now); its
     VTEP is this host's advertise address when there is a global store."""
@@ -89,7 +89,30 @@ def _overlay_driver(
         from libnet.nodes import advertise_address
 
         vtep = advertise_address(advertise)
-    return OverlayDriver(owner, store=store, host=host, vtep=vtep)
+    if port is None:
+        return OverlayDriver(owner, store=store, host=host, vtep=vtep)
+    return OverlayDriver(owner, store=store, host=host, vtep=vtep, port=port)
+
+
+VXLAN_PORT_SETTING = "driver_config={'overlay': {'vxlan_port': N}}, or LIBNET_VXLAN_PORT"
+
+
+def _vxlan_port(config: Mapping[str, Mapping[str, Any]]) -> int | None:
+    """The overlay's VXLAN UDP port as configured (the same on every host), else None."""
+    value: Any = config.get("overlay", {}).get("vxlan_port")
+    if value is None:
+        value = os.environ.get("LIBNET_VXLAN_PORT", "").strip() or None
+    if value is None:
+        return None
+    try:
+        port = int(value)
+    except (TypeError, ValueError):
+        port = 0
+    if isinstance(value, bool) or not 1 <= port <= 65535:
+        raise InvalidOptionError(
+            f"overlay VXLAN port {value!r} must be a number from 1 to 65535 ({VXLAN_PORT_SETTING})"
+        )
+    return port
 
 
 GLOBAL_STORE_SETTING = "global_store= (libnet --global-store URL, or LIBNET_GLOBAL_STORE)"
@@ -219,13 +242,14 @@ class Controller:
         hid = self.host_id if self.global_store is not None else None
         if sys.platform == "linux":
             owner, gstore = self.owner, self.global_store
+            port = _vxlan_port(driver_configs)
             self._advertise_addr = advertise_addr
             self._registry.add_builtin(
                 "bridge", lambda: _bridge_driver(owner), Capability(Scope.LOCAL)
             )
             self._registry.add_builtin(
                 "overlay",
-                lambda: _overlay_driver(owner, gstore, hid, advertise_addr),
+                lambda: _overlay_driver(owner, gstore, hid, advertise_addr, port),
                 Capability(Scope.GLOBAL, Scope.GLOBAL),
             )
             cni_dir = None if state_path is None else Path(state_path) / "cni"

@@ -7,6 +7,7 @@ the second gets an error naming the first state's owner mark, and is left as it 
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -69,3 +70,29 @@ def test_a_foreign_vxlan_device_with_the_vni_is_named() -> None:
         with pytest.raises(KernelError, match="the VXLAN device 'vxother' has that VNI"):
             network.create_endpoint("e1")
         assert snapshot() == kernel
+
+
+@pytest.mark.parametrize("how", ["driver_config", "environment"])
+def test_the_configured_vxlan_port_is_the_devices_udp_port(
+    how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _underlay_here(VTEP)
+    config = {}
+    if how == "driver_config":
+        config = {"overlay": {"vxlan_port": 4790}}
+    else:
+        monkeypatch.setenv("LIBNET_VXLAN_PORT", "4790")
+    with libnet.Controller(
+        global_store=MemoryStore(), advertise_addr=VTEP, driver_config=config
+    ) as c:
+        network = c.new_network("overlay", "ov1", ipam=IPAM)
+        network.create_endpoint("e1")
+        shown = subprocess.run(
+            ["ip", "-d", "-j", "link", "show", "type", "vxlan"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        ports = [link["linkinfo"]["info_data"]["port"] for link in json.loads(shown)]
+        assert ports == [4790]
+        network.delete(endpoints=True)
