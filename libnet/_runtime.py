@@ -497,14 +497,29 @@ class Runtime:
         self, locks: LockSpec | None, exclusive: bool, recheck: bool
     ) -> tuple[Held, dict[str, bool], Journal]:
         """Take the locks ``locks`` asks for, again with more if the answer grew; the
-        journal for the operation holds what the check made under the locks read."""
+        journal for the operation holds what the check made under the locks read.
+
+        With ``recheck``, the first answer is read through a journal: if what it read is
+        unchanged once the locks are held, it stands (and the journal serves the
+        operation) without asking ``locks`` again."""
+        first = Journal(self._store) if locks is not None and recheck else None
         wanted: dict[str, str] = (
-            dict(locks(State(self._store, self._cache, shared=True))) if locks is not None else {}
+            dict(locks(State(first or self._store, self._cache, shared=True)))
+            if locks is not None
+            else {}
         )
         store_locks = self._store.locks()
         while True:
             names = {ALL: exclusive, **{name: True for name in wanted}}
             held = store_locks.acquire(names, wanted, self.lock_timeout)
+            if first is not None:
+                try:
+                    if first.unchanged():
+                        return held, names, first
+                except BaseException:
+                    held.release()
+                    raise
+                first = None
             journal = Journal(self._store)
             if locks is None or not recheck:
                 return held, names, journal

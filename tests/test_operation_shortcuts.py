@@ -1,14 +1,18 @@
-"""Intents are for crash recovery, so only a durable store records them.
+"""The work an operation skips keeps its guarantees.
 
-A store that dies with its process (``MemoryStore``, ``durable`` False) leaves no
-operation to recover: its operations store an intent only to reserve a name. A SQLite
-store records the intent of every operation before its driver runs. Either way a failed
-operation is undone.
+Intents are for crash recovery, so only a durable store records them: a store that dies
+with its process (``MemoryStore``, ``durable`` False) leaves no operation to recover, and
+its operations store an intent only to reserve a name. A SQLite store records the intent
+of every operation before its driver runs. Either way a failed operation is undone.
+
+An operation whose locks depend on the state reads that state once: if it is unchanged
+once the locks are held, the locks stand; if not, they are computed again.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -83,3 +87,52 @@ def test_a_failure_in_a_store_that_is_not_durable_is_undone() -> None:
         assert driver.methods()[-2:] == ["program_external_connectivity", "leave"]
         assert endpoint.sandbox_id is None
         assert store.list(INTENTS) == []
+
+
+class _SlowJoin(RecordingDriver):
+    """Holds its ``join`` until ``go`` is set (``joining`` says it started)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.joining = threading.Event()
+        self.go = threading.Event()
+
+    def join(self, *args: Any) -> None:
+        self.joining.set()
+        assert self.go.wait(10)
+        super().join(*args)
+
+
+def test_a_delete_whose_endpoint_joins_while_it_waits_for_its_locks_sees_the_join() -> None:
+    """The delete computes its locks (the endpoint is not joined), waits for the network
+    lock a join holds, and must then see the join: the answer it computed is stale."""
+    store = MemoryStore()
+    slow = _SlowJoin()
+    with (
+        libnet.Controller(store=store, plugins="off") as a,
+        libnet.Controller(store=store, plugins="off") as b,
+    ):
+        a.register_driver("slow", slow, LOCAL)
+        b.register_driver("slow", slow, LOCAL)
+        endpoint = a.new_network("slow", "net").create_endpoint("ep")
+        sandbox = a.new_sandbox("container-1")
+        joiner = threading.Thread(target=b.network("net").endpoint("ep").join, args=(sandbox,))
+        joiner.start()
+        assert slow.joining.wait(10)
+        outcome: list[BaseException | None] = []
+
+        def delete() -> None:
+            try:
+                endpoint.delete()
+                outcome.append(None)
+            except BaseException as exc:
+                outcome.append(exc)
+
+        deleter = threading.Thread(target=delete)
+        deleter.start()
+        deleter.join(0.2)  # it waits for the network lock
+        slow.go.set()
+        joiner.join(10)
+        deleter.join(10)
+        assert isinstance(outcome[0], libnet.errors.ActiveContainerError), outcome
+        assert endpoint.sandbox_id == sandbox.id
