@@ -25,7 +25,7 @@ PENDING = -1
 class Journal(KVOps):
     """Reads through ``store``, with this operation's pending writes laid over them."""
 
-    __slots__ = ("_pairs", "_read", "_store", "_writes")
+    __slots__ = ("_listed", "_pairs", "_read", "_store", "_writes")
 
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -34,6 +34,7 @@ class Journal(KVOps):
         self._pairs: dict[str, KVPair | None] = {}
         """What ``get`` found: read once per operation (its locks keep the objects as
         read; a key written meanwhile still fails the commit's check)."""
+        self._listed = False  # whether a prefix was listed (keys added there go unseen)
 
     def _seen(self, key: str, pair: KVPair | None) -> None:
         if key not in self._read and key not in self._writes:
@@ -67,7 +68,17 @@ class Journal(KVOps):
             return False
         return True
 
+    def unchanged(self) -> bool:
+        """Whether every key read so far still has the index it was read with (or is
+        still absent), nothing was listed and nothing written: what was read then still
+        holds now."""
+        if self._listed or self._writes:
+            return False
+        store = self._store
+        return all(_index(store, key) == index for key, index in self._read.items())
+
     def list(self, prefix: str) -> builtins.list[KVPair]:
+        self._listed = True
         pairs = {}
         for pair in self._store.list(prefix):
             self._seen(pair.key, pair)
@@ -125,13 +136,17 @@ class Journal(KVOps):
         return indices
 
 
+def _index(kv: KVOps, key: str) -> int | None:
+    """The index of ``key`` in ``kv``; None if it is absent."""
+    try:
+        return kv.get(key).index
+    except KeyNotFoundError:
+        return None
+
+
 def _check(tx: Transaction, key: str, index: int | None) -> None:
     """StaleVersionError unless ``key`` still has ``index`` (None: still absent)."""
-    try:
-        now: int | None = tx.get(key).index
-    except KeyNotFoundError:
-        now = None
-    if now != index:
+    if _index(tx, key) != index:
         raise StaleVersionError(
             key, "another process changed it while this operation ran; try again"
         )

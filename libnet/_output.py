@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TextIO
 
 __all__ = ["plugin_code"]
 
-_inside: ContextVar[bool] = ContextVar("libnet_plugin_code", default=False)
+_inside: ContextVar[int] = ContextVar("libnet_plugin_code", default=0)
+"""How many marked blocks this context is in (0: none)."""
 _lock = threading.Lock()
 _active = 0
 _router: _StdoutRouter | None = None
@@ -47,25 +46,41 @@ class _StdoutRouter:
         return getattr(self._target(), name)
 
 
-@contextmanager
-def plugin_code() -> Iterator[None]:
-    """Run the block as a plugin's code: what it prints to stdout goes to stderr."""
-    global _active, _router
-    if _inside.get():  # nested: the outer block routes already
-        yield
-        return
-    with _lock:
-        if _active == 0 or _router is None or sys.stdout is not _router:
-            _router = _StdoutRouter(sys.stdout)
-            sys.stdout = _router
-        _active += 1
-    token = _inside.set(True)
-    try:
-        yield
-    finally:
-        _inside.reset(token)
+class _PluginCode:
+    """The context manager :func:`plugin_code` returns: one for every caller, holding no
+    state of its own (the depth of marked calls is the context variable's), so entering it
+    costs no generator and no allocation beyond the context variable's token."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        global _active, _router
+        depth = _inside.get()
+        _inside.set(depth + 1)
+        if depth:  # nested: the outer block routes already
+            return
+        with _lock:
+            if _active == 0 or _router is None or sys.stdout is not _router:
+                _router = _StdoutRouter(sys.stdout)
+                sys.stdout = _router
+            _active += 1
+
+    def __exit__(self, *exc: object) -> None:
+        global _active, _router
+        depth = _inside.get() - 1
+        _inside.set(depth)
+        if depth:
+            return
         with _lock:
             _active -= 1
             if _active == 0 and sys.stdout is _router:
                 sys.stdout = _router.real
                 _router = None
+
+
+_PLUGIN_CODE = _PluginCode()
+
+
+def plugin_code() -> _PluginCode:
+    """Run the ``with`` block as a plugin's code: what it prints to stdout goes to stderr."""
+    return _PLUGIN_CODE

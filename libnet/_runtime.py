@@ -265,11 +265,31 @@ def sandbox_lock(sid: str) -> str:
 class Op(Operation):
     """One all-or-nothing operation: its state (reads from the store, writes kept for the
     commit), its undo and after-commit steps (:class:`~libnet._operation.Operation`), its
-    intent, and the drivers."""
+    intent, and the drivers.
 
-    __slots__ = ("_at_commit", "_saved", "_store", "discard", "drivers", "intent", "state")
+    In a store that is not durable (``Store.durable``) the intent is stored only to
+    reserve a name: no crash can leave it for recovery, so its steps are not saved. The
+    undo steps of a failure run all the same."""
 
-    def __init__(self, state: State, drivers: DriverCache, store: Store, intent: Intent) -> None:
+    __slots__ = (
+        "_at_commit",
+        "_durable",
+        "_saved",
+        "_store",
+        "discard",
+        "drivers",
+        "intent",
+        "state",
+    )
+
+    def __init__(
+        self,
+        state: State,
+        drivers: DriverCache,
+        store: Store,
+        intent: Intent,
+        durable: bool = True,
+    ) -> None:
         super().__init__()
         self.state = state
         self.drivers = drivers
@@ -277,12 +297,14 @@ class Op(Operation):
         self.discard: set[str] = set()
         """Locks whose object this operation deletes (their files go with them)."""
         self._store = store
+        self._durable = durable
         self._at_commit: list[Callable[[KVOps], None]] = []
         self._saved = False  # whether the intent is in the store
 
     def _save(self, kv: KVOps) -> None:
-        self.intent.save(kv)
-        self._saved = True
+        if self._durable or self.intent.reserve is not None:
+            self.intent.save(kv)
+            self._saved = True
 
     def note(self, step: list[Any]) -> None:
         """Add a step to the intent, stored with its next save (:meth:`intend`, or the
@@ -384,6 +406,7 @@ class Runtime:
     __slots__ = (
         "_cache",
         "_current",
+        "_durable",
         "_store",
         "drivers",
         "host",
@@ -394,6 +417,7 @@ class Runtime:
 
     def __init__(self, store: Store, drivers: DriverCache, owner: str) -> None:
         self._store = store
+        self._durable = store.durable
         self._cache = RecordCache()
         self._current: State | None = None
         self.drivers = drivers
@@ -446,7 +470,9 @@ class Runtime:
             op: Op | None = None
             try:
                 intent = Intent(new_id(), what, os.getpid(), this_process().command, names)
-                op = Op(State(journal, self._cache), self.drivers, self._store, intent)
+                op = Op(
+                    State(journal, self._cache), self.drivers, self._store, intent, self._durable
+                )
                 if reserve is not None:
                     intent.reserve = list(reserve)
                     while True:
@@ -475,14 +501,29 @@ class Runtime:
         self, locks: LockSpec | None, exclusive: bool, recheck: bool
     ) -> tuple[Held, dict[str, bool], Journal]:
         """Take the locks ``locks`` asks for, again with more if the answer grew; the
-        journal for the operation holds what the check made under the locks read."""
+        journal for the operation holds what the check made under the locks read.
+
+        With ``recheck``, the first answer is read through a journal: if what it read is
+        unchanged once the locks are held, it stands (and the journal serves the
+        operation) without asking ``locks`` again."""
+        first = Journal(self._store) if locks is not None and recheck else None
         wanted: dict[str, str] = (
-            dict(locks(State(self._store, self._cache, shared=True))) if locks is not None else {}
+            dict(locks(State(first or self._store, self._cache, shared=True)))
+            if locks is not None
+            else {}
         )
         store_locks = self._store.locks()
         while True:
             names = {ALL: exclusive, **{name: True for name in wanted}}
             held = store_locks.acquire(names, wanted, self.lock_timeout)
+            if first is not None:
+                try:
+                    if first.unchanged():
+                        return held, names, first
+                except BaseException:
+                    held.release()
+                    raise
+                first = None
             journal = Journal(self._store)
             if locks is None or not recheck:
                 return held, names, journal
@@ -536,8 +577,10 @@ class Runtime:
         until its intent is gone). What recovery does per step is in ARCHITECTURE.md,
         "Locks and intents": IPAM allocations are released, networks and endpoints the
         driver may have made are restored into it and deleted; the store's records were
-        never written.
+        never written. A store that is not durable has none to roll back.
         """
+        if not self._durable:
+            return
         with self.lock:
             for intent in intents(self._store):
                 held = self._store.locks().try_acquire(intent.locks)

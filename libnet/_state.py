@@ -163,6 +163,9 @@ def _kept(key: str, record: Any) -> Any:
     new = object.__new__(type(record))
     fields = new.__dict__
     for name, value in vars(record).items():
+        if type(value) in _ATOMS:
+            fields[name] = value
+            continue
         try:
             fields[name] = _plain(value)
         except _Unstorable as exc:
@@ -181,16 +184,23 @@ class _Unstorable(Exception):
         self.path: list[object] = []
 
 
+_ATOMS = frozenset((str, int, float, bool, type(None)))
+"""The exact types of JSON's scalars, tested first (a set lookup beats isinstance)."""
+
+
 def _plain(value: Any) -> Any:
     """A deep copy of ``value`` made of what JSON holds (tuples stay tuples)."""
-    if isinstance(value, _PLAIN):
-        return value
     kind = type(value)
+    if kind in _ATOMS:
+        return value
     if kind is dict:
         out = {}
         for k, v in value.items():
-            if not isinstance(k, _PLAIN):
+            if type(k) not in _ATOMS and not isinstance(k, _PLAIN):
                 raise _Unstorable(k)
+            if type(v) in _ATOMS:
+                out[k] = v
+                continue
             try:
                 out[k] = _plain(v)
             except _Unstorable as exc:
@@ -200,12 +210,17 @@ def _plain(value: Any) -> Any:
     if kind is list or kind is tuple:
         items = []
         for i, v in enumerate(value):
+            if type(v) in _ATOMS:
+                items.append(v)
+                continue
             try:
                 items.append(_plain(v))
             except _Unstorable as exc:
                 exc.path.append(i)
                 raise
         return items if kind is list else tuple(items)
+    if isinstance(value, _PLAIN):  # a subclass of str or int (an enum member)
+        return value
     raise _Unstorable(value)
 
 
@@ -303,9 +318,14 @@ class State:
 
     # endpoints
 
-    def endpoint(self, net: NetworkRecord, eid: str) -> EndpointRecord:
+    def endpoint(self, net: NetworkRecord, eid: str, *, shared: bool = False) -> EndpointRecord:
+        """Endpoint ``eid`` of ``net``; ``shared=True`` gives the kept record itself, for a
+        caller that only reads it."""
+        read = self._cache.peek if shared else self._read
         try:
-            rec: EndpointRecord = self._get(EndpointRecord, endpoint_key(net.scope, net.id, eid))
+            rec: EndpointRecord = read(
+                EndpointRecord, self.kv.get(endpoint_key(net.scope, net.id, eid))
+            )
         except KeyNotFoundError:
             raise EndpointNotFoundError(
                 f"endpoint {eid[:12]} not found on network {net.name!r}"

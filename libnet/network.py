@@ -480,7 +480,9 @@ class Endpoint:
         """Delete the endpoint; a joined one needs ``force=True`` (it then leaves first)."""
         with self.network._rt.operation("deletion of an endpoint", locks=self._locks) as op:
             net = op.state.network(self.network.id, shared=True)
-            self._delete(op, net, op.state.endpoint(net, self.id), force)
+            # Only a forced delete of a joined endpoint changes the record (it leaves).
+            ep = op.state.endpoint(net, self.id, shared=not force)
+            self._delete(op, net, ep, force)
 
     def _locks(self, st: State, sandbox_id: str | None = None) -> dict[str, str]:
         """The network's lock and the lock of ``sandbox_id`` or else of the endpoint's.

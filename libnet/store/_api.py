@@ -164,6 +164,13 @@ class Store(KVOps):
 
     __slots__ = ()
 
+    @property
+    def durable(self) -> bool:
+        """Whether what it holds can outlive this process (a file, a cluster). The
+        controller records intents for crash recovery only in a durable store: a store
+        that dies with its process leaves no operation to recover."""
+        return True
+
     @abstractmethod
     def transaction(self) -> Transaction:
         """A new transaction, to be used in a ``with`` block."""

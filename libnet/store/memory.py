@@ -70,6 +70,11 @@ class MemoryStore(WatchableStore):
         "_waiting",
     )
 
+    @property
+    def durable(self) -> bool:
+        """False: it dies with its process (no intents, no recovery)."""
+        return False
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)

@@ -38,6 +38,11 @@ class ReadOnlyStore(MemoryStore):
 
     __slots__ = ("path",)
 
+    @property
+    def durable(self) -> bool:
+        """True: a snapshot of a state file (its intents are real ones)."""
+        return True
+
     def __init__(self, path: Path, pairs: list[KVPair]) -> None:
         super().__init__()
         self.path = path

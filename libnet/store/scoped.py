@@ -95,6 +95,11 @@ class ScopedStore(_Routed, Store):
         """The local store's file, if it has one (the controller's state directory)."""
         return getattr(self.local, "path", None)
 
+    @property
+    def durable(self) -> bool:
+        """Durable when either part is (intents then guard the allocations in both)."""
+        return self.local.durable or self.global_.durable
+
     def _for(self, key: str) -> Store:
         return self.global_ if is_global(key) else self.local
 

@@ -45,6 +45,11 @@ class FaultyStore(Store):
         """The inner store's file, if it has one (the controller derives names from it)."""
         return getattr(self._inner, "path", None)
 
+    @property
+    def durable(self) -> bool:
+        """As the inner store."""
+        return self._inner.durable
+
     def fail_next_commit(self, reason: str) -> None:
         """Make the next transaction fail with :class:`InjectedFault` instead of committing."""
         self._armed = InjectedFault(f"injected by the libnet conformance suite: {reason}")
