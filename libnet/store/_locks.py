@@ -91,6 +91,25 @@ class Locks(ABC):
         """Take every lock of ``names`` now, or none (None) if one is held."""
 
 
+class _TakingLocks(Locks):
+    """Locks whose one ``_take`` serves both ways of acquiring (waiting, and not at all)."""
+
+    @abstractmethod
+    def _take(
+        self, names: Mapping[str, bool], timeout: float, what: Mapping[str, str]
+    ) -> Held | None:
+        """Every lock of ``names``, waiting up to ``timeout``; None if one stays held
+        (only with ``timeout`` 0: else LockTimeoutError)."""
+
+    def acquire(self, names: Mapping[str, bool], what: Mapping[str, str], timeout: float) -> Held:
+        held = self._take(names, timeout, what)
+        assert held is not None
+        return held
+
+    def try_acquire(self, names: Mapping[str, bool]) -> Held | None:
+        return self._take(names, 0.0, {})
+
+
 class Held(ABC):
     """Locks taken together; :meth:`release` gives them all back (idempotent)."""
 
@@ -131,7 +150,7 @@ def _timeout_error(
 # -- in one process ------------------------------------------------------------------------
 
 
-class ThreadLocks(Locks):
+class ThreadLocks(_TakingLocks):
     """Locks between the threads of one process (a store living in memory).
 
     One condition guards the state of every lock, and a lock exists only while it is held
@@ -189,14 +208,6 @@ class ThreadLocks(Locks):
         if self._waiting:
             self._cond.notify_all()
 
-    def acquire(self, names: Mapping[str, bool], what: Mapping[str, str], timeout: float) -> Held:
-        held = self._take(names, timeout, what)
-        assert held is not None
-        return held
-
-    def try_acquire(self, names: Mapping[str, bool]) -> Held | None:
-        return self._take(names, 0.0, {})
-
     def held(self) -> int:
         """How many locks are held now (each name counts once)."""
         with self._cond:
@@ -226,7 +237,7 @@ class _ThreadHeld(Held):
 # -- between processes ---------------------------------------------------------------------
 
 
-class FileLocks(Locks):
+class FileLocks(_TakingLocks):
     """``flock(2)`` locks, one file per name in ``directory`` (made with mode 0700).
 
     The file of an exclusive lock records its holder. A lock whose object is gone has its
@@ -309,14 +320,6 @@ class FileLocks(Locks):
             _FileHeld(self, taken).release()
             raise
         return _FileHeld(self, taken)
-
-    def acquire(self, names: Mapping[str, bool], what: Mapping[str, str], timeout: float) -> Held:
-        held = self._take(names, timeout, what)
-        assert held is not None
-        return held
-
-    def try_acquire(self, names: Mapping[str, bool]) -> Held | None:
-        return self._take(names, 0.0, {})
 
 
 class _FileHeld(Held):
