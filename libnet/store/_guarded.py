@@ -1,6 +1,6 @@
 """A store behind one lock in its process, and a transaction holding it from start to end.
 
-The memory, SQLite and etcd backends share this: each call takes the store's lock; a transaction
+The SQLite and etcd backends share this: each call takes the store's lock; a transaction
 takes it at ``__enter__`` (refusing to nest) and gives it back at ``__exit__``, after its
 backend committed or rolled back; the thread running a transaction may not use the store
 directly or close it. The errors name the store as its backend's ``_name()`` says.

@@ -16,7 +16,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import ClassVar
+from types import TracebackType
 
 from libnet.errors import KeyNotFoundError, StoreCompactedError, StoreError, StoreLeaseLostError
 from libnet.store._api import (
@@ -27,7 +27,6 @@ from libnet.store._api import (
     check_previous,
     check_write,
 )
-from libnet.store._guarded import GuardedStore, GuardedTransaction
 from libnet.store.watch import DELETE, PUT, Watch, WatchableStore, WatchEvent
 
 __all__ = ["LOG_SIZE", "MemoryStore"]
@@ -35,6 +34,7 @@ __all__ = ["LOG_SIZE", "MemoryStore"]
 LOG_SIZE = 10000
 """How many changes a MemoryStore keeps for its watches."""
 
+_get_ident = threading.get_ident
 _Change = tuple[int, str, str, KVPair | None, KVPair | None]
 """A logged change: revision, PUT or DELETE, key, new pair (a PUT's), previous pair."""
 _lease_ids = itertools.count(0x1000)
@@ -47,7 +47,7 @@ class _Lease:
     keys: set[str] = field(default_factory=set)
 
 
-class MemoryStore(GuardedStore, WatchableStore):
+class MemoryStore(WatchableStore):
     """A thread-safe Store in a dict.
 
     One lock guards the dict. A transaction holds the lock from start to end, buffers its
@@ -58,12 +58,15 @@ class MemoryStore(GuardedStore, WatchableStore):
 
     __slots__ = (
         "_changed",
+        "_closed",
         "_compacted",
         "_data",
         "_folders",
         "_index",
         "_leases",
+        "_lock",
         "_log",
+        "_owner",
         "_waiting",
     )
 
@@ -72,14 +75,14 @@ class MemoryStore(GuardedStore, WatchableStore):
         """False: it dies with its process (no intents, no recovery)."""
         return False
 
-    KIND: ClassVar[str] = "memory store"
-
     def __init__(self) -> None:
-        super().__init__()
+        self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._data: dict[str, KVPair] = {}
         self._folders: dict[str, dict[str, KVPair]] = {}
         self._index = 0
+        self._owner: int | None = None  # thread running a transaction
+        self._closed = False
         self._log: deque[_Change] = deque()
         self._waiting = 0  # watches waiting for a change
         self._compacted = 0  # changes up to this revision are no longer in the log
@@ -156,11 +159,16 @@ class MemoryStore(GuardedStore, WatchableStore):
             if revision > after and key.startswith(prefix)
         ]
 
-    def _name(self) -> str:
-        return "the memory store"
-
     def _acquire(self) -> None:
-        super()._acquire()
+        if self._owner == _get_ident():
+            raise StoreError(
+                "the memory store was used directly inside one of its own transactions; "
+                "use the transaction object instead"
+            )
+        self._lock.acquire()
+        if self._closed:
+            self._lock.release()
+            raise StoreError("the memory store is closed")
         if self._leases:
             self._expire()
 
@@ -345,7 +353,8 @@ class MemoryStore(GuardedStore, WatchableStore):
         return pair
 
     def close(self) -> None:
-        self._check_close()
+        if self._owner == _get_ident():
+            raise StoreError("the memory store cannot be closed inside one of its transactions")
         with self._lock:
             self._closed = True
             self._data = {}
@@ -408,26 +417,52 @@ def _folder(key: str) -> str:
     return key.rpartition("/")[0]
 
 
-class _MemoryTransaction(GuardedTransaction[MemoryStore], BufferedTransaction):
+class _MemoryTransaction(BufferedTransaction):
     """A MemoryStore transaction: holds the store's lock and buffers writes until commit."""
 
-    __slots__ = ("_start_index", "_writes")
+    __slots__ = ("_active", "_start_index", "_started", "_store", "_writes")
 
     def __init__(self, store: MemoryStore) -> None:
-        super().__init__(store)
+        self._store = store
         self._writes: dict[str, KVPair | None] = {}  # None: deleted
+        self._started = False
+        self._active = False
         self._start_index = 0
 
     def __enter__(self) -> _MemoryTransaction:
-        super().__enter__()
-        self._start_index = self._store._index
+        if self._started:
+            raise StoreError("a memory store transaction cannot be started twice")
+        store = self._store
+        if store._owner == _get_ident():
+            raise StoreError("memory store transactions cannot be nested")
+        store._acquire()
+        store._owner = _get_ident()
+        self._start_index = store._index
+        self._started = self._active = True
         return self
 
-    def _end(self, commit: bool) -> None:
-        if commit:
-            self._commit(self._store)
-        else:
-            self._store._index = self._start_index
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        store = self._store
+        try:
+            if exc_type is None:
+                self._commit(store)
+            else:
+                store._index = self._start_index
+        finally:
+            self._active = False
+            store._owner = None
+            store._lock.release()
+
+    def _check(self) -> None:
+        if not self._active:
+            raise StoreError(
+                "the memory store transaction is not active: use it inside its 'with' block"
+            )
 
     def _current(self, key: str) -> KVPair | None:
         self._check()
