@@ -459,19 +459,10 @@ class Controller:
                 f"global store shared by the hosts; give one with {GLOBAL_STORE_SETTING}"
             )
         for attempt in range(_RETRIES if scope == "global" else 1):
-            rec = NetworkRecord(
-                id=new_id(),
-                name=name,
-                type=network_type,
-                scope=scope,
-                options=opts,
-                labels={str(k): str(v) for k, v in lbls.items()},
-                internal=bool(internal),
-                enable_ipv6=bool(enable_ipv6),
-                created=now(),
-            )
             try:
-                return self._new_network(rec, request)
+                return self._new_network(
+                    network_type, name, scope, opts, lbls, request, internal, enable_ipv6
+                )
             except StaleVersionError:
                 # Another host committed to the same global keys (a default pool's
                 # allocation state) meanwhile; everything was undone: try again.
@@ -480,41 +471,75 @@ class Controller:
                 log.info("network %r: global store changed meanwhile, retrying", name)
         raise AssertionError("unreachable")
 
-    def _new_network(self, rec: NetworkRecord, request: IpamRequest) -> Network:
-        """Create the network ``rec`` describes (its pools to come from ``request``)."""
+    def _new_network(
+        self,
+        network_type: str,
+        name: str,
+        scope: str,
+        opts: dict[str, Any],
+        lbls: dict[str, Any],
+        request: IpamRequest,
+        internal: bool,
+        enable_ipv6: bool,
+    ) -> Network:
+        nid = new_id()
 
         def unique(st: State) -> None:
-            _name_free(st.networks(), rec.name)
+            _name_free(st.networks(), name)
 
         with self._rt.operation(
-            f"creation of network {rec.name!r}",
-            locks=lambda _: {network_lock(rec.id, rec.scope): f"network {rec.name!r}"},
+            f"creation of network {name!r}",
+            locks=lambda _: {network_lock(nid, scope): f"network {name!r}"},
             recheck=False,
-            reserve=("network", rec.name),
+            reserve=("network", name),
             check=unique,
         ) as op:
-            self._create_network(op, rec, request)
+            rec = self._create_network(
+                op, nid, network_type, name, opts, lbls, request, internal, enable_ipv6
+            )
         return Network(self._rt, rec.id)
 
-    def _create_network(self, op: Op, rec: NetworkRecord, request: IpamRequest) -> None:
-        st, drivers, name = op.state, op.drivers, rec.name
+    def _create_network(
+        self,
+        op: Op,
+        nid: str,
+        network_type: str,
+        name: str,
+        opts: dict[str, Any],
+        lbls: dict[str, Any],
+        request: IpamRequest,
+        internal: bool = False,
+        enable_ipv6: bool = False,
+    ) -> NetworkRecord:
+        st, drivers = op.state, op.drivers
         existing = st.networks()
         # Checked again: another host may have committed the name since the intent was
         # made, and its network must not reach this host's driver as a rival first.
         _name_free(existing, name)
-        reg = drivers.networks.get(rec.type)
+        reg = drivers.networks.get(network_type)
         # The driver checks the new network against its others: it must know them all,
         # and forget those another process deleted.
-        drivers.forget_missing(rec.type, {other.id for other in existing})
+        drivers.forget_missing(network_type, {other.id for other in existing})
         for other in existing:
-            if other.type == rec.type:
+            if other.type == network_type:
                 drivers.network_driver(other)
+        rec = NetworkRecord(
+            id=nid,
+            name=name,
+            type=network_type,
+            scope=str(reg.capability.data_scope),
+            options=opts,
+            labels={str(k): str(v) for k, v in lbls.items()},
+            internal=bool(internal),
+            enable_ipv6=bool(enable_ipv6),
+            created=now(),
+        )
         ipam_driver = drivers.ipams.get(request.driver).driver
         rec.ipam = allocate_pools(ipam_driver, op, request, rec.scope, name)
         ipv4, ipv6 = ipam_data(rec.ipam, "ipv4"), ipam_data(rec.ipam, "ipv6")
         options = rec.driver_options()
         op.intend(
-            ["network", rec.type, rec.id, options]
+            ["network", network_type, rec.id, options]
             + [[d.to_dict() for d in data] for data in (ipv4, ipv6)]
         )
         call_driver(
@@ -526,8 +551,9 @@ class Controller:
             ipv6,
         )
         op.on_failure(f"creation of network {name!r}", reg.driver.delete_network, rec.id)
-        op.on_success(drivers.learn_network, rec.id, rec.type)
+        op.on_success(drivers.learn_network, rec.id, network_type)
         st.put_network(rec)
+        return rec
 
     def networks(self) -> list[Network]:
         """Every network, sorted by name."""
