@@ -516,13 +516,18 @@ class Runtime:
         while True:
             names = {ALL: exclusive, **{name: True for name in wanted}}
             held = store_locks.acquire(names, wanted, self.lock_timeout)
-            try:
-                if first is not None and first.unchanged():
-                    return held, names, first
+            if first is not None:
+                try:
+                    if first.unchanged():
+                        return held, names, first
+                except BaseException:
+                    held.release()
+                    raise
                 first = None
-                journal = Journal(self._store)
-                if locks is None or not recheck:
-                    return held, names, journal
+            journal = Journal(self._store)
+            if locks is None or not recheck:
+                return held, names, journal
+            try:
                 again = locks(State(journal, self._cache, shared=True))
             except BaseException:
                 held.release()

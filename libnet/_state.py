@@ -97,27 +97,31 @@ class RecordCache:
         self._items: dict[str, tuple[int, Any]] = {}
 
     def get(self, kind: type[Any], pair: KVPair) -> Any:
-        """The record of ``pair``, a copy the caller may change."""
-        record, kept = self._lookup(kind, pair)
-        return _copy(record) if kept else record
+        stored = pair.record
+        if isinstance(stored, Stored):  # kept as an object: nothing to decode or cache
+            return _copy(stored.record)
+        if pair.index < 0:  # an operation's pending write: never cached
+            return _decode(kind, pair.key, pair.value)
+        hit = self._items.get(pair.key)
+        if hit is not None and hit[0] == pair.index:
+            return _copy(hit[1])
+        record = _decode(kind, pair.key, pair.value)
+        self._items[pair.key] = (pair.index, _copy(record))
+        return record
 
     def peek(self, kind: type[Any], pair: KVPair) -> Any:
         """The record of ``pair``, not copied: the caller only reads it."""
-        return self._lookup(kind, pair)[0]
-
-    def _lookup(self, kind: type[Any], pair: KVPair) -> tuple[Any, bool]:
-        """The record of ``pair`` and whether it is kept (by the store or this cache)."""
         stored = pair.record
-        if isinstance(stored, Stored):  # kept as an object: nothing to decode or cache
-            return stored.record, True
-        if pair.index < 0:  # an operation's pending write: never cached
-            return _decode(kind, pair.key, pair.value), False
+        if isinstance(stored, Stored):
+            return stored.record
+        if pair.index < 0:
+            return _decode(kind, pair.key, pair.value)
         hit = self._items.get(pair.key)
         if hit is not None and hit[0] == pair.index:
-            return hit[1], True
+            return hit[1]
         record = _decode(kind, pair.key, pair.value)
         self._items[pair.key] = (pair.index, record)
-        return record, True
+        return record
 
     def update(self, changes: dict[str, tuple[int, Any] | None]) -> None:
         for key, entry in changes.items():

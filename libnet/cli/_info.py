@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 from libnet.cli._context import CommandContext
 from libnet.cli._format import print_json
 from libnet.errors import LibnetError
+from libnet.store import Store
 
 if TYPE_CHECKING:  # imported by the command when it runs (every command builds the parser)
     from libnet.controller import Controller
-    from libnet.store import Store
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -96,17 +96,15 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
         print("Global store: none (give --global-store or LIBNET_GLOBAL_STORE)")
     else:
         print(f"Global store: {gstore['store']} ({gstore['health']})")
-    print(f"Networks: {_counts(data['networks'])}")
+    nets = data["networks"]
+    by_scope = ", ".join(f"{k} {v}" for k, v in nets.items() if k != "total")
+    print(f"Networks: {nets['total']}" + (f" ({by_scope})" if by_scope else ""))
     print(f"Sandboxes: {data['sandboxes']}")
-    print(f"Drivers: {_counts(data['drivers'])}")
+    drv = data["drivers"]
+    by_status = ", ".join(f"{k} {v}" for k, v in drv.items() if k != "total")
+    print(f"Drivers: {drv['total']} ({by_status})")
     print(f" Network: {' '.join(data['network_drivers'])}")
     print(f" IPAM: {' '.join(data['ipam_drivers'])}")
     for warning in data["warnings"]:
         print(f"WARNING: {warning}", file=sys.stderr)  # as docker info prints its own
     return 0
-
-
-def _counts(counts: dict[str, int]) -> str:
-    """``total (kind n, ...)``, as Docker's info prints its counts."""
-    parts = ", ".join(f"{k} {v}" for k, v in counts.items() if k != "total")
-    return f"{counts['total']}" + (f" ({parts})" if parts else "")

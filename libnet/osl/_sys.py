@@ -121,18 +121,3 @@ def in_thread(fn: Callable[[], T]) -> T:
         raise error[0]
     value: T = result[0]
     return value
-
-
-def in_netns(path: str, fn: Callable[[], T]) -> T:
-    """Run ``fn`` in a new thread that first enters the network namespace whose file is
-    ``path`` (see :func:`in_thread`); OSError if the namespace cannot be entered."""
-
-    def enter_and_run() -> T:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            setns(fd, CLONE_NEWNET)
-        finally:
-            os.close(fd)
-        return fn()
-
-    return in_thread(enter_and_run)

@@ -27,6 +27,7 @@ per change.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -235,10 +236,19 @@ def run_tool_in(netns: str) -> Runner:
     a short-lived thread enters it and starts the tool, which inherits the namespace."""
 
     def run(argv: Sequence[str], stdin: str | None) -> str:
-        try:
-            return _sys.in_netns(netns, lambda: run_tool(argv, stdin))
-        except OSError as exc:  # entering the namespace (run_tool reports its own failures)
-            raise OSLayerError(f"cannot open network namespace {netns}: {exc.strerror}") from exc
+        def enter_and_run() -> str:
+            try:
+                fd = os.open(netns, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError as exc:
+                what = f"cannot open network namespace {netns}: {exc.strerror}"
+                raise OSLayerError(what) from exc
+            try:
+                _sys.setns(fd, _sys.CLONE_NEWNET)
+            finally:
+                os.close(fd)
+            return run_tool(argv, stdin)
+
+        return _sys.in_thread(enter_and_run)
 
     return run
 

@@ -8,6 +8,7 @@ socket there (a socket stays in the namespace it was created in) and ends.
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,9 +32,15 @@ def pyroute2() -> Any:
 
 
 def _socket_in(path: str) -> socket.socket:
-    return _sys.in_netns(
-        path, lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_ROUTE)
-    )
+    def make() -> socket.socket:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            _sys.setns(fd, _sys.CLONE_NEWNET)
+        finally:
+            os.close(fd)
+        return socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_ROUTE)
+
+    return _sys.in_thread(make)
 
 
 def _open(netns: str | None) -> Any:

@@ -91,25 +91,6 @@ class Locks(ABC):
         """Take every lock of ``names`` now, or none (None) if one is held."""
 
 
-class _TakingLocks(Locks):
-    """Locks whose one ``_take`` serves both ways of acquiring (waiting, and not at all)."""
-
-    @abstractmethod
-    def _take(
-        self, names: Mapping[str, bool], timeout: float, what: Mapping[str, str]
-    ) -> Held | None:
-        """Every lock of ``names``, waiting up to ``timeout``; None if one stays held
-        (only with ``timeout`` 0: else LockTimeoutError)."""
-
-    def acquire(self, names: Mapping[str, bool], what: Mapping[str, str], timeout: float) -> Held:
-        held = self._take(names, timeout, what)
-        assert held is not None
-        return held
-
-    def try_acquire(self, names: Mapping[str, bool]) -> Held | None:
-        return self._take(names, 0.0, {})
-
-
 class Held(ABC):
     """Locks taken together; :meth:`release` gives them all back (idempotent)."""
 
@@ -150,7 +131,7 @@ def _timeout_error(
 # -- in one process ------------------------------------------------------------------------
 
 
-class ThreadLocks(_TakingLocks):
+class ThreadLocks(Locks):
     """Locks between the threads of one process (a store living in memory).
 
     One condition guards the state of every lock, and a lock exists only while it is held
@@ -208,6 +189,14 @@ class ThreadLocks(_TakingLocks):
         if self._waiting:
             self._cond.notify_all()
 
+    def acquire(self, names: Mapping[str, bool], what: Mapping[str, str], timeout: float) -> Held:
+        held = self._take(names, timeout, what)
+        assert held is not None
+        return held
+
+    def try_acquire(self, names: Mapping[str, bool]) -> Held | None:
+        return self._take(names, 0.0, {})
+
     def held(self) -> int:
         """How many locks are held now (each name counts once)."""
         with self._cond:
@@ -237,7 +226,7 @@ class _ThreadHeld(Held):
 # -- between processes ---------------------------------------------------------------------
 
 
-class FileLocks(_TakingLocks):
+class FileLocks(Locks):
     """``flock(2)`` locks, one file per name in ``directory`` (made with mode 0700).
 
     The file of an exclusive lock records its holder. A lock whose object is gone has its
@@ -320,6 +309,14 @@ class FileLocks(_TakingLocks):
             _FileHeld(self, taken).release()
             raise
         return _FileHeld(self, taken)
+
+    def acquire(self, names: Mapping[str, bool], what: Mapping[str, str], timeout: float) -> Held:
+        held = self._take(names, timeout, what)
+        assert held is not None
+        return held
+
+    def try_acquire(self, names: Mapping[str, bool]) -> Held | None:
+        return self._take(names, 0.0, {})
 
 
 class _FileHeld(Held):

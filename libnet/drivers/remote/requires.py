@@ -9,7 +9,6 @@ goes to ``packaging``, which is imported only then: it costs more than loading a
 
 from __future__ import annotations
 
-import operator
 import re
 from collections.abc import Callable, Iterable
 
@@ -28,12 +27,12 @@ _SPLIT = re.compile(r"(>=|<=|==|!=|<|>)\s*(\d+(?:\.\d+)*)")
 _RELEASE = re.compile(r"\d+(?:\.\d+)*")
 
 _COMPARE: dict[str, Callable[[tuple[int, ...], tuple[int, ...]], bool]] = {
-    ">=": operator.ge,
-    "<=": operator.le,
-    ">": operator.gt,
-    "<": operator.lt,
-    "==": operator.eq,
-    "!=": operator.ne,
+    ">=": lambda have, want: have >= want,
+    "<=": lambda have, want: have <= want,
+    ">": lambda have, want: have > want,
+    "<": lambda have, want: have < want,
+    "==": lambda have, want: have == want,
+    "!=": lambda have, want: have != want,
 }
 
 
